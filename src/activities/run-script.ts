@@ -1,0 +1,180 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { REPO_ROOT } from '../shared/config';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
+import type { FromRunner, ScriptErrorInfo, ScriptJob } from '../shared/protocol';
+import { fromShare, jobPaths } from '../shared/share';
+import type { ProgressSnapshot, RunScriptInput, RunScriptOutput } from '../shared/types';
+
+/** Heartbeat this often even without progress: a cancel reaches an activity only in a heartbeat reply. */
+export const HEARTBEAT_INTERVAL_MS = 500;
+/** After SIGTERM, a script's process group gets this long before SIGKILL. */
+export const KILL_GRACE_MS = 1000;
+const LOG_TAIL_BYTES = 2048;
+
+const RUNNER = path.join(REPO_ROOT, 'src', 'sdk', 'runner.ts');
+// Resolved by absolute path: the script process does not run inside the repository.
+const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
+
+export interface ScriptActivityDeps {
+  sharePath: string;
+  scriptMaxMemoryMb: number;
+  /** The worker's environment, scrubbed before a script sees it. */
+  env: NodeJS.ProcessEnv;
+}
+
+/** What a script may see of the worker's environment: no API key, no Temporal credentials. */
+export function scriptEnvironment(env: NodeJS.ProcessEnv, jobId: string): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (/^(TEMPORAL_|GOD_PASSWORD|PIXYZ_API_KEY|API_KEY_FILE$|NODE_OPTIONS$|npm_)/i.test(key)) continue;
+    out[key] = value;
+  }
+  out.PIXYZ_JOB_ID = jobId;
+  return out;
+}
+
+/** The script file of a job: an upload in the share, or a predefined process in scripts/process. */
+export function scriptPath(sharePath: string, process: string, script: string): string {
+  return process === 'custom' ? fromShare(sharePath, script) : path.resolve(REPO_ROOT, script);
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function readTail(file: string | null): string {
+  if (!file) return '';
+  try {
+    const size = fs.statSync(file).size;
+    const fd = fs.openSync(file, 'r');
+    try {
+      const length = Math.min(size, LOG_TAIL_BYTES);
+      const buf = Buffer.alloc(length);
+      fs.readSync(fd, buf, 0, length, size - length);
+      return buf.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
+function scriptFailure(error: ScriptErrorInfo, progress: ProgressSnapshot | null): ApplicationFailure {
+  const failure = ApplicationFailure.create({
+    type: error.type,
+    message: error.message,
+    nonRetryable: (NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(error.type),
+    details: [{ errorName: error.name, stack: error.stack, progress }],
+  });
+  if (error.stack) failure.stack = error.stack;
+  return failure;
+}
+
+export function createScriptActivities(deps: ScriptActivityDeps) {
+  return {
+    /**
+     * Runs a job script in its own process group and returns what its entrypoint returned.
+     * Progress becomes heartbeat details; a cancel or time-out kills the whole group.
+     */
+    async runScript({ job, inputFile }: RunScriptInput): Promise<RunScriptOutput> {
+      const ctx = Context.current();
+      const paths = job.computeOnly ? null : jobPaths(deps.sharePath, job.jobId);
+      const scriptJob: ScriptJob = {
+        jobId: job.jobId,
+        script: scriptPath(deps.sharePath, job.process, job.script),
+        entrypoint: job.entrypoint,
+        params: job.params,
+        name: job.name,
+        queue: job.queue,
+        timeLimitSeconds: job.timeLimitSeconds,
+        computeOnly: job.computeOnly,
+        timeRequest: job.timeRequest,
+        data: job.data === null ? null : fromShare(deps.sharePath, job.data),
+        rootFile: job.rootFile,
+        inputFile: inputFile === null ? null : fromShare(deps.sharePath, inputFile),
+        inputDir: paths?.inputs ?? null,
+        outputDir: paths?.outputs ?? null,
+        attempt: ctx.info.attempt,
+      };
+
+      let logFd: number | null = null;
+      if (paths) {
+        fs.mkdirSync(paths.logs, { recursive: true, mode: 0o755 });
+        logFd = fs.openSync(paths.log, 'a', 0o644);
+        fs.writeSync(logFd, `--- ${new Date().toISOString()} attempt ${ctx.info.attempt} on ${ctx.info.taskQueue}\n`);
+      }
+      const execArgv = ['--import', TSX_LOADER];
+      if (deps.scriptMaxMemoryMb > 0) execArgv.push(`--max-old-space-size=${deps.scriptMaxMemoryMb}`);
+      const child = fork(RUNNER, [], {
+        execArgv,
+        cwd: paths?.outputs ?? path.dirname(scriptJob.script),
+        env: scriptEnvironment(deps.env, job.jobId),
+        detached: true, // its own process group, killed as one
+        stdio: logFd === null ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', logFd, logFd, 'ipc'],
+        serialization: 'json',
+      });
+
+      let latest: ProgressSnapshot | null = null;
+      let outcome: Exclude<FromRunner, { type: 'progress' }> | undefined;
+      child.on('message', (message: FromRunner) => {
+        if (message.type === 'progress') {
+          latest = message.progress;
+          ctx.heartbeat(latest);
+        } else {
+          outcome = message;
+          if (message.progress) latest = message.progress;
+        }
+      });
+      const beat = setInterval(() => ctx.heartbeat(latest ?? undefined), HEARTBEAT_INTERVAL_MS);
+      let killTimer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        killGroup(child, 'SIGTERM');
+        killTimer = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS);
+      };
+      ctx.cancellationSignal.addEventListener('abort', onAbort);
+
+      const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+        child.once('error', (error) => resolve({ code: null, signal: null, error }));
+        child.once('exit', (code, signal) => resolve({ code, signal }));
+      });
+      clearInterval(beat);
+      clearTimeout(killTimer);
+      ctx.cancellationSignal.removeEventListener('abort', onAbort);
+      killGroup(child, 'SIGKILL'); // whatever the script left running dies with it
+      if (logFd !== null) fs.closeSync(logFd);
+
+      const cancel = ctx.cancellationDetails;
+      if (ctx.cancellationSignal.aborted) {
+        if (cancel?.cancelRequested) throw new CancelledFailure('the job was cancelled; its script process was killed');
+        if (cancel?.workerShutdown) {
+          throw ApplicationFailure.retryable('the worker shut down while the script was running', ErrorType.ScriptKilled);
+        }
+        throw ApplicationFailure.retryable(`Task process timeout (${job.timeLimitSeconds} s)`, ErrorType.ScriptTimeout);
+      }
+      if (outcome?.type === 'result') return { result: outcome.value, progress: outcome.progress };
+      if (outcome?.type === 'error') throw scriptFailure(outcome.error, outcome.progress ?? latest);
+      const logTail = readTail(paths?.log ?? null);
+      const how = exit.error
+        ? `could not start: ${exit.error.message}`
+        : exit.signal
+          ? `was killed by ${exit.signal}`
+          : `exited with code ${exit.code} before returning a result`;
+      throw ApplicationFailure.create({
+        type: exit.signal ? ErrorType.ScriptKilled : ErrorType.ScriptExited,
+        message: `Task process exited with error: the script process ${how}`,
+        details: [{ errorName: 'ProcessExit', stack: null, progress: latest, logTail }],
+      });
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Client } from '@temporalio/client';
+import express, { type Request, type Response } from 'express';
+import type { Config } from '../shared/config';
+import type { Logger } from '../shared/log';
+import { isInside, isJobId, jobPaths } from '../shared/share';
+import { requireApiKey } from './auth';
+import { badRequest, errorHandler, HttpError, notFound, tooEarly } from './errors';
+import { JobNotFoundError, jobState, readJob } from './job-state';
+import { submitJob } from './submit';
+
+export const API_VERSION = '1.0.7';
+
+export interface ApiDeps {
+  config: Config;
+  client: Client;
+  log: Logger;
+  newId?: () => string;
+}
+
+function jobIdParam(req: Request): string {
+  const id = String(req.params.id);
+  if (!isJobId(id)) throw badRequest(`Invalid job id '${id}': expected a UUID`);
+  return id.toLowerCase();
+}
+
+async function sendFile(res: Response, file: string, downloadName: string): Promise<void> {
+  const stat = await fsp.stat(file);
+  res.attachment(downloadName);
+  res.type('application/octet-stream');
+  res.setHeader('Content-Length', stat.size);
+  await pipeline(fs.createReadStream(file), res);
+}
+
+async function readJobOr404(client: Client, id: string) {
+  try {
+    return await readJob(client, id);
+  } catch (err) {
+    if (err instanceof JobNotFoundError) throw notFound(err.message);
+    throw err;
+  }
+}
+
+/** The HTTP facade: upstream's routes and shapes over one shared Temporal client. */
+export function createApp({ config, client, log, newId = () => crypto.randomUUID() }: ApiDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('strict routing', true);
+  const auth = requireApiKey(config.godPasswordSha256);
+
+  app.get('/', (_req, res) => {
+    res.type('text/plain').send(`Welcome to PiXYZ API v${API_VERSION}!`);
+  });
+
+  app.post('/jobs', auth, async (req, res) => {
+    const state = await submitJob(req, { config, client, newId });
+    log.info({ job: state.uuid, name: state.name }, 'job submitted');
+    res.json(state);
+  });
+
+  app.get('/jobs/:id', auth, async (req, res) => {
+    res.json(jobState(await readJobOr404(client, jobIdParam(req))));
+  });
+
+  app.get('/jobs/:id/details', auth, async (req, res) => {
+    res.json(await readJobOr404(client, jobIdParam(req)));
+  });
+
+  app.get('/jobs/:id/outputs', auth, async (req, res) => {
+    const { outputs } = jobPaths(config.sharePath, jobIdParam(req));
+    const entries = await fsp.readdir(outputs).catch(() => [] as string[]);
+    res.json({ outputs: entries.sort() });
+  });
+
+  app.get('/jobs/:id/outputs/archive', auth, async (req, res) => {
+    const id = jobIdParam(req);
+    const paths = jobPaths(config.sharePath, id);
+    if (!fs.existsSync(paths.dir)) throw notFound(`SharePathNotFoundError: Job '${id}' does not exist`);
+    if (!fs.existsSync(paths.archive)) {
+      const state = await readJobOr404(client, id);
+      if (!['SUCCESS', 'FAILURE', 'REVOKED'].includes(state.status)) {
+        throw tooEarly(`TaskNotCompletedError: Job '${id}' is not finished yet`);
+      }
+      throw notFound(`SharePathNotFoundError: Job '${id}' has no archive (it was cancelled or compute-only)`);
+    }
+    await sendFile(res, paths.archive, `${id}.zip`);
+  });
+
+  app.get('/jobs/:id/outputs/*file_path', auth, async (req, res) => {
+    const id = jobIdParam(req);
+    const segments = (req.params as unknown as { file_path: string[] }).file_path;
+    const shown = `outputs/${segments.join('/')}`;
+    const { outputs } = jobPaths(config.sharePath, id);
+    const root = await fsp.realpath(outputs).catch(() => null);
+    if (!root) throw notFound(`SharePathNotFoundError: File '${shown}' not found`);
+    const requested = path.resolve(root, ...segments);
+    if (!isInside(root, requested)) throw badRequest(`SharePathInvalidError: Invalid file path '${shown}'`);
+    const real = await fsp.realpath(requested).catch(() => null);
+    if (!real || !(await fsp.stat(real)).isFile()) throw notFound(`SharePathNotFoundError: File '${shown}' not found`);
+    // A link inside outputs/ must not serve a file from elsewhere.
+    if (!isInside(root, real)) throw badRequest(`SharePathInvalidError: Invalid file path '${shown}'`);
+    await sendFile(res, real, path.basename(real));
+  });
+
+  app.use((req, _res, next) => next(new HttpError(404, `No route ${req.method} ${req.path}`)));
+  app.use(errorHandler(log));
+  return app;
+}

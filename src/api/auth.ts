@@ -1,0 +1,20 @@
+import crypto from 'node:crypto';
+import type { RequestHandler } from 'express';
+
+export function sha256Hex(text: string): string {
+  return crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * Upstream's check: header `x-api-key` holds the plaintext key, accepted when its SHA-256 equals
+ * GOD_PASSWORD_SHA256. With no hash configured every protected route is refused.
+ */
+export function requireApiKey(expectedSha256: string | undefined): RequestHandler {
+  const expected = Buffer.from(expectedSha256 ?? 'not_set');
+  return (req, res, next) => {
+    const key = req.header('x-api-key');
+    const got = Buffer.from(key === undefined ? '' : sha256Hex(key));
+    if (got.length === expected.length && crypto.timingSafeEqual(got, expected)) return next();
+    res.status(401).set('WWW-Authenticate', 'x-api-key').json({ detail: 'Invalid token' });
+  };
+}

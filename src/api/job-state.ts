@@ -1,0 +1,167 @@
+import {
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
+import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import { fromPayloadsAtIndex } from '@temporalio/common/lib/converter/payload-converter';
+import { temporal } from '@temporalio/proto';
+import { ErrorType } from '../shared/errors';
+import type { JobMemo, JobResult, JobStatus, ProgressSnapshot, ProgressStep, TimeInfo } from '../shared/types';
+
+/** Upstream's JobState. */
+export interface JobState {
+  uuid: string;
+  name: string | null;
+  /** SENT only in the reply to POST /jobs, as upstream. */
+  status: JobStatus | 'SENT';
+  progress: number | null;
+  error: string | null;
+}
+
+/** Upstream's JobDetails. */
+export interface JobDetails extends JobState {
+  status: JobStatus;
+  time_info: TimeInfo;
+  steps: ProgressStep[] | null;
+  retry: number;
+  result: unknown;
+}
+
+export class JobNotFoundError extends Error {}
+
+/** Upstream's error texts, by our failure types. */
+function upstreamError(type: string | undefined, message: string): string {
+  switch (type) {
+    case ErrorType.ScriptTimeout:
+      return 'Task process timeout';
+    case ErrorType.ScriptExited:
+    case ErrorType.ScriptKilled:
+      return 'Task process exited with error';
+    default:
+      return message || 'Internal error';
+  }
+}
+
+/** ISO with microseconds and +00:00, as upstream prints aware times. */
+export function isoUtc(date: Date | string | null | undefined): string | null {
+  if (!date) return null;
+  const d = typeof date === 'string' ? new Date(date) : date;
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
+}
+
+interface FailureDetails {
+  stack?: string | null;
+  progress?: ProgressSnapshot | null;
+}
+
+/** Reads one job's state from Temporal: describe for live state, the result for finished ones. */
+export async function readJob(client: Client, jobId: string): Promise<JobDetails> {
+  const handle = client.workflow.getHandle(jobId);
+  let desc: WorkflowExecutionDescription;
+  try {
+    desc = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new JobNotFoundError(`Job '${jobId}' does not exist`);
+    throw err;
+  }
+  const memo = (desc.memo ?? {}) as Partial<JobMemo>;
+  const base = {
+    uuid: jobId,
+    name: memo.name ?? null,
+    time_info: { request: memo.timeRequest ?? null, started: null, stopped: isoUtc(desc.closeTime) } as TimeInfo,
+  };
+
+  switch (desc.status.name) {
+    case 'COMPLETED': {
+      const out = (await handle.result()) as JobResult;
+      return {
+        ...base,
+        status: 'SUCCESS',
+        progress: 100,
+        error: null,
+        time_info: { request: base.time_info.request, started: isoUtc(out.timeInfo.started), stopped: isoUtc(out.timeInfo.stopped) ?? base.time_info.stopped },
+        steps: out.progress.steps,
+        retry: 0,
+        result: out.result,
+      };
+    }
+    case 'CANCELLED':
+      return { ...base, status: 'REVOKED', progress: null, error: null, steps: null, retry: 0, result: null };
+    case 'FAILED':
+    case 'TIMED_OUT':
+    case 'TERMINATED': {
+      let error = desc.status.name === 'TERMINATED' ? 'Job terminated' : 'Internal error';
+      let traceback: string | null = null;
+      let progress: ProgressSnapshot | null = null;
+      try {
+        await handle.result();
+      } catch (err) {
+        if (err instanceof WorkflowFailedError && err.cause instanceof TemporalFailure) {
+          const cause = err.cause;
+          const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+          const details = (cause instanceof ApplicationFailure ? cause.details?.[0] : undefined) as FailureDetails | undefined;
+          error = upstreamError(type, cause.message);
+          traceback = details?.stack ?? cause.stack ?? null;
+          progress = details?.progress ?? null;
+        }
+      }
+      return {
+        ...base,
+        status: 'FAILURE',
+        progress: progress?.progress ?? null,
+        error,
+        time_info: { ...base.time_info, started: isoUtc(progress?.started) },
+        steps: progress?.steps ?? null,
+        retry: 0,
+        result: traceback,
+      };
+    }
+    default:
+      return runningState(client, desc, base);
+  }
+}
+
+function runningState(
+  client: Client,
+  desc: WorkflowExecutionDescription,
+  base: { uuid: string; name: string | null; time_info: TimeInfo },
+): JobDetails {
+  const pending = desc.raw.pendingActivities?.find((a) => a.activityType?.name === 'runScript');
+  const attempt = pending?.attempt ?? 1;
+  const payloads = pending?.heartbeatDetails?.payloads;
+  const progress =
+    payloads && payloads.length > 0
+      ? (fromPayloadsAtIndex(client.options.loadedDataConverter.payloadConverter, 0, payloads) as ProgressSnapshot | undefined)
+      : undefined;
+  let status: JobStatus;
+  if (!pending) {
+    // Before the script (preparing the share) or after it (archiving): the workflow knows which.
+    const phase = desc.searchAttributes?.PixyzStatus?.[0];
+    status = phase === 'RUNNING' ? 'RUNNING' : 'PENDING';
+  } else if (attempt > 1) status = 'RETRY';
+  else if (pending.state !== temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED) status = progress ? 'RUNNING' : 'STARTED';
+  else status = 'PENDING';
+  const started = pending?.lastStartedTime ? tsToDate(pending.lastStartedTime) : null;
+  return {
+    ...base,
+    status,
+    progress: !pending && status === 'RUNNING' ? 100 : (progress?.progress ?? null),
+    error: null,
+    time_info: { ...base.time_info, started: isoUtc(progress?.started ?? started) },
+    steps: progress?.steps ?? (status === 'RUNNING' ? [] : null),
+    retry: Math.max(0, attempt - 1),
+    result: {},
+  };
+}
+
+function tsToDate(ts: { seconds?: unknown; nanos?: number | null }): Date {
+  const seconds = Number(ts.seconds ?? 0);
+  return new Date(seconds * 1000 + Math.floor((ts.nanos ?? 0) / 1e6));
+}
+
+export function jobState(details: JobDetails): JobState {
+  const { uuid, name, status, progress, error } = details;
+  return { uuid, name, status, progress, error };
+}

@@ -1,0 +1,126 @@
+import path from 'node:path';
+import ts from 'typescript';
+
+/** What the API learns from a script's source, without running it. */
+export interface ScriptInfo {
+  /** The constant options of the entrypoint's `pixyzSchedule({...}, fn)`, if wrapped. */
+  options: Record<string, unknown>;
+}
+
+export class ScriptParseError extends Error {
+  override name = 'ScriptParseError';
+}
+
+export const SCRIPT_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
+
+/**
+ * Finds `entrypoint` among the script's top-level exports (`export function main`,
+ * `export const main = pixyzSchedule({...}, fn)`, `export { main }`, `exports.main = …`) and
+ * reads the constant options of its `pixyzSchedule` wrapper. Throws ScriptParseError when the
+ * script has no such export or does not parse.
+ */
+export function inspectScript(fileName: string, source: string, entrypoint: string): ScriptInfo {
+  const ext = path.extname(fileName).toLowerCase();
+  const kind = ext.endsWith('ts') ? ts.ScriptKind.TS : ts.ScriptKind.JS;
+  const sf = ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, true, kind);
+  const diagnostics = (sf as unknown as { parseDiagnostics?: ts.Diagnostic[] }).parseDiagnostics ?? [];
+  if (diagnostics.length > 0) {
+    const d = diagnostics[0]!;
+    const { line, character } = sf.getLineAndCharacterOfPosition(d.start ?? 0);
+    throw new ScriptParseError(
+      `The script does not parse: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')} (line ${line + 1}, column ${character + 1})`,
+    );
+  }
+
+  const locals = new Map<string, ts.Expression | ts.FunctionDeclaration>();
+  const exported = new Map<string, ts.Expression | ts.FunctionDeclaration>();
+  const exportedNames = new Map<string, string>(); // export { local as name }
+  const isExported = (node: ts.Node) =>
+    ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+
+  for (const stmt of sf.statements) {
+    if (ts.isFunctionDeclaration(stmt) && stmt.name) {
+      locals.set(stmt.name.text, stmt);
+      if (isExported(stmt)) exported.set(stmt.name.text, stmt);
+    } else if (ts.isVariableStatement(stmt)) {
+      for (const decl of stmt.declarationList.declarations) {
+        if (!ts.isIdentifier(decl.name) || !decl.initializer) continue;
+        locals.set(decl.name.text, decl.initializer);
+        if (isExported(stmt)) exported.set(decl.name.text, decl.initializer);
+      }
+    } else if (ts.isExportDeclaration(stmt) && stmt.exportClause && ts.isNamedExports(stmt.exportClause) && !stmt.moduleSpecifier) {
+      for (const el of stmt.exportClause.elements) exportedNames.set(el.name.text, (el.propertyName ?? el.name).text);
+    } else if (ts.isExpressionStatement(stmt) && ts.isBinaryExpression(stmt.expression)) {
+      collectCommonJsExport(stmt.expression, exported);
+    }
+  }
+  for (const [name, local] of exportedNames) {
+    const target = locals.get(local);
+    if (target) exported.set(name, target);
+  }
+
+  const target = exported.get(entrypoint);
+  if (!target) throw new ScriptParseError(`The script file does not have the function ${entrypoint}`);
+  if (ts.isFunctionDeclaration(target)) return { options: {} };
+  const fn = unwrap(target, locals);
+  if (ts.isFunctionExpression(fn) || ts.isArrowFunction(fn)) return { options: {} };
+  if (ts.isCallExpression(fn) && calleeName(fn) === 'pixyzSchedule') {
+    const [opts] = fn.arguments;
+    return { options: opts ? constantObject(opts) : {} };
+  }
+  throw new ScriptParseError(`The script file does not have the function ${entrypoint}`);
+}
+
+function unwrap(expr: ts.Expression, locals: Map<string, ts.Expression | ts.FunctionDeclaration>): ts.Node {
+  let e: ts.Node = expr;
+  for (let i = 0; i < 5; i++) {
+    while (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isSatisfiesExpression(e)) e = e.expression;
+    if (ts.isIdentifier(e) && locals.has(e.text)) e = locals.get(e.text)!;
+    else break;
+  }
+  return e;
+}
+
+function collectCommonJsExport(bin: ts.BinaryExpression, out: Map<string, ts.Expression | ts.FunctionDeclaration>): void {
+  if (bin.operatorToken.kind !== ts.SyntaxKind.EqualsToken || !ts.isPropertyAccessExpression(bin.left)) return;
+  const owner = bin.left.expression.getText();
+  if (owner === 'exports' || owner === 'module.exports') out.set(bin.left.name.text, bin.right);
+}
+
+function calleeName(call: ts.CallExpression): string | undefined {
+  const callee = call.expression;
+  if (ts.isIdentifier(callee)) return callee.text;
+  if (ts.isPropertyAccessExpression(callee)) return callee.name.text;
+  return undefined;
+}
+
+/** The literal properties of an object literal; computed or non-constant ones are left out. */
+function constantObject(node: ts.Expression): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!ts.isObjectLiteralExpression(node)) return out;
+  for (const prop of node.properties) {
+    if (!ts.isPropertyAssignment(prop)) continue;
+    const key = ts.isIdentifier(prop.name) || ts.isStringLiteral(prop.name) ? prop.name.text : undefined;
+    if (key === undefined) continue;
+    const value = constant(prop.initializer);
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+function constant(node: ts.Expression): unknown {
+  if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return node.text;
+  if (ts.isNumericLiteral(node)) return Number(node.text);
+  if (ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(node.operand)) {
+    return -Number(node.operand.text);
+  }
+  if (node.kind === ts.SyntaxKind.TrueKeyword) return true;
+  if (node.kind === ts.SyntaxKind.FalseKeyword) return false;
+  if (node.kind === ts.SyntaxKind.NullKeyword) return null;
+  if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.AsteriskToken) {
+    const a = constant(node.left);
+    const b = constant(node.right);
+    if (typeof a === 'number' && typeof b === 'number') return a * b; // timeLimit: 2 * 3600
+  }
+  return undefined;
+}

@@ -1,0 +1,235 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Client } from '@temporalio/client';
+import busboy from 'busboy';
+import type { Request } from 'express';
+import type { Config } from '../shared/config';
+import { CONTROL_QUEUE, DEFAULT_SCRIPT_QUEUE, taskQueueName } from '../shared/queues';
+import { JOB_NAME, JOB_PROCESS, JOB_STATUS } from '../shared/search-attributes';
+import { jobPaths, toShare } from '../shared/share';
+import type { JobInput, JobMemo } from '../shared/types';
+import { badRequest, HttpError } from './errors';
+import type { JobState } from './job-state';
+import { inspectScript, SCRIPT_EXTENSIONS, ScriptParseError } from './script-options';
+
+const FILE_PARTS = ['script', 'file'] as const;
+type FilePart = (typeof FILE_PARTS)[number];
+const MAX_FIELD_BYTES = 1024 * 1024;
+const MAX_SCRIPT_BYTES = 5 * 1024 * 1024;
+const MAX_TIME_LIMIT_SECONDS = 30 * 86400;
+const ENTRYPOINT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+interface Upload {
+  fields: Record<string, string>;
+  files: Partial<Record<FilePart, { name: string; path: string; bytes: number }>>;
+}
+
+class ClientGone extends Error {}
+
+/** A safe file name from a client's: its last path segment, without control characters. */
+export function safeBasename(name: string | undefined): string | null {
+  if (!name) return null;
+  const base = name.split(/[\\/]/).pop()!.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  if (!base || base === '.' || base === '..') return null;
+  return base.slice(0, 255);
+}
+
+/** Streams the multipart body: file parts straight to `inputsDir`, never whole in memory. */
+function receive(req: Request, inputsDir: string, maxBytes: number): Promise<Upload> {
+  return new Promise((resolve, reject) => {
+    const upload: Upload = { fields: {}, files: {} };
+    const writes: Promise<void>[] = [];
+    let failed = false;
+    const fail = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      req.unpipe();
+      req.resume(); // drain what the client still sends, so it can read our answer
+      reject(err);
+    };
+    let bb: busboy.Busboy;
+    try {
+      bb = busboy({
+        headers: req.headers,
+        limits: { fileSize: maxBytes, fieldSize: MAX_FIELD_BYTES, fields: 32, files: 8 },
+      });
+    } catch (err) {
+      return reject(badRequest(`Expected a multipart/form-data body: ${(err as Error).message}`));
+    }
+    bb.on('field', (name, value, info) => {
+      if (info.valueTruncated) fail(badRequest(`The field '${name}' is over ${MAX_FIELD_BYTES} bytes`));
+      else upload.fields[name] = value;
+    });
+    bb.on('file', (name, stream, info) => {
+      const base = safeBasename(info.filename);
+      if (failed || !(FILE_PARTS as readonly string[]).includes(name) || !base) {
+        stream.resume(); // empty parts count as absent, as upstream
+        return;
+      }
+      const part = name as FilePart;
+      const other = FILE_PARTS.find((p) => p !== part && upload.files[p]?.name === base);
+      if (other) {
+        stream.resume();
+        return fail(badRequest(`The 'script' and 'file' parts must have different names ('${base}')`));
+      }
+      fs.mkdirSync(inputsDir, { recursive: true, mode: 0o755 });
+      const dest = path.join(inputsDir, base);
+      const entry = { name: base, path: dest, bytes: 0 };
+      upload.files[part] = entry;
+      stream.on('data', (chunk: Buffer) => (entry.bytes += chunk.length));
+      stream.on('limit', () => fail(new HttpError(413, `The upload is over ${maxBytes} bytes (MAX_UPLOAD_BYTES)`)));
+      writes.push(pipeline(stream, fs.createWriteStream(dest, { mode: 0o644 })).catch((err) => fail(err as Error)));
+    });
+    bb.on('error', (err) => fail(badRequest(`Malformed multipart body: ${(err as Error).message}`)));
+    bb.on('close', () => {
+      void Promise.all(writes).then(() => {
+        if (!failed) resolve(upload);
+      });
+    });
+    req.on('close', () => {
+      if (!req.complete) fail(new ClientGone('client disconnected during the upload'));
+    });
+    req.pipe(bb);
+  });
+}
+
+function parseJson(field: string, text: string | undefined, fallback: unknown): unknown {
+  if (text === undefined || text === '') return fallback;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`Invalid JSON string for '${field}': ${(err as Error).message}`);
+  }
+}
+
+/** Upstream's naive UTC time with microseconds: 2025-01-02T10:00:00.100000 */
+function naiveUtcNow(): string {
+  return new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000');
+}
+
+interface JobOptions {
+  entrypoint: string;
+  queue: string;
+  timeLimitSeconds: number;
+  rootFile: string | null;
+  computeOnly: boolean;
+  name: string | null;
+}
+
+/** Precedence as upstream: the submission's `config` > the script's pixyzSchedule options > defaults. */
+function jobOptions(config: Config, submitted: Record<string, unknown>, scheduled: Record<string, unknown>, name: string | null): JobOptions {
+  const pick = (key: string, scheduleKey = key) => submitted[key] ?? scheduled[scheduleKey];
+  const queue = pick('queue') ?? (scheduled.wait === true ? CONTROL_QUEUE : DEFAULT_SCRIPT_QUEUE);
+  if (typeof queue !== 'string' || !config.queues.includes(queue)) {
+    throw badRequest(`Invalid queue '${String(queue)}': configured queues are ${config.queues.join(', ')} (QUEUES)`);
+  }
+  const timeLimit = pick('time_limit', 'timeLimit') ?? config.defaultTimeLimitSeconds;
+  if (typeof timeLimit !== 'number' || !(timeLimit > 0) || timeLimit > MAX_TIME_LIMIT_SECONDS) {
+    throw badRequest(`Invalid time_limit '${String(timeLimit)}': a number of seconds between 1 and ${MAX_TIME_LIMIT_SECONDS}`);
+  }
+  const rootFile = submitted.root_file ?? null;
+  if (rootFile !== null && typeof rootFile !== 'string') throw badRequest("Invalid root_file: expected a file name");
+  const computeOnly = pick('compute_only', 'computeOnly') ?? false;
+  if (typeof computeOnly !== 'boolean') throw badRequest('Invalid compute_only: expected true or false');
+  const jobName = name ?? (typeof scheduled.name === 'string' ? scheduled.name : null);
+  return {
+    entrypoint: submitted.entrypoint as string,
+    queue,
+    timeLimitSeconds: Math.ceil(timeLimit),
+    rootFile,
+    computeOnly,
+    name: jobName,
+  };
+}
+
+function submittedConfig(text: string | undefined): Record<string, unknown> {
+  const parsed = parseJson('config', text, {});
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw badRequest("Invalid 'config': expected a JSON object");
+  }
+  // Null values mean "not set", as upstream.
+  const out = Object.fromEntries(Object.entries(parsed).filter(([, v]) => v !== null));
+  const entrypoint = out.entrypoint ?? 'main';
+  if (typeof entrypoint !== 'string' || !ENTRYPOINT.test(entrypoint)) {
+    throw badRequest(`Invalid entrypoint '${String(entrypoint)}': expected a function name`);
+  }
+  return { ...out, entrypoint };
+}
+
+export interface SubmitDeps {
+  config: Config;
+  client: Client;
+  newId: () => string;
+}
+
+/** POST /jobs: stores the upload under the new job's inputs/, validates, starts `pixyzJob`. */
+export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobState> {
+  const { config, client } = deps;
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > config.maxUploadBytes + MAX_FIELD_BYTES * 2) {
+    throw new HttpError(413, `The upload is over ${config.maxUploadBytes} bytes (MAX_UPLOAD_BYTES)`);
+  }
+  const jobId = deps.newId();
+  const paths = jobPaths(config.sharePath, jobId);
+  try {
+    const upload = await receive(req, paths.inputs, config.maxUploadBytes);
+    const processName = upload.fields.process || 'custom';
+    if (processName !== 'custom') throw badRequest(`Invalid process '${processName}'`);
+    const script = upload.files.script;
+    if (!script) throw badRequest("'custom' process requires a 'script' file");
+    if (!SCRIPT_EXTENSIONS.includes(path.extname(script.name).toLowerCase())) {
+      throw badRequest(`The script '${script.name}' must be TypeScript or JavaScript (${SCRIPT_EXTENSIONS.join(', ')})`);
+    }
+    if (script.bytes > MAX_SCRIPT_BYTES) throw badRequest(`The script is over ${MAX_SCRIPT_BYTES} bytes`);
+    const params = parseJson('params', upload.fields.params, {});
+    const submitted = submittedConfig(upload.fields.config);
+    let scheduled: Record<string, unknown>;
+    try {
+      const source = await fsp.readFile(script.path, 'utf8');
+      scheduled = inspectScript(script.name, source, submitted.entrypoint as string).options;
+    } catch (err) {
+      if (err instanceof ScriptParseError) throw badRequest(err.message);
+      throw err;
+    }
+    const name = upload.fields.name || null;
+    const options = jobOptions(config, submitted, scheduled, name);
+    const input: JobInput = {
+      jobId,
+      process: processName,
+      script: toShare(config.sharePath, script.path),
+      entrypoint: options.entrypoint,
+      params,
+      data: upload.files.file ? toShare(config.sharePath, upload.files.file.path) : null,
+      rootFile: options.rootFile,
+      queue: options.queue,
+      timeLimitSeconds: options.timeLimitSeconds,
+      computeOnly: options.computeOnly,
+      name: options.name,
+      timeRequest: naiveUtcNow(),
+      taskQueuePrefix: config.taskQueuePrefix,
+    };
+    const memo: JobMemo = { name: input.name, process: processName, timeRequest: input.timeRequest };
+    try {
+      await client.workflow.start('pixyzJob', {
+        taskQueue: taskQueueName(config.taskQueuePrefix, CONTROL_QUEUE),
+        workflowId: jobId,
+        args: [input],
+        memo: { ...memo },
+        typedSearchAttributes: [
+          { key: JOB_PROCESS, value: processName === 'custom' ? script.name : processName },
+          { key: JOB_STATUS, value: 'PENDING' },
+          ...(input.name ? [{ key: JOB_NAME, value: input.name }] : []),
+        ],
+      });
+    } catch (err) {
+      throw new HttpError(503, `Service not available: Temporal is not reachable: ${(err as Error).message}`);
+    }
+    return { uuid: jobId, name: input.name, status: 'SENT', progress: null, error: null };
+  } catch (err) {
+    // A refused or abandoned submission leaves nothing behind.
+    await fsp.rm(paths.dir, { recursive: true, force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,127 @@
+// `npm start`: the whole scheduler on one machine — the embedded Temporal dev server (unless
+// TEMPORAL_ADDRESS names one), a worker serving every queue, and the HTTP API.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { ensureTemporalCli } from '../tools/temporal-cli.cjs';
+import { sha256Hex } from './api/auth';
+import { listen } from './api/server';
+import { loadConfig, REPO_ROOT, type Config } from './shared/config';
+import { startDevServer, type DevServer } from './shared/dev-server';
+import { createLogger, type Logger } from './shared/log';
+import { connectionOptions, ensureSearchAttributes, setRetention } from './shared/temporal';
+import { createWorkers } from './worker/worker';
+
+function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** The API key `npm start` generates once when GOD_PASSWORD_SHA256 is unset. */
+function readOrCreateApiKey(file: string): { key: string; created: boolean } {
+  if (fs.existsSync(file)) return { key: fs.readFileSync(file, 'utf8').trim(), created: false };
+  const key = crypto.randomBytes(24).toString('base64url');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  return { key, created: true };
+}
+
+async function startEmbeddedServer(config: Config, log: Logger): Promise<DevServer> {
+  const { devPort, uiPort } = config.temporal;
+  for (const [port, what] of [
+    [devPort, 'TEMPORAL_DEV_PORT'],
+    [uiPort, 'TEMPORAL_UI_PORT'],
+  ] as const) {
+    if (await portInUse(port)) {
+      throw new Error(
+        `Port ${port} (${what}) is already in use — perhaps a Temporal server from an earlier run. ` +
+          `Stop it, choose another ${what}, or set TEMPORAL_ADDRESS=127.0.0.1:${devPort} to use a server that is already running.`,
+      );
+    }
+  }
+  const cli = ensureTemporalCli({ log: (m) => log.info(m) });
+  log.info(`starting Temporal dev server (${cli.path}) on :${devPort}, UI on :${uiPort}`);
+  return startDevServer({
+    cliPath: cli.path,
+    ip: '127.0.0.1',
+    port: devPort,
+    uiPort,
+    dbFile: config.temporal.devDbFile,
+    namespace: config.temporal.namespace,
+    logFile: path.join(REPO_ROOT, '.temporal', 'server.log'),
+  });
+}
+
+async function main(): Promise<void> {
+  let config = loadConfig();
+  const log = createLogger(config.logLevel, 'pixyz');
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  fs.mkdirSync(config.sharePath, { recursive: true });
+
+  const server = config.temporal.address ? undefined : await startEmbeddedServer(config, log);
+  const { options, namespace } = connectionOptions(config, server?.address);
+  const clientConnection = await Connection.connect(options);
+  try {
+    const added = await ensureSearchAttributes(clientConnection, namespace);
+    if (added.length) log.info(`registered search attributes ${added.join(', ')}`);
+  } catch (err) {
+    log.warn(`could not register search attributes (${(err as Error).message}); ask the cluster's operator to add PixyzJobName, PixyzProcess and PixyzStatus (Keyword)`);
+  }
+  if (server) await setRetention(clientConnection, namespace, config.jobRetentionSeconds);
+
+  let keyNote: string;
+  if (config.godPasswordSha256) keyNote = 'API key: the one whose SHA-256 is GOD_PASSWORD_SHA256';
+  else {
+    const { key, created } = readOrCreateApiKey(config.apiKeyFile);
+    config = Object.freeze({ ...config, godPasswordSha256: sha256Hex(key) });
+    keyNote = `API key: ${key}  (${created ? 'generated, ' : ''}kept in ${path.relative(process.cwd(), config.apiKeyFile) || config.apiKeyFile})`;
+  }
+
+  const workerConnection = await NativeConnection.connect(options);
+  const workers = await createWorkers({ config, connection: workerConnection, namespace, log });
+  const running = workers.run();
+  const api = await listen({ config, client: new Client({ connection: clientConnection, namespace }), log });
+
+  console.log(
+    [
+      '',
+      `  Pixyz Scheduler on Temporal is running`,
+      `  API:         ${api.url}`,
+      `  Temporal UI: ${server?.uiUrl ?? `(your server at ${options.address})`}`,
+      `  ${keyNote}`,
+      `  Share:       ${config.sharePath}`,
+      `  Press Ctrl-C to stop.`,
+      '',
+    ].join('\n'),
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: stopping (running scripts get ${config.worker.shutdownGraceMs / 1000} s to finish)`);
+    await api.close();
+    await workers.shutdown();
+    await workerConnection.close();
+    await clientConnection.close();
+    await server?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  await running;
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,174 @@
+import path from 'node:path';
+import type { ProgressSnapshot } from '../shared/types';
+import { PixyzNotSerializable, PixyzSecurityViolation, PixyzSharedDirectoryNotFound } from './errors';
+import { Progress } from './progress';
+
+/** Everything a context holds; all of it is JSON. Upstream's keys, camelCased. */
+export interface ProgramContextOptions {
+  taskId?: string | null;
+  script?: string | null;
+  /** The uploaded 3D file or archive. */
+  data?: string | null;
+  /** The file to load inside an archive `data`. */
+  rootFile?: string | null;
+  tmp?: boolean;
+  isLocal?: boolean;
+  entrypoint?: string;
+  timeRequest?: string;
+  timeLimit?: number | null;
+  raw?: boolean;
+  computeOnly?: boolean;
+  queue?: string | null;
+  name?: string | null;
+  params?: unknown;
+  inputFile?: string | null;
+  inputDir?: string | null;
+  outputDir?: string | null;
+  retry?: number;
+  [extra: string]: unknown;
+}
+
+const DEFAULTS = {
+  computeOnly: false,
+  data: null,
+  rootFile: null,
+  tmp: true,
+  isLocal: false,
+  entrypoint: 'main',
+  raw: false,
+} as const;
+
+const REPORTER = Symbol('reporter');
+
+/**
+ * The context handed to every entrypoint as `(pc, params)`: where the job's files are, its
+ * progress, and (in later versions) its sub-tasks.
+ */
+export class ProgramContext {
+  readonly options: ProgramContextOptions;
+  private readonly progressTracker: Progress;
+  private [REPORTER]: ((snapshot: ProgressSnapshot) => void) | undefined;
+
+  constructor(options: ProgramContextOptions = {}) {
+    this.options = { ...DEFAULTS, timeRequest: new Date().toISOString(), ...options };
+    assertSerializable(this.options, 'ProgramContext');
+    this.progressTracker = new Progress((snapshot) => this[REPORTER]?.(snapshot));
+  }
+
+  /** Merges `changes` into this context and returns it. */
+  update(changes: ProgramContextOptions): this {
+    assertSerializable(changes, 'ProgramContext.update');
+    Object.assign(this.options, changes);
+    return this;
+  }
+
+  /** A new context with this one's options, a new request time and `changes` applied. */
+  clone(changes: ProgramContextOptions = {}): ProgramContext {
+    const copy = structuredClone(this.options);
+    return new ProgramContext({ ...copy, timeRequest: new Date().toISOString(), ...changes });
+  }
+
+  get taskId(): string | null {
+    return this.options.taskId ?? null;
+  }
+
+  get params(): unknown {
+    return this.options.params;
+  }
+
+  // Progress, as upstream: set a total, open steps one after another, stop.
+  progressStart(): void {
+    this.progressTracker.start();
+  }
+
+  progressSetTotal(total: number): void {
+    this.progressTracker.setTotal(total);
+  }
+
+  progressNext(info?: string): void {
+    this.progressTracker.next(info);
+  }
+
+  progressStop(): void {
+    this.progressTracker.stop();
+  }
+
+  get progress(): ProgressSnapshot {
+    return this.progressTracker.snapshot();
+  }
+
+  /** The job's input directory, or a file in it. */
+  getInputDir(file?: string): string {
+    return inside(this.options.inputDir, 'input', file, this.isComputeOnly());
+  }
+
+  /** The job's output directory (what the user downloads), or a file in it. */
+  getOutputDir(file?: string): string {
+    return inside(this.options.outputDir, 'output', file, this.isComputeOnly());
+  }
+
+  /** The uploaded file, or the root file of an uploaded archive; null when the job has none. */
+  getInputFile(): string | null {
+    return this.options.inputFile ?? null;
+  }
+
+  isComputeOnly(): boolean {
+    return this.options.computeOnly === true;
+  }
+
+  isLocal(): boolean {
+    return this.options.isLocal === true;
+  }
+
+  toJSON(): ProgramContextOptions {
+    return this.options;
+  }
+
+  /** @internal The runner forwards progress to the worker through this. */
+  static attachReporter(pc: ProgramContext, reporter: (snapshot: ProgressSnapshot) => void): void {
+    pc[REPORTER] = reporter;
+  }
+}
+
+function inside(dir: string | null | undefined, kind: string, file: string | undefined, computeOnly: boolean): string {
+  if (!dir) {
+    throw new PixyzSharedDirectoryNotFound(
+      computeOnly ? `a compute-only job has no ${kind} directory` : `this job has no ${kind} directory`,
+    );
+  }
+  if (file === undefined) return dir;
+  const target = path.resolve(dir, file);
+  if (target !== dir && !target.startsWith(dir + path.sep)) {
+    throw new PixyzSecurityViolation(`'${file}' is outside the job's ${kind} directory`);
+  }
+  return target;
+}
+
+/** Fails at once, naming the culprit, when a value cannot travel as JSON. */
+export function assertSerializable(value: unknown, what: string): void {
+  const seen = new Set<unknown>();
+  const walk = (v: unknown, where: string): void => {
+    if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw new PixyzNotSerializable(`${what}: ${where} is ${v}, which JSON cannot carry`);
+      return;
+    }
+    if (v === undefined) return;
+    if (typeof v === 'bigint' || typeof v === 'function' || typeof v === 'symbol') {
+      throw new PixyzNotSerializable(`${what}: ${where} is a ${typeof v}, which JSON cannot carry`);
+    }
+    if (seen.has(v)) throw new PixyzNotSerializable(`${what}: ${where} is a circular reference`);
+    seen.add(v);
+    if (Array.isArray(v)) v.forEach((item, i) => walk(item, `${where}[${i}]`));
+    else if (v instanceof Date) return;
+    else {
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
+        throw new PixyzNotSerializable(`${what}: ${where} is a ${proto?.constructor?.name ?? 'object'}, not plain JSON`);
+      }
+      for (const [k, item] of Object.entries(v)) walk(item, `${where}.${k}`);
+    }
+    seen.delete(v);
+  };
+  walk(value, 'value');
+}

@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { SEARCH_ATTRIBUTES } from './search-attributes';
+import { connectWithRetry } from './temporal';
+
+export interface DevServerOptions {
+  cliPath: string;
+  ip?: string;
+  port: number;
+  /** Web UI port; undefined runs headless. */
+  uiPort?: number;
+  /** SQLite file; undefined keeps state in memory. */
+  dbFile?: string;
+  namespace: string;
+  logFile: string;
+  startTimeoutMs?: number;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string | null;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on the loopback interface. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function tail(file: string, bytes = 2000): string {
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    return text.slice(-bytes);
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Runs `temporal server start-dev` in its own process group and waits until it answers.
+ * Search attributes are passed at start; a re-used SQLite file still needs ensureSearchAttributes.
+ */
+export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  const ip = opts.ip ?? '127.0.0.1';
+  const args = ['server', 'start-dev', '--ip', ip, '--port', String(opts.port), '--log-level', 'warn'];
+  if (opts.namespace !== 'default') args.push('--namespace', opts.namespace);
+  if (opts.uiPort === undefined) args.push('--headless');
+  else args.push('--ui-port', String(opts.uiPort));
+  if (opts.dbFile) {
+    fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
+    args.push('--db-filename', opts.dbFile);
+  }
+  for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
+  fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
+  const log = fs.openSync(opts.logFile, 'a');
+  const child = spawn(opts.cliPath, args, { stdio: ['ignore', log, log], detached: true });
+  fs.closeSync(log);
+  let exited: string | null = null;
+  const exitPromise = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exited = `exited with ${signal ?? `code ${code}`}`;
+      resolve();
+    }),
+  );
+  child.once('error', (err) => (exited = err.message));
+
+  const address = `${ip}:${opts.port}`;
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  const stop = async () => {
+    if (exited === null) {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, 5000);
+      await exitPromise;
+      clearTimeout(timer);
+    }
+  };
+  try {
+    const ready = connectWithRetry(address, deadline);
+    const failedEarly = exitPromise.then(() => {
+      throw new Error(`temporal server start-dev ${exited}:\n${tail(opts.logFile)}`);
+    });
+    const connection = await Promise.race([ready, failedEarly]);
+    await connection.close();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { address, uiUrl: opts.uiPort === undefined ? null : `http://${ip === '0.0.0.0' ? 'localhost' : ip}:${opts.uiPort}`, process: child, stop };
+}

@@ -1,0 +1,29 @@
+// Stable error type strings. They travel across Temporal as ApplicationFailure types, and the
+// API maps them to HTTP codes and upstream error texts in one place (src/api/errors.ts).
+export const ErrorType = {
+  InvalidInput: 'InvalidInput',
+  /** The script threw: its own message; not retried. */
+  ScriptFailed: 'ScriptFailed',
+  /** The script process exited (or crashed) without a result: retried once. */
+  ScriptExited: 'ScriptExited',
+  /** The script process was killed by a signal (OOM killer, kill -9): retried once. */
+  ScriptKilled: 'ScriptKilled',
+  ScriptTimeout: 'ScriptTimeout',
+  ResultTooLarge: 'ResultTooLarge',
+  Cancelled: 'Cancelled',
+  PixyzSharedDirectoryNotFound: 'PixyzSharedDirectoryNotFound',
+  PixyzFileNotFound: 'PixyzFileNotFound',
+  PixyzSecurityViolation: 'PixyzSecurityViolation',
+  InternalError: 'InternalError',
+} as const;
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** Failures a second attempt cannot fix. */
+export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
+  ErrorType.InvalidInput,
+  ErrorType.ScriptFailed,
+  ErrorType.ResultTooLarge,
+  ErrorType.PixyzSharedDirectoryNotFound,
+  ErrorType.PixyzFileNotFound,
+  ErrorType.PixyzSecurityViolation,
+];

@@ -1,0 +1,40 @@
+import type { ProgressSnapshot } from './types';
+
+// The small typed messages between the runScript activity and the script process (Node IPC).
+
+/** What the script process needs to build its ProgramContext, with absolute paths. */
+export interface ScriptJob {
+  jobId: string;
+  script: string;
+  entrypoint: string;
+  params: unknown;
+  name: string | null;
+  queue: string;
+  timeLimitSeconds: number;
+  computeOnly: boolean;
+  timeRequest: string;
+  data: string | null;
+  rootFile: string | null;
+  inputFile: string | null;
+  inputDir: string | null;
+  outputDir: string | null;
+  attempt: number;
+}
+
+export type ToRunner = { type: 'run'; job: ScriptJob };
+
+export interface ScriptErrorInfo {
+  /** An ErrorType for errors the runner itself raises, else the script error's class name. */
+  type: string;
+  name: string;
+  message: string;
+  stack: string | null;
+}
+
+export type FromRunner =
+  | { type: 'progress'; progress: ProgressSnapshot }
+  | { type: 'result'; value: unknown; progress: ProgressSnapshot }
+  | { type: 'error'; error: ScriptErrorInfo; progress: ProgressSnapshot | null };
+
+/** Results travel through Temporal (about 2 MB a payload): keep them well under. */
+export const MAX_RESULT_BYTES = 1024 * 1024;

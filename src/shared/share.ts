@@ -1,0 +1,52 @@
+import path from 'node:path';
+
+// The share layout: {SHARE}/{jobId}/inputs, outputs, archives, logs. Paths in payloads are
+// relative to SHARE_PATH so that hosts may mount the share at different places.
+
+export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+export function isJobId(id: string): boolean {
+  return UUID_PATTERN.test(id);
+}
+
+export interface JobPaths {
+  dir: string;
+  inputs: string;
+  outputs: string;
+  archives: string;
+  logs: string;
+  archive: string;
+  log: string;
+}
+
+export function jobPaths(sharePath: string, jobId: string): JobPaths {
+  if (!isJobId(jobId)) throw new Error(`invalid job id '${jobId}'`);
+  const dir = path.join(sharePath, jobId);
+  return {
+    dir,
+    inputs: path.join(dir, 'inputs'),
+    outputs: path.join(dir, 'outputs'),
+    archives: path.join(dir, 'archives'),
+    logs: path.join(dir, 'logs'),
+    archive: path.join(dir, 'archives', `${jobId}.zip`),
+    log: path.join(dir, 'logs', `${jobId}.log`),
+  };
+}
+
+/** Resolves a share-relative path from a payload; refuses anything that leaves the share. */
+export function fromShare(sharePath: string, relative: string): string {
+  const abs = path.resolve(sharePath, relative);
+  if (abs !== sharePath && !abs.startsWith(sharePath + path.sep)) {
+    throw new Error(`path '${relative}' is outside the share`);
+  }
+  return abs;
+}
+
+export function toShare(sharePath: string, absolute: string): string {
+  return path.relative(sharePath, absolute).split(path.sep).join('/');
+}
+
+/** True when `child` is `parent` or lies inside it (both already resolved). */
+export function isInside(parent: string, child: string): boolean {
+  return child === parent || child.startsWith(parent + path.sep);
+}

@@ -1,0 +1,58 @@
+import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { temporal } from '@temporalio/proto';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+import type { Config } from './config';
+import { SEARCH_ATTRIBUTES } from './search-attributes';
+
+/**
+ * Connection settings the way Temporal's own tools read them (TEMPORAL_ADDRESS, TLS, API key,
+ * profiles from temporal.toml), with `address` overriding when we run the embedded server.
+ */
+export function connectionOptions(config: Config, address?: string): { options: NativeConnectionOptions; namespace: string } {
+  const loaded = loadClientConnectConfig();
+  const options = { ...loaded.connectionOptions };
+  if (address) options.address = address;
+  else if (config.temporal.address) options.address = config.temporal.address;
+  return { options, namespace: config.temporal.namespace || loaded.namespace || 'default' };
+}
+
+const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+
+/** Registers the project's search attributes where they are missing (idempotent). */
+export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = SEARCH_ATTRIBUTES.map((k) => k.name).filter((name) => !(customAttributes && name in customAttributes));
+  if (missing.length > 0) {
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((name) => [name, KEYWORD])),
+    });
+  }
+  return missing;
+}
+
+/** Keeps closed workflows (and so finished jobs) answerable for `seconds`. */
+export async function setRetention(connection: Connection, namespace: string, seconds: number): Promise<void> {
+  await connection.workflowService.updateNamespace({
+    namespace,
+    config: { workflowExecutionRetentionTtl: msToTs(Math.round(seconds) * 1000) },
+  });
+}
+
+/** Connects, retrying until `deadline` (ms since epoch): a server just started needs a moment. */
+export async function connectWithRetry(address: string, deadlineMs: number): Promise<Connection> {
+  let lastError: unknown;
+  while (Date.now() < deadlineMs) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: '2s' });
+      await connection.workflowService.getSystemInfo({});
+      return connection;
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`Temporal at ${address} did not answer in time: ${(lastError as Error)?.message}`);
+}

@@ -1,0 +1,82 @@
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { Config } from '../shared/config';
+import type { Logger } from '../shared/log';
+import { CONTROL_QUEUE, SHARE_QUEUE, taskQueueName } from '../shared/queues';
+
+/** Caps Temporal's heartbeat throttle, so that progress (and a cancel) gets through within a second. */
+export const MAX_HEARTBEAT_THROTTLE = '500 milliseconds';
+/** prepareShare/zipOutputs at once: I/O-bound, several can share a host. */
+export const SHARE_CONCURRENCY = 8;
+
+export interface Workers {
+  queues: string[];
+  run(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export interface WorkerDeps {
+  config: Config;
+  connection: NativeConnection;
+  namespace: string;
+  log: Logger;
+  /** Defaults to the configured worker queues. */
+  queues?: readonly string[];
+  /** A prebuilt bundle (tests share one); else the workflows are bundled once here. */
+  workflowBundle?: WorkflowBundleOption;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function bundleWorkflows() {
+  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundlerLogger });
+}
+
+const quietBundlerLogger = {
+  log: () => {},
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: (m: string) => console.warn(m),
+  error: (m: string) => console.error(m),
+};
+
+function concurrencyOf(config: Config, queue: string): number {
+  if (queue === CONTROL_QUEUE) return config.worker.controlConcurrency;
+  if (queue === SHARE_QUEUE) return SHARE_CONCURRENCY;
+  return config.worker.concurrentTasks;
+}
+
+/** One Temporal worker per served queue; workflows run on `control`. */
+export async function createWorkers(deps: WorkerDeps): Promise<Workers> {
+  const { config, connection, namespace } = deps;
+  const queues = [...(deps.queues ?? config.worker.queues)];
+  const activities = createActivities(config, deps.env);
+  const workflowBundle = queues.includes(CONTROL_QUEUE) ? (deps.workflowBundle ?? (await bundleWorkflows())) : undefined;
+  const workers = await Promise.all(
+    queues.map((queue) =>
+      Worker.create({
+        connection,
+        namespace,
+        taskQueue: taskQueueName(config.taskQueuePrefix, queue),
+        activities,
+        ...(queue === CONTROL_QUEUE ? { workflowBundle } : {}),
+        maxConcurrentActivityTaskExecutions: concurrencyOf(config, queue),
+        maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE,
+        shutdownGraceTime: config.worker.shutdownGraceMs,
+      }),
+    ),
+  );
+  deps.log.info({ queues: queues.map((q) => taskQueueName(config.taskQueuePrefix, q)) }, 'worker ready');
+  let running: Promise<void> | undefined;
+  return {
+    queues,
+    run() {
+      running ??= Promise.all(workers.map((w) => w.run())).then(() => undefined);
+      return running;
+    },
+    async shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+    },
+  };
+}

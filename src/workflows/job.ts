@@ -1,0 +1,122 @@
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  defineQuery,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  TimeoutFailure,
+  upsertSearchAttributes,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { ScriptActivities, ShareActivities } from '../activities';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
+import { SHARE_QUEUE, taskQueueName } from '../shared/queues';
+import { JOB_STATUS } from '../shared/search-attributes';
+import type { JobInput, JobResult, JobStatus, JobStatusView, PreparedShare } from '../shared/types';
+
+export const statusQuery = defineQuery<JobStatusView>('status');
+
+// Timeouts and retries of each activity, never Temporal's defaults.
+/** Creating directories and unpacking an upload (large archives take a while). */
+export const PREPARE_SHARE_TIMEOUT = '30 minutes';
+export const ZIP_OUTPUTS_TIMEOUT = '60 minutes';
+/** Share activities heartbeat per entry; a silent one is on a lost worker. */
+export const SHARE_HEARTBEAT_TIMEOUT = '2 minutes';
+export const SHARE_RETRY = { maximumAttempts: 3, initialInterval: '1 second', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] };
+/** The script process heartbeats every 0.5 s; 10 s of silence means its worker is gone. */
+export const RUN_SCRIPT_HEARTBEAT_TIMEOUT = '10 seconds';
+/** Upstream: a script's own exception is final; a crashed or killed process (or a lost worker) runs once more. */
+export const RUN_SCRIPT_RETRY = {
+  maximumAttempts: 2,
+  initialInterval: '1 second',
+  backoffCoefficient: 1,
+  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+};
+
+/** The job workflow: prepare the share, run the script, archive its outputs. Workflow id = job id. */
+export async function pixyzJob(job: JobInput): Promise<JobResult> {
+  const view: JobStatusView = { status: 'PENDING', phase: 'queued' };
+  setHandler(statusQuery, () => ({ ...view }));
+  const setStatus = (status: JobStatus, phase: JobStatusView['phase']) => {
+    view.phase = phase;
+    if (view.status !== status) {
+      view.status = status;
+      upsertSearchAttributes([{ key: JOB_STATUS, value: status }]);
+    }
+  };
+
+  const shareOptions: ActivityOptions = {
+    taskQueue: taskQueueName(job.taskQueuePrefix, SHARE_QUEUE),
+    startToCloseTimeout: PREPARE_SHARE_TIMEOUT,
+    heartbeatTimeout: SHARE_HEARTBEAT_TIMEOUT,
+    retry: SHARE_RETRY,
+  };
+  const { prepareShare } = proxyActivities<ShareActivities>(shareOptions);
+  const { zipOutputs } = proxyActivities<ShareActivities>({ ...shareOptions, startToCloseTimeout: ZIP_OUTPUTS_TIMEOUT });
+  const { runScript } = proxyActivities<ScriptActivities>({
+    taskQueue: taskQueueName(job.taskQueuePrefix, job.queue),
+    startToCloseTimeout: `${job.timeLimitSeconds} seconds`,
+    heartbeatTimeout: RUN_SCRIPT_HEARTBEAT_TIMEOUT,
+    // The workflow ends only once the script's process group is gone.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: RUN_SCRIPT_RETRY,
+  });
+
+  const requested = job.timeRequest;
+  try {
+    let prepared: PreparedShare = { inputFile: null };
+    if (!job.computeOnly) {
+      view.phase = 'preparing';
+      prepared = await prepareShare({ jobId: job.jobId, data: job.data, rootFile: job.rootFile });
+    }
+    setStatus('RUNNING', 'running');
+    let run;
+    try {
+      run = await runScript({ job, inputFile: prepared.inputFile });
+    } catch (err) {
+      // A failed script's partial outputs can still be downloaded as a zip, as upstream allows.
+      if (!job.computeOnly && !isCancellation(err)) await zipOutputs({ jobId: job.jobId }).catch(() => undefined);
+      throw err;
+    }
+    let archive: string | null = null;
+    if (!job.computeOnly) {
+      view.phase = 'archiving';
+      archive = (await zipOutputs({ jobId: job.jobId })).archive;
+    }
+    setStatus('SUCCESS', 'done');
+    return {
+      result: run.result,
+      progress: run.progress,
+      timeInfo: { request: requested, started: run.progress.started, stopped: run.progress.stopped },
+      archive,
+    };
+  } catch (err) {
+    if (isCancellation(err)) {
+      setStatus('REVOKED', 'done');
+      throw err;
+    }
+    setStatus('FAILURE', 'done');
+    throw jobFailure(err);
+  }
+}
+
+/** The job's failure with the script's own type and message on top, not "Activity task failed". */
+function jobFailure(err: unknown): ApplicationFailure {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    return ApplicationFailure.create({
+      type: cause.type ?? ErrorType.InternalError,
+      message: cause.message,
+      details: cause.details as unknown[] | undefined,
+      nonRetryable: true,
+      cause: err as Error,
+    });
+  }
+  if (cause instanceof TimeoutFailure) {
+    return ApplicationFailure.create({ type: ErrorType.ScriptTimeout, message: 'Task process timeout', nonRetryable: true, cause });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return ApplicationFailure.create({ type: ErrorType.InternalError, message, nonRetryable: true, cause: err as Error });
+}
