@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { ensureTemporalCli } from '../tools/temporal-cli.cjs';
 import { sha256Hex } from './api/auth';
 import { listen } from './api/server';
@@ -13,7 +13,7 @@ import { loadConfig, REPO_ROOT, type Config } from './shared/config';
 import { startDevServer, type DevServer } from './shared/dev-server';
 import { createLogger, type Logger } from './shared/log';
 import { connectionOptions, ensureSearchAttributes, setRetention } from './shared/temporal';
-import { createWorkers } from './worker/worker';
+import { createWorkers, installTemporalRuntime } from './worker/worker';
 
 function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
@@ -64,7 +64,7 @@ async function startEmbeddedServer(config: Config, log: Logger): Promise<DevServ
 async function main(): Promise<void> {
   let config = loadConfig();
   const log = createLogger(config.logLevel, 'pixyz');
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  installTemporalRuntime(log);
   fs.mkdirSync(config.sharePath, { recursive: true });
 
   const server = config.temporal.address ? undefined : await startEmbeddedServer(config, log);

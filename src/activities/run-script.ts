@@ -6,7 +6,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { REPO_ROOT } from '../shared/config';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
-import type { FromRunner, ScriptErrorInfo, ScriptJob } from '../shared/protocol';
+import type { FromRunner, ScriptErrorInfo, ScriptJob, ToRunner } from '../shared/protocol';
 import { fromShare, jobPaths } from '../shared/share';
 import type { ProgressSnapshot, RunScriptInput, RunScriptOutput } from '../shared/types';
 
@@ -126,9 +126,10 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
       });
 
       let latest: ProgressSnapshot | null = null;
-      let outcome: Exclude<FromRunner, { type: 'progress' }> | undefined;
+      let outcome: Extract<FromRunner, { type: 'result' | 'error' }> | undefined;
       child.on('message', (message: FromRunner) => {
-        if (message.type === 'progress') {
+        if (message.type === 'ready') child.send({ type: 'run', job: scriptJob } satisfies ToRunner);
+        else if (message.type === 'progress') {
           latest = message.progress;
           ctx.heartbeat(latest);
         } else {

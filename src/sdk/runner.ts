@@ -133,6 +133,7 @@ function main(): void {
   process.once('message', (message: ToRunner) => {
     if (message.type === 'run') void run(message.job);
   });
+  void send({ type: 'ready' }); // messages sent before a listener exists would be lost
 }
 
 main();

@@ -32,6 +32,7 @@ export interface ScriptErrorInfo {
 }
 
 export type FromRunner =
+  | { type: 'ready' }
   | { type: 'progress'; progress: ProgressSnapshot }
   | { type: 'result'; value: unknown; progress: ProgressSnapshot }
   | { type: 'error'; error: ScriptErrorInfo; progress: ProgressSnapshot | null };

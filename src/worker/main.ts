@@ -1,16 +1,16 @@
 // `npm run worker -- --queues control,cpu`: a worker alone, against TEMPORAL_ADDRESS.
 import { parseArgs } from 'node:util';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/log';
 import { connectionOptions } from '../shared/temporal';
-import { createWorkers } from './worker';
+import { createWorkers, installTemporalRuntime } from './worker';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { queues: { type: 'string' } } });
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'worker');
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  installTemporalRuntime(log);
   const { options, namespace } = connectionOptions(config);
   const connection = await NativeConnection.connect(options);
   const queues = values.queues?.split(',').map((q) => q.trim()).filter(Boolean);

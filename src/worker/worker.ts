@@ -1,4 +1,4 @@
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/log';
@@ -25,6 +25,17 @@ export interface WorkerDeps {
   /** A prebuilt bundle (tests share one); else the workflows are bundled once here. */
   workflowBundle?: WorkflowBundleOption;
   env?: NodeJS.ProcessEnv;
+}
+
+/** Routes the Temporal SDK's own warnings to our log, without the expected "no workflows" notes. */
+export function installTemporalRuntime(log: Logger): void {
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => {
+      if (entry.message.startsWith('No workflows registered')) return;
+      const level = entry.level === 'ERROR' ? 'error' : 'warn';
+      log[level]({ ...entry.meta }, entry.message);
+    }),
+  });
 }
 
 export function bundleWorkflows() {
