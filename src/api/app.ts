@@ -28,9 +28,16 @@ function jobIdParam(req: Request): string {
   return id.toLowerCase();
 }
 
+/** Upstream's header, `attachment; filename="<name>"`, plus RFC 5987 for names beyond ASCII. */
+function contentDisposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  const header = `attachment; filename="${ascii}"`;
+  return ascii === name ? header : `${header}; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
 async function sendFile(res: Response, file: string, downloadName: string): Promise<void> {
   const stat = await fsp.stat(file);
-  res.attachment(downloadName);
+  res.setHeader('Content-Disposition', contentDisposition(downloadName));
   res.type('application/octet-stream');
   res.setHeader('Content-Length', stat.size);
   await pipeline(fs.createReadStream(file), res);

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Config } from '../shared/config';
@@ -39,7 +40,8 @@ export function installTemporalRuntime(log: Logger): void {
 }
 
 export function bundleWorkflows() {
-  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundlerLogger });
+  // A directory: webpack finds index.ts (from source) or index.js (built).
+  return bundleWorkflowCode({ workflowsPath: path.join(__dirname, '..', 'workflows'), logger: quietBundlerLogger });
 }
 
 const quietBundlerLogger = {

@@ -1,0 +1,50 @@
+import { spawnSync } from 'node:child_process';
+import yauzl from 'yauzl';
+
+/** Entries of a zip held in memory: name → content. Fails on a malformed zip. */
+export function readZip(buf: Buffer): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(buf, { lazyEntries: true }, (err, zip) => {
+      if (err) return reject(err);
+      const out = new Map<string, Buffer>();
+      zip.on('error', reject);
+      zip.on('end', () => resolve(out));
+      zip.on('entry', (entry: yauzl.Entry) => {
+        if (entry.fileName.endsWith('/')) return zip.readEntry();
+        zip.openReadStream(entry, (e, stream) => {
+          if (e) return reject(e);
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => {
+            out.set(entry.fileName, Buffer.concat(chunks));
+            zip.readEntry();
+          });
+        });
+      });
+      zip.readEntry();
+    });
+  });
+}
+
+/**
+ * Writes a zip with exactly the entry names given — including hostile ones such as
+ * '../evil.txt' or links, which zip libraries refuse to write — using Python's zipfile.
+ */
+export function craftZip(file: string, entries: { name: string; content?: string; symlinkTo?: string }[]): void {
+  const script = `
+import json, sys, zipfile
+entries = json.loads(sys.argv[2])
+with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
+    for e in entries:
+        info = zipfile.ZipInfo(e['name'])
+        info.compress_type = zipfile.ZIP_DEFLATED
+        if e.get('symlinkTo'):
+            info.external_attr = (0o120777 << 16)
+            z.writestr(info, e['symlinkTo'])
+        else:
+            info.external_attr = (0o100644 << 16)
+            z.writestr(info, e.get('content', ''))
+`;
+  const res = spawnSync('python3', ['-c', script, file, JSON.stringify(entries)], { encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`craftZip failed: ${res.stderr}`);
+}
