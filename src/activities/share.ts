@@ -185,8 +185,8 @@ export function createShareActivities(deps: ShareActivityDeps) {
       const partial = `${paths.archive}.partial`;
       const archive = archiver('zip', { zlib: { level: 6 } });
       let entries = 0;
-      archive.on('entry', () => {
-        entries += 1;
+      archive.on('entry', (entry) => {
+        if ((entry as { type?: string }).type === 'file') entries += 1;
         Context.current().heartbeat();
       });
       archive.directory(paths.outputs, false);

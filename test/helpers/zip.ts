@@ -33,7 +33,7 @@ export function readZip(buf: Buffer): Promise<Map<string, Buffer>> {
 export function craftZip(file: string, entries: { name: string; content?: string; symlinkTo?: string }[]): void {
   const script = `
 import json, sys, zipfile
-entries = json.loads(sys.argv[2])
+entries = json.loads(sys.stdin.read())
 with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
     for e in entries:
         info = zipfile.ZipInfo(e['name'])
@@ -45,6 +45,6 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
             info.external_attr = (0o100644 << 16)
             z.writestr(info, e.get('content', ''))
 `;
-  const res = spawnSync('python3', ['-c', script, file, JSON.stringify(entries)], { encoding: 'utf8' });
-  if (res.status !== 0) throw new Error(`craftZip failed: ${res.stderr}`);
+  const res = spawnSync('python3', ['-c', script, file], { input: JSON.stringify(entries), encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`craftZip failed: ${res.error?.message ?? res.stderr}`);
 }

@@ -1,0 +1,164 @@
+// What a user sees when things go wrong: a script that throws, crashes, runs forever and is
+// cancelled, returns too much; submissions that are refused; what a script can see.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { craftZip } from '../helpers/zip';
+import { details, eventually, isAlive, readScript, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
+
+const fixture = (name: string) => ({ name, content: readScript(`test/fixtures/${name}`) });
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({}, {
+    ...process.env,
+    // What a worker host may hold, that a script must not see.
+    TEMPORAL_API_KEY: 'temporal-cloud-secret',
+    TEMPORAL_TLS_CLIENT_KEY_PATH: '/secret/key.pem',
+    GOD_PASSWORD_SHA256: 'a'.repeat(64),
+  });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('a script that fails', () => {
+  it('fails the job with the script’s own message and stack', async () => {
+    const { body } = await submit(stack, { script: fixture('throws.ts') });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.status).toBe('FAILURE');
+    expect(final.error).toBe('the model is broken: no faces');
+    expect(final.result).toMatch(/Error: the model is broken: no faces\n\s+at main .*throws\.ts/);
+    expect(final.steps).toEqual([{ info: 'Importing file', duration: -1 }]);
+    expect(final.retry).toBe(0);
+    const state = await (await stack.api(`/jobs/${body.uuid}`)).json();
+    expect(state).toMatchObject({ status: 'FAILURE', error: 'the model is broken: no faces' });
+  });
+
+  it('retries a script process that exits without a result once, then reports it as such', async () => {
+    const { body } = await submit(stack, { script: fixture('exits.ts') });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.status).toBe('FAILURE');
+    expect(final.error).toBe('Task process exited with error');
+    const outputs = path.join(stack.sharePath, body.uuid, 'outputs');
+    expect(fs.readFileSync(path.join(outputs, 'attempts.txt'), 'utf8')).toBe('xx');
+    // Its stderr is in the job's log, attempt by attempt.
+    const log = fs.readFileSync(path.join(stack.sharePath, body.uuid, 'logs', `${body.uuid}.log`), 'utf8');
+    expect(log.match(/about to crash/g)).toHaveLength(2);
+    expect(log).toMatch(/attempt 2/);
+  });
+
+  it('refuses a result too large for Temporal with a message that says what to do', async () => {
+    const { body } = await submit(stack, { script: fixture('big-result.ts') });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.status).toBe('FAILURE');
+    expect(final.error).toMatch(/over the 1048576-byte limit: write large data to a file in pc.getOutputDir\(\)/);
+  });
+});
+
+describe('cancelling a job', () => {
+  it('kills the script’s whole process group within 2 s and reads REVOKED', async () => {
+    const { body } = await submit(stack, { script: fixture('forever.ts') });
+    const pidsFile = path.join(stack.sharePath, body.uuid, 'outputs', 'pids.json');
+    const pids = await eventually(() => (fs.existsSync(pidsFile) ? JSON.parse(fs.readFileSync(pidsFile, 'utf8')) : undefined));
+    expect(isAlive(pids.script)).toBe(true);
+    expect(isAlive(pids.child)).toBe(true);
+
+    const cancelledAt = Date.now();
+    await stack.client.workflow.getHandle(body.uuid).cancel();
+    await eventually(() => (!isAlive(pids.script) && !isAlive(pids.child) ? true : undefined), 5000, 20);
+    expect(Date.now() - cancelledAt).toBeLessThan(2000);
+
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.status).toBe('REVOKED');
+    const desc = await stack.client.workflow.getHandle(body.uuid).describe();
+    expect(desc.status.name).toBe('CANCELLED');
+  });
+});
+
+describe('a script', () => {
+  it('sees no API key and no Temporal credentials, and runs in its outputs directory', async () => {
+    const { body } = await submit(stack, { script: fixture('env.ts') });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.status).toBe('SUCCESS');
+    const { keys, jobId, cwd, out } = final.result;
+    expect(keys.filter((k: string) => /^TEMPORAL_|GOD_PASSWORD/.test(k))).toEqual([]);
+    expect(keys).toContain('PATH');
+    expect(jobId).toBe(body.uuid);
+    expect(fs.realpathSync(cwd)).toBe(fs.realpathSync(out));
+  });
+
+  it('may be CommonJS and require the SDK from a directory without node_modules', async () => {
+    const { body } = await submit(stack, { script: fixture('cjs-require.js'), params: { a: 1 } });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.error).toBeNull();
+    // pixyzSchedule's queue was read from the source at submission: it ran on gpu.
+    expect(final.result).toEqual({ context: true, queue: 'gpu', params: { a: 1 } });
+  });
+
+  it('may be an ES module with a plain entrypoint chosen by config', async () => {
+    const { body } = await submit(stack, {
+      script: fixture('plain.mjs'),
+      file: { name: 'part.stl', content: 'solid x\nendsolid x\n' },
+      params: { b: [2] },
+      config: { entrypoint: 'convert' },
+    });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.result).toEqual({ entrypoint: 'convert', input: 'part.stl', params: { b: [2] } });
+  });
+});
+
+describe('a refused submission', () => {
+  const cases: [string, Parameters<typeof submit>[1], RegExp][] = [
+    ['no script', { params: {} }, /^'custom' process requires a 'script' file$/],
+    ['bad params JSON', { script: fixture('throws.ts'), params: '{nope' }, /^Invalid JSON string for 'params': /],
+    ['config that is not an object', { script: fixture('throws.ts'), config: '[1]' }, /^Invalid 'config': expected a JSON object$/],
+    ['a missing entrypoint', { script: fixture('throws.ts'), config: { entrypoint: 'nothere' } }, /^The script file does not have the function nothere$/],
+    ['an unknown queue', { script: fixture('throws.ts'), config: { queue: 'quantum' } }, /^Invalid queue 'quantum': configured queues are control, cpu, gpu/],
+    ['a Python script', { script: { name: 'main.py', content: 'def main(pc, params): pass' } }, /must be TypeScript or JavaScript/],
+    ['a script that does not parse', { script: { name: 'broken.ts', content: 'export function main( {' } }, /^The script does not parse: /],
+    ['an unknown process', { process: 'convert_file' }, /^Invalid process 'convert_file'$/],
+    ['a negative time limit', { script: fixture('throws.ts'), config: { time_limit: -5 } }, /^Invalid time_limit/],
+  ];
+  for (const [what, submission, message] of cases) {
+    it(`answers 400 for ${what} and keeps nothing`, async () => {
+      const before = fs.readdirSync(stack.sharePath);
+      const { status, body } = await submit(stack, submission);
+      expect(status).toBe(400);
+      expect(body.detail.code).toBe(400);
+      expect(body.detail.message).toBe('Bad Request');
+      expect(body.detail.details).toMatch(message);
+      expect(fs.readdirSync(stack.sharePath)).toEqual(before);
+    });
+  }
+});
+
+describe('an uploaded archive', () => {
+  it('is unpacked and the root file handed to the script', async () => {
+    const zipFile = path.join(stack.sharePath, '..', `upload-${process.pid}.zip`);
+    craftZip(zipFile, [
+      { name: 'readme.txt', content: 'not a model' },
+      { name: 'parts/a.obj', content: 'v 0 0 0' },
+      { name: 'parts/b.obj', content: 'v 1 1 1' },
+    ]);
+    const content = fs.readFileSync(zipFile);
+    fs.rmSync(zipFile);
+    const first = await submit(stack, { script: fixture('plain.mjs'), file: { name: 'model.zip', content }, config: { entrypoint: 'convert' } });
+    expect((await waitForEnd(stack, first.body.uuid)).result.input).toBe('a.obj');
+    const chosen = await submit(stack, {
+      script: fixture('plain.mjs'),
+      file: { name: 'model.zip', content },
+      config: { entrypoint: 'convert', root_file: 'parts/b.obj' },
+    });
+    expect((await waitForEnd(stack, chosen.body.uuid)).result.input).toBe('b.obj');
+    const missing = await submit(stack, {
+      script: fixture('plain.mjs'),
+      file: { name: 'model.zip', content },
+      config: { entrypoint: 'convert', root_file: 'parts/c.obj' },
+    });
+    const failed = await waitForEnd(stack, missing.body.uuid);
+    expect(failed.status).toBe('FAILURE');
+    expect(failed.error).toBe("root_file 'parts/c.obj' is not in 'model.zip'");
+    expect(await details(stack, missing.body.uuid)).toMatchObject({ status: 'FAILURE' });
+  });
+});

@@ -1,0 +1,82 @@
+// The SDK as a script sees it: progress arithmetic (upstream's formula), directories, serialisation.
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  PixyzNotSerializable,
+  PixyzSecurityViolation,
+  PixyzSharedDirectoryNotFound,
+  ProgramContext,
+  type ProgressSnapshot,
+} from '../../src/sdk';
+
+describe('progress', () => {
+  it('follows upstream: floor((steps - 1) / total * 100), 100 once stopped, durations closed step by step', async () => {
+    const pc = new ProgramContext();
+    const seen: ProgressSnapshot[] = [];
+    ProgramContext.attachReporter(pc, (s) => seen.push(s));
+    pc.progressSetTotal(4);
+    pc.progressNext('a');
+    expect(pc.progress).toMatchObject({ total: 4, current: 1, progress: 0 });
+    await new Promise((r) => setTimeout(r, 30));
+    pc.progressNext('b');
+    pc.progressNext('c');
+    expect(pc.progress.progress).toBe(50);
+    expect(pc.progress.steps[0]!.duration).toBeGreaterThanOrEqual(0.025);
+    expect(pc.progress.steps[2]!.duration).toBe(-1);
+    pc.progressStop();
+    expect(pc.progress.progress).toBe(100);
+    expect(pc.progress.stopped).not.toBeNull();
+    expect(pc.progress.steps.every((s) => s.duration >= 0)).toBe(true);
+    expect(seen).toHaveLength(5);
+  });
+
+  it('names unnamed steps and treats a bad total as 1', () => {
+    const pc = new ProgramContext();
+    pc.progressSetTotal(0);
+    pc.progressNext();
+    pc.progressNext();
+    expect(pc.progress.steps.map((s) => s.info)).toEqual(['step 1', 'step 2']);
+    expect(pc.progress.progress).toBe(99); // never 100 before the script returns
+  });
+});
+
+describe('ProgramContext', () => {
+  it('has upstream’s defaults', () => {
+    const pc = new ProgramContext();
+    expect(pc.options).toMatchObject({ computeOnly: false, data: null, rootFile: null, tmp: true, isLocal: false, entrypoint: 'main', raw: false });
+    expect(Date.parse(pc.options.timeRequest!)).not.toBeNaN();
+  });
+
+  it('gives paths inside the job’s directories and refuses to leave them', () => {
+    const pc = new ProgramContext({ inputDir: '/share/j/inputs', outputDir: '/share/j/outputs' });
+    expect(pc.getOutputDir()).toBe('/share/j/outputs');
+    expect(pc.getOutputDir('thumbs/iso.png')).toBe(path.join('/share/j/outputs', 'thumbs/iso.png'));
+    expect(pc.getInputDir('model.obj')).toBe('/share/j/inputs/model.obj');
+    expect(() => pc.getOutputDir('../inputs/model.obj')).toThrow(PixyzSecurityViolation);
+  });
+
+  it('raises PixyzSharedDirectoryNotFound for a compute-only job', () => {
+    const pc = new ProgramContext({ computeOnly: true });
+    expect(() => pc.getOutputDir()).toThrow(PixyzSharedDirectoryNotFound);
+    expect(() => pc.getOutputDir()).toThrow('a compute-only job has no output directory');
+    expect(pc.getInputFile()).toBeNull();
+  });
+
+  it('update merges and returns the same context; clone returns a new one', () => {
+    const pc = new ProgramContext({ entrypoint: 'main' });
+    expect(pc.update({ rootFile: 'a.obj' })).toBe(pc);
+    const copy = pc.clone({ entrypoint: 'screenshot', raw: true });
+    expect(copy).not.toBe(pc);
+    expect(copy.options).toMatchObject({ rootFile: 'a.obj', entrypoint: 'screenshot', raw: true });
+    expect(pc.options.entrypoint).toBe('main');
+  });
+
+  it('fails at once, naming the field, when given something JSON cannot carry', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => new ProgramContext({ params: { handle: () => 1 } })).toThrow(PixyzNotSerializable);
+    expect(() => new ProgramContext({ params: { handle: () => 1 } })).toThrow('value.params.handle is a function');
+    expect(() => new ProgramContext().update({ extra: cyclic })).toThrow('circular');
+    expect(() => new ProgramContext({ params: { map: new Map() } })).toThrow('is a Map, not plain JSON');
+  });
+});
