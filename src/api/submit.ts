@@ -31,6 +31,7 @@ class ClientGone extends Error {}
 /** A safe file name from a client's: its last path segment, without control characters. */
 export function safeBasename(name: string | undefined): string | null {
   if (!name) return null;
+  // eslint-disable-next-line no-control-regex -- control characters are what we strip
   const base = name.split(/[\\/]/).pop()!.replace(/[\u0000-\u001f\u007f]/g, '').trim();
   if (!base || base === '.' || base === '..') return null;
   return base.slice(0, 255);
