@@ -16,9 +16,14 @@ export const HEARTBEAT_INTERVAL_MS = 500;
 export const KILL_GRACE_MS = 1000;
 const LOG_TAIL_BYTES = 2048;
 
-const RUNNER = path.join(REPO_ROOT, 'src', 'sdk', 'runner.ts');
+export const RUNNER = path.join(REPO_ROOT, 'src', 'sdk', 'runner.ts');
 // Resolved by absolute path: the script process does not run inside the repository.
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
+
+/** Node flags of a script process: TypeScript support, and the heap cap when one is set. */
+export function runnerExecArgv(maxMemoryMb = 0): string[] {
+  return ['--import', TSX_LOADER, ...(maxMemoryMb > 0 ? [`--max-old-space-size=${maxMemoryMb}`] : [])];
+}
 
 export interface ScriptActivityDeps {
   sharePath: string;
@@ -114,10 +119,8 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
         logFd = fs.openSync(paths.log, 'a', 0o644);
         fs.writeSync(logFd, `--- ${new Date().toISOString()} attempt ${ctx.info.attempt} on ${ctx.info.taskQueue}\n`);
       }
-      const execArgv = ['--import', TSX_LOADER];
-      if (deps.scriptMaxMemoryMb > 0) execArgv.push(`--max-old-space-size=${deps.scriptMaxMemoryMb}`);
       const child = fork(RUNNER, [], {
-        execArgv,
+        execArgv: runnerExecArgv(deps.scriptMaxMemoryMb),
         cwd: paths?.outputs ?? path.dirname(scriptJob.script),
         env: scriptEnvironment(deps.env, job.jobId),
         detached: true, // its own process group, killed as one

@@ -4,10 +4,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RUNNER, runnerExecArgv } from '../../src/activities/run-script';
 import type { FromRunner, ScriptJob } from '../../src/shared/protocol';
-import { eventually, isAlive, REPO } from '../helpers/stack';
+import { eventually, isAlive } from '../helpers/stack';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-runner-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -40,8 +40,8 @@ function job(script: string, overrides: Partial<ScriptJob> = {}): ScriptJob {
 }
 
 function startRunner(j: ScriptJob): { child: ChildProcess; messages: FromRunner[]; exited: Promise<number | null> } {
-  const child = fork(path.join(REPO, 'src/sdk/runner.ts'), [], {
-    execArgv: ['--import', pathToFileURL(require.resolve('tsx')).href],
+  const child = fork(RUNNER, [], {
+    execArgv: runnerExecArgv(),
     cwd: dir,
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
