@@ -35,8 +35,30 @@ function readOrCreateApiKey(file: string): { key: string; created: boolean } {
   return { key, created: true };
 }
 
+const SERVER_PID_FILE = path.join(REPO_ROOT, '.temporal', 'server.pid');
+
+/** Stops a dev server that an earlier `npm start` left running (it was killed, not stopped). */
+async function stopLeftoverServer(log: Logger): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(SERVER_PID_FILE, 'utf8'));
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!cmdline.includes('start-dev')) return;
+  } catch {
+    return; // no pid file, or that process is gone
+  }
+  log.warn(`stopping the Temporal dev server an earlier run left behind (pid ${pid})`);
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 50 && fs.existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
 async function startEmbeddedServer(config: Config, log: Logger): Promise<DevServer> {
   const { devPort, uiPort } = config.temporal;
+  await stopLeftoverServer(log);
   for (const [port, what] of [
     [devPort, 'TEMPORAL_DEV_PORT'],
     [uiPort, 'TEMPORAL_UI_PORT'],
@@ -50,7 +72,7 @@ async function startEmbeddedServer(config: Config, log: Logger): Promise<DevServ
   }
   const cli = ensureTemporalCli({ log: (m) => log.info(m) });
   log.info(`starting Temporal dev server (${cli.path}) on :${devPort}, UI on :${uiPort}`);
-  return startDevServer({
+  const server = await startDevServer({
     cliPath: cli.path,
     ip: '127.0.0.1',
     port: devPort,
@@ -59,6 +81,14 @@ async function startEmbeddedServer(config: Config, log: Logger): Promise<DevServ
     namespace: config.temporal.namespace,
     logFile: path.join(REPO_ROOT, '.temporal', 'server.log'),
   });
+  fs.writeFileSync(SERVER_PID_FILE, String(server.process.pid));
+  return {
+    ...server,
+    stop: async () => {
+      await server.stop();
+      fs.rmSync(SERVER_PID_FILE, { force: true });
+    },
+  };
 }
 
 async function main(): Promise<void> {
