@@ -79,7 +79,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Workers> {
       }),
     ),
   );
-  deps.log.info({ queues: queues.map((q) => taskQueueName(config.taskQueuePrefix, q)) }, 'worker ready');
+  deps.log.info(`worker ready on queues ${queues.map((q) => taskQueueName(config.taskQueuePrefix, q)).join(', ')}`);
   let running: Promise<void> | undefined;
   return {
     queues,
