@@ -142,23 +142,36 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
       });
       const beat = setInterval(() => ctx.heartbeat(latest ?? undefined), HEARTBEAT_INTERVAL_MS);
       let killTimer: NodeJS.Timeout | undefined;
-      const onAbort = () => {
+      const stopScript = () => {
+        if (killTimer) return;
         killGroup(child, 'SIGTERM');
         killTimer = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS);
       };
+      const onAbort = () => stopScript();
       ctx.cancellationSignal.addEventListener('abort', onAbort);
+      // The time limit is enforced here, so the script is gone before Temporal's own (later)
+      // start-to-close timeout lets another attempt start.
+      let timedOut = false;
+      const limit = setTimeout(() => {
+        timedOut = true;
+        stopScript();
+      }, job.timeLimitSeconds * 1000);
 
       const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
         child.once('error', (error) => resolve({ code: null, signal: null, error }));
         child.once('exit', (code, signal) => resolve({ code, signal }));
       });
       clearInterval(beat);
+      clearTimeout(limit);
       clearTimeout(killTimer);
       ctx.cancellationSignal.removeEventListener('abort', onAbort);
       killGroup(child, 'SIGKILL'); // whatever the script left running dies with it
       if (logFd !== null) fs.closeSync(logFd);
 
       const cancel = ctx.cancellationDetails;
+      if (timedOut && !ctx.cancellationSignal.aborted) {
+        throw ApplicationFailure.retryable(`Task process timeout (${job.timeLimitSeconds} s)`, ErrorType.ScriptTimeout);
+      }
       if (ctx.cancellationSignal.aborted) {
         if (cancel?.cancelRequested) throw new CancelledFailure('the job was cancelled; its script process was killed');
         if (cancel?.workerShutdown) {

@@ -25,6 +25,11 @@ export const ZIP_OUTPUTS_TIMEOUT = '60 minutes';
 /** Share activities heartbeat per entry; a silent one is on a lost worker. */
 export const SHARE_HEARTBEAT_TIMEOUT = '2 minutes';
 export const SHARE_RETRY = { maximumAttempts: 3, initialInterval: '1 second', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] };
+/**
+ * runScript kills a script at its time limit itself; Temporal's start-to-close timeout, this much
+ * later, only catches a worker that died without a word.
+ */
+export const RUN_SCRIPT_TIMEOUT_MARGIN_SECONDS = 15;
 /** The script process heartbeats every 0.5 s; 10 s of silence means its worker is gone. */
 export const RUN_SCRIPT_HEARTBEAT_TIMEOUT = '10 seconds';
 /** Upstream: a script's own exception is final; a crashed or killed process (or a lost worker) runs once more. */
@@ -57,7 +62,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
   const { zipOutputs } = proxyActivities<ShareActivities>({ ...shareOptions, startToCloseTimeout: ZIP_OUTPUTS_TIMEOUT });
   const { runScript } = proxyActivities<ScriptActivities>({
     taskQueue: taskQueueName(job.taskQueuePrefix, job.queue),
-    startToCloseTimeout: `${job.timeLimitSeconds} seconds`,
+    startToCloseTimeout: `${job.timeLimitSeconds + RUN_SCRIPT_TIMEOUT_MARGIN_SECONDS} seconds`,
     heartbeatTimeout: RUN_SCRIPT_HEARTBEAT_TIMEOUT,
     // The workflow ends only once the script's process group is gone.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,

@@ -10,7 +10,7 @@ const fixture = (name: string) => ({ name, content: readScript(`test/fixtures/${
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({}, {
+  stack = await startStack({ SCRIPT_MAX_MEMORY_MB: '256' }, {
     ...process.env,
     // What a worker host may hold, that a script must not see.
     TEMPORAL_API_KEY: 'temporal-cloud-secret',
@@ -53,6 +53,32 @@ describe('a script that fails', () => {
     const final = await waitForEnd(stack, body.uuid);
     expect(final.status).toBe('FAILURE');
     expect(final.error).toMatch(/over the 1048576-byte limit: write large data to a file in pc.getOutputDir\(\)/);
+  });
+});
+
+describe('limits', () => {
+  it('stops a script at its time limit, kills it, tries once more, then reports a timeout', async () => {
+    const { body } = await submit(stack, { script: fixture('forever.ts'), config: { time_limit: 2 } });
+    const pidsFile = path.join(stack.sharePath, body.uuid, 'outputs', 'pids.json');
+    const first = await eventually(() => (fs.existsSync(pidsFile) ? JSON.parse(fs.readFileSync(pidsFile, 'utf8')) : undefined));
+    const retried = await eventually(async () => ((await details(stack, body.uuid)).status === 'RETRY' ? true : undefined), 15_000);
+    expect(retried).toBe(true);
+    expect(isAlive(first.script) || isAlive(first.child)).toBe(false);
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.status).toBe('FAILURE');
+    expect(final.error).toBe('Task process timeout');
+    const second = JSON.parse(fs.readFileSync(pidsFile, 'utf8'));
+    expect(second.script).not.toBe(first.script);
+    await eventually(() => (!isAlive(second.script) && !isAlive(second.child) ? true : undefined), 3000, 20);
+  });
+
+  it('kills a script over its memory cap and says the process died', async () => {
+    const { body } = await submit(stack, { script: fixture('hog.ts') });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.status).toBe('FAILURE');
+    expect(final.error).toBe('Task process exited with error');
+    const log = fs.readFileSync(path.join(stack.sharePath, body.uuid, 'logs', `${body.uuid}.log`), 'utf8');
+    expect(log).toMatch(/heap limit|out of memory/i);
   });
 });
 

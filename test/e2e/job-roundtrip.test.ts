@@ -2,6 +2,7 @@
 // progress while it runs, download its outputs and their zip, find it in Temporal.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_NAME, JOB_PROCESS, JOB_STATUS } from '../../src/shared/search-attributes';
+import { statusQuery } from '../../src/workflows/job';
 import { details, eventually, readScript, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 import { readZip } from '../helpers/zip';
 
@@ -112,6 +113,17 @@ describe('a job submitted over HTTP', () => {
       return ids.includes(jobId) ? ids : undefined;
     });
     expect(found).toContain(jobId);
+  });
+});
+
+describe('the job workflow', () => {
+  it('answers its status query', async () => {
+    const { body } = await submit(stack, { script: { name: '00_sleep.ts', content: readScript('scripts/tutorial/00_sleep.ts') } });
+    const final = await waitForEnd(stack, body.uuid);
+    // upstream's 00_sleep: no result, no steps
+    expect(final).toMatchObject({ status: 'SUCCESS', progress: 100, result: null, steps: [] });
+    const status = await stack.client.workflow.getHandle(body.uuid).query(statusQuery);
+    expect(status).toEqual({ status: 'SUCCESS', phase: 'done' });
   });
 });
 
