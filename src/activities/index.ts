@@ -13,7 +13,12 @@ export function createActivities(config: Config, env: NodeJS.ProcessEnv = proces
         maxRatio: config.maxExtractRatio,
       },
     }),
-    ...createScriptActivities({ sharePath: config.sharePath, scriptMaxMemoryMb: config.worker.scriptMaxMemoryMb, env }),
+    ...createScriptActivities({
+      sharePath: config.sharePath,
+      queues: config.queues,
+      scriptMaxMemoryMb: config.worker.scriptMaxMemoryMb,
+      env,
+    }),
   };
 }
 

@@ -9,6 +9,7 @@ import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import type { FromRunner, ScriptErrorInfo, ScriptJob, ToRunner } from '../shared/protocol';
 import { fromShare, jobPaths } from '../shared/share';
 import type { ProgressSnapshot, RunScriptInput, RunScriptOutput } from '../shared/types';
+import { answer, type SubTaskDeps } from './sub-tasks';
 
 /** Heartbeat this often even without progress: a cancel reaches an activity only in a heartbeat reply. */
 export const HEARTBEAT_INTERVAL_MS = 500;
@@ -25,7 +26,7 @@ export function runnerExecArgv(maxMemoryMb = 0): string[] {
   return ['--import', TSX_LOADER, ...(maxMemoryMb > 0 ? [`--max-old-space-size=${maxMemoryMb}`] : [])];
 }
 
-export interface ScriptActivityDeps {
+export interface ScriptActivityDeps extends SubTaskDeps {
   sharePath: string;
   scriptMaxMemoryMb: number;
   /** The worker's environment, scrubbed before a script sees it. */
@@ -94,7 +95,9 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
      */
     async runScript({ job, inputFile }: RunScriptInput): Promise<RunScriptOutput> {
       const ctx = Context.current();
-      const paths = job.computeOnly ? null : jobPaths(deps.sharePath, job.jobId);
+      // A sub-task from pc.clone() works in its parent's directory, with a log of its own.
+      const paths = job.computeOnly ? null : jobPaths(deps.sharePath, job.shareOf ?? job.jobId);
+      const logFile = paths ? path.join(paths.logs, `${job.jobId}.log`) : null;
       const scriptJob: ScriptJob = {
         jobId: job.jobId,
         script: scriptPath(deps.sharePath, job.process, job.script),
@@ -114,9 +117,9 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
       };
 
       let logFd: number | null = null;
-      if (paths) {
+      if (paths && logFile) {
         fs.mkdirSync(paths.logs, { recursive: true, mode: 0o755 });
-        logFd = fs.openSync(paths.log, 'a', 0o644);
+        logFd = fs.openSync(logFile, 'a', 0o644);
         fs.writeSync(logFd, `--- ${new Date().toISOString()} attempt ${ctx.info.attempt} on ${ctx.info.taskQueue}\n`);
       }
       const child = fork(RUNNER, [], {
@@ -132,7 +135,12 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
       let outcome: Extract<FromRunner, { type: 'result' | 'error' }> | undefined;
       child.on('message', (message: FromRunner) => {
         if (message.type === 'ready') child.send({ type: 'run', job: scriptJob } satisfies ToRunner);
-        else if (message.type === 'progress') {
+        else if (message.type === 'request') {
+          const { type: _t, requestId, ...request } = message;
+          void answer(request, deps).then((reply) => {
+            if (child.connected) child.send({ type: 'reply', requestId, ...reply } satisfies ToRunner);
+          });
+        } else if (message.type === 'progress') {
           latest = message.progress;
           ctx.heartbeat(latest);
         } else {
@@ -181,7 +189,7 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
       }
       if (outcome?.type === 'result') return { result: outcome.value, progress: outcome.progress };
       if (outcome?.type === 'error') throw scriptFailure(outcome.error, outcome.progress ?? latest);
-      const logTail = readTail(paths?.log ?? null);
+      const logTail = readTail(logFile);
       const how = exit.error
         ? `could not start: ${exit.error.message}`
         : exit.signal

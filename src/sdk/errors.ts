@@ -15,3 +15,14 @@ export class PixyzFileNotFound extends PixyzException {}
 export class PixyzSecurityViolation extends PixyzException {}
 /** A context or result that cannot travel as JSON. */
 export class PixyzNotSerializable extends PixyzException {}
+/** A sub-task failed (or was cancelled, or did not finish in time): its own message, its id. */
+export class SubTaskFailed extends PixyzException {
+  constructor(
+    message: string,
+    /** The sub-task's error type (e.g. ScriptFailed, ScriptTimeout, Cancelled, TimeoutError). */
+    readonly type: string,
+    readonly childId: string | null,
+  ) {
+    super(message);
+  }
+}

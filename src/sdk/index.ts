@@ -1,5 +1,8 @@
 // The SDK a job script imports as 'pixyz-scheduler'.
-export { ProgramContext, type ProgramContextOptions } from './program-context';
+export { ProgramContext, type ProgramContextOptions, type ExecuteOptions } from './program-context';
+export { AsyncResult } from './async-result';
+export { group, chain, chord, CanvasSignature, type Step } from './canvas';
+export { LocalPixyzTask, LOCAL_JOB_ID } from './local';
 export { pixyzSchedule, type ScheduleOptions, type Entrypoint, type ScheduledEntrypoint } from './schedule';
 export {
   PixyzException,
@@ -7,5 +10,6 @@ export {
   PixyzFileNotFound,
   PixyzSecurityViolation,
   PixyzNotSerializable,
+  SubTaskFailed,
 } from './errors';
-export type { ProgressSnapshot, ProgressStep } from '../shared/types';
+export type { ProgressSnapshot, ProgressStep, TaskSignature, TaskOutput } from '../shared/types';

@@ -1,5 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { ProgressSnapshot } from '../shared/types';
+import { CONTROL_QUEUE, DEFAULT_SCRIPT_QUEUE } from '../shared/queues';
+import type { ProgressSnapshot, TaskSignature } from '../shared/types';
+import { AsyncResult } from './async-result';
+import { currentBackend } from './backend';
+import { start } from './canvas';
+import { fromLocal } from './local';
 import { PixyzNotSerializable, PixyzSecurityViolation, PixyzSharedDirectoryNotFound } from './errors';
 import { Progress } from './progress';
 
@@ -39,6 +45,20 @@ const DEFAULTS = {
 } as const;
 
 const REPORTER = Symbol('reporter');
+
+/** Options of one sub-task, beyond what its context says. */
+export interface ExecuteOptions {
+  /** Queue of the sub-task; default: its context's queue, or `cpu` when that is `control`. */
+  queue?: string;
+  /** Function of the script to run; default: the context's `entrypoint`. */
+  entrypoint?: string;
+  /** Run limit in seconds; default: the job's. */
+  timeLimit?: number;
+  /** Return the entrypoint's value as is (default: the context's `raw`). */
+  raw?: boolean;
+  computeOnly?: boolean;
+  name?: string;
+}
 
 /**
  * The context handed to every entrypoint as `(pc, params)`: where the job's files are, its
@@ -97,6 +117,55 @@ export class ProgramContext {
     return this.progressTracker.snapshot();
   }
 
+  /**
+   * Describes one sub-task running this context's entrypoint with `params`, for group(),
+   * chain() and chord() (upstream's `pixyz_execute.s(params, pc)`). Leave `params` out in a chain
+   * step to receive the previous step's result.
+   */
+  signature(params?: unknown, options: ExecuteOptions = {}): TaskSignature {
+    assertSerializable(params, 'sub-task params');
+    const o = this.options;
+    const queue = options.queue ?? (o.queue && o.queue !== CONTROL_QUEUE ? o.queue : DEFAULT_SCRIPT_QUEUE);
+    return {
+      kind: 'task',
+      id: randomUUID(),
+      entrypoint: options.entrypoint ?? o.entrypoint ?? 'main',
+      ...(params === undefined ? {} : { params }),
+      queue,
+      timeLimitSeconds: options.timeLimit ?? null,
+      raw: options.raw ?? o.raw === true,
+      // A context cloned from the running job's shares its directory; a fresh one gets its own.
+      shareParent: o.taskId != null && o.taskId === currentBackend()?.jobId,
+      data: o.data ?? null,
+      rootFile: o.rootFile ?? null,
+      computeOnly: options.computeOnly ?? o.computeOnly === true,
+      name: options.name ?? null,
+    };
+  }
+
+  /** Upstream's `.s()`: the same as signature(). */
+  s(params?: unknown, options: ExecuteOptions = {}): TaskSignature {
+    return this.signature(params, options);
+  }
+
+  /**
+   * Starts a sub-task that runs this context's entrypoint with `params` and returns at once;
+   * `await result.get()` waits for what it returns.
+   */
+  execute<T = unknown>(params?: unknown, options: ExecuteOptions = {}): AsyncResult<T> {
+    return start<T>(this.signature(params ?? {}, options));
+  }
+
+  /** A result by id, e.g. one returned by an earlier job (upstream's `pc.AsyncResult(id)`). */
+  AsyncResult<T = unknown>(id: string, kind: 'task' | 'canvas' = 'task'): AsyncResult<T> {
+    return new AsyncResult<T>(id, kind);
+  }
+
+  /** Upstream parity: joining never blocks the worker here, so there is nothing to allow. */
+  allowJoinResult<T>(fn?: () => T): T | undefined {
+    return fn?.();
+  }
+
   /** The job's input directory, or a file in it. */
   getInputDir(file?: string): string {
     return inside(this.options.inputDir, 'input', file, this.isComputeOnly());
@@ -122,6 +191,14 @@ export class ProgramContext {
 
   toJSON(): ProgramContextOptions {
     return this.options;
+  }
+
+  /**
+   * A context for running `script` on this machine (local mode): `outputDir` defaults to the
+   * current directory, and sub-tasks run in this process.
+   */
+  static fromLocal(script: string, inputPath?: string | null, outputDir?: string | null): ProgramContext {
+    return fromLocal(script, inputPath, outputDir);
   }
 
   /** @internal The runner forwards progress to the worker through this. */

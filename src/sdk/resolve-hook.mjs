@@ -1,4 +1,4 @@
-// ESM resolve hook of the script process: `import … from 'pixyz-scheduler'` in a job script,
+// ESM resolve hook of script processes: `import … from 'pixyz-scheduler'` in a job script,
 // wherever the script lies, resolves to the worker's own SDK. Plain JS: it runs on the loader
 // thread before any TypeScript support is there.
 let sdkUrl;
@@ -8,6 +8,7 @@ export function initialize(data) {
 }
 
 export async function resolve(specifier, context, nextResolve) {
-  if (specifier === 'pixyz-scheduler') return { url: sdkUrl, shortCircuit: true };
+  // Resolved through the rest of the chain, so that tsx still loads the TypeScript file.
+  if (specifier === 'pixyz-scheduler') return nextResolve(sdkUrl, context);
   return nextResolve(specifier, context);
 }

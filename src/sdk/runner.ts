@@ -2,33 +2,61 @@
 // message, loads the job script, calls its entrypoint with (pc, params) and reports progress,
 // then the result or the error. It never outlives its worker: when the IPC channel closes, it
 // kills its process group and exits.
-import Module, { register } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ErrorType } from '../shared/errors';
-import { MAX_RESULT_BYTES, type FromRunner, type ScriptErrorInfo, type ScriptJob, type ToRunner } from '../shared/protocol';
-import { PixyzNotSerializable } from './errors';
+import {
+  MAX_RESULT_BYTES,
+  type FromRunner,
+  type RunnerRequest,
+  type ScriptErrorInfo,
+  type ScriptJob,
+  type ToRunner,
+} from '../shared/protocol';
+import type { Canvas, SpawnOutput } from '../shared/types';
+import { setBackend, type Backend } from './backend';
+import { settleStarts } from './canvas';
+import { PixyzNotSerializable, SubTaskFailed } from './errors';
 import { assertSerializable, ProgramContext } from './program-context';
+import { installSdkResolution } from './resolve';
+import { callEntrypoint, loadEntrypoint, ScriptLoadError } from './load';
 
-const SDK_ENTRY = path.join(__dirname, 'index.ts');
+/** Errors the runner raises about the script (not thrown by it), with their ErrorType. */
+class RunnerError extends ScriptLoadError {}
 
-class RunnerError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
+/** Sub-tasks through the worker: each call is a request over IPC that the activity answers. */
+class RemoteBackend implements Backend {
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+  constructor(readonly jobId: string) {
+    process.on('message', (message: ToRunner) => {
+      if (message.type !== 'reply') return;
+      const waiter = this.waiting.get(message.requestId);
+      if (!waiter) return;
+      this.waiting.delete(message.requestId);
+      if (message.ok) waiter.resolve(message.value);
+      else waiter.reject(new SubTaskFailed(message.error.message, message.error.type, message.error.childId ?? null));
+    });
   }
-}
 
-/** Makes 'pixyz-scheduler' resolve to this SDK, for `import` (ESM) and `require` (CJS) alike. */
-function installSdkResolution(): void {
-  register(pathToFileURL(path.join(__dirname, 'resolve-hook.mjs')), { data: { sdkUrl: pathToFileURL(SDK_ENTRY).href } });
-  const mod = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
-  const original = mod._resolveFilename;
-  mod._resolveFilename = function (request: string, ...rest: unknown[]) {
-    return request === 'pixyz-scheduler' ? SDK_ENTRY : original.call(this, request, ...rest);
-  };
+  private request(req: RunnerRequest): Promise<unknown> {
+    const requestId = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(requestId, { resolve, reject });
+      void send({ type: 'request', requestId, ...req });
+    });
+  }
+
+  spawn(canvas: Canvas): Promise<SpawnOutput> {
+    return this.request({ op: 'spawn', canvas }) as Promise<SpawnOutput>;
+  }
+
+  join(id: string, kind: 'task' | 'canvas', timeoutMs: number | null): Promise<unknown> {
+    return this.request({ op: 'join', id, kind, timeoutMs });
+  }
+
+  status(id: string): Promise<string> {
+    return this.request({ op: 'status', id }) as Promise<string>;
+  }
 }
 
 function send(message: FromRunner): Promise<void> {
@@ -38,22 +66,10 @@ function send(message: FromRunner): Promise<void> {
   });
 }
 
-async function loadEntrypoint(job: ScriptJob): Promise<(pc: ProgramContext, params: unknown) => unknown> {
-  const mod = (await import(pathToFileURL(job.script).href)) as Record<string, unknown>;
-  // A script loaded as CommonJS shows its exports under `default` too.
-  const fallback = mod.default as Record<string, unknown> | undefined;
-  const fn = mod[job.entrypoint] ?? (fallback && typeof fallback === 'object' ? fallback[job.entrypoint] : undefined);
-  if (typeof fn !== 'function') {
-    throw new RunnerError(
-      ErrorType.ScriptFailed,
-      `The script file does not have the function ${job.entrypoint} (export it: export async function ${job.entrypoint}(pc, params))`,
-    );
-  }
-  return fn as (pc: ProgramContext, params: unknown) => unknown;
-}
-
 function errorInfo(err: unknown): ScriptErrorInfo {
-  if (err instanceof RunnerError) return { type: err.type, name: 'Error', message: err.message, stack: err.stack ?? null };
+  // A sub-task's failure fails its parent with the sub-task's own message (not retried).
+  if (err instanceof SubTaskFailed) return { type: ErrorType.ScriptFailed, name: err.name, message: err.message, stack: err.stack ?? null };
+  if (err instanceof ScriptLoadError) return { type: err.type, name: 'Error', message: err.message, stack: err.stack ?? null };
   if (err instanceof Error) {
     return { type: ErrorType.ScriptFailed, name: err.name, message: err.message || err.name, stack: err.stack ?? null };
   }
@@ -97,11 +113,14 @@ async function run(job: ScriptJob): Promise<void> {
     outputDir: job.outputDir,
     retry: job.attempt - 1,
   });
+  setBackend(new RemoteBackend(job.jobId));
   ProgramContext.attachReporter(pc, (progress) => void send({ type: 'progress', progress }));
   void send({ type: 'progress', progress: pc.progress }); // the job is RUNNING from here
   try {
-    const entrypoint = await loadEntrypoint(job);
-    const value = checkedResult(await entrypoint(pc, job.params));
+    const entrypoint = await loadEntrypoint(job.script, job.entrypoint);
+    const returned = await callEntrypoint(entrypoint, pc, job.params);
+    await settleStarts();
+    const value = checkedResult(returned);
     pc.progressStop();
     await send({ type: 'result', value, progress: pc.progress });
     process.exit(0);

@@ -1,4 +1,4 @@
-import type { ProgressSnapshot } from './types';
+import type { Canvas, ProgressSnapshot, SpawnOutput } from './types';
 
 // The small typed messages between the runScript activity and the script process (Node IPC).
 
@@ -21,7 +21,17 @@ export interface ScriptJob {
   attempt: number;
 }
 
-export type ToRunner = { type: 'run'; job: ScriptJob };
+/** What the script asks of its activity: start sub-tasks, wait for one, read its state. */
+export type RunnerRequest =
+  | { op: 'spawn'; canvas: Canvas }
+  | { op: 'join'; id: string; kind: 'task' | 'canvas'; timeoutMs: number | null }
+  | { op: 'status'; id: string };
+
+export type RunnerReply = { ok: true; value: unknown } | { ok: false; error: ScriptErrorInfo & { childId?: string } };
+
+export type ToRunner = { type: 'run'; job: ScriptJob } | ({ type: 'reply'; requestId: number } & RunnerReply);
+
+export type SpawnReply = SpawnOutput;
 
 export interface ScriptErrorInfo {
   /** An ErrorType for errors the runner itself raises, else the script error's class name. */
@@ -34,6 +44,7 @@ export interface ScriptErrorInfo {
 export type FromRunner =
   | { type: 'ready' }
   | { type: 'progress'; progress: ProgressSnapshot }
+  | ({ type: 'request'; requestId: number } & RunnerRequest)
   | { type: 'result'; value: unknown; progress: ProgressSnapshot }
   | { type: 'error'; error: ScriptErrorInfo; progress: ProgressSnapshot | null };
 

@@ -47,6 +47,69 @@ export interface JobInput {
   timeRequest: string;
   /** Prefix of every task queue this job uses (TASK_QUEUE_PREFIX), kept by its sub-tasks. */
   taskQueuePrefix: string;
+  /**
+   * A sub-task spawned from `pc.clone()` works in its parent's directory: the job id whose
+   * directory it uses. It then skips prepareShare and zipOutputs.
+   */
+  shareOf?: string | null;
+  /** A sub-task sharing its parent's directory reuses the parent's resolved input file. */
+  inputFile?: string | null;
+  /** The job that spawned this one. */
+  parentId?: string | null;
+}
+
+/** One sub-task to start, as `pc.execute()` or a canvas step describes it. */
+export interface TaskSignature {
+  kind: 'task';
+  /** The child's job id, chosen by the caller (a UUID): spawning is idempotent. */
+  id: string;
+  entrypoint: string;
+  /** undefined in a chain step: it receives the previous step's result. */
+  params?: unknown;
+  queue: string;
+  timeLimitSeconds: number | null;
+  /** Return the entrypoint's value as is (true), or upstream's progress object around it. */
+  raw: boolean;
+  /** true for a context from `pc.clone()`: work in the parent's directory. */
+  shareParent: boolean;
+  /** For a child with its own directory: its input, relative to SHARE_PATH. */
+  data: string | null;
+  rootFile: string | null;
+  computeOnly: boolean;
+  name: string | null;
+}
+
+/** Upstream's canvas (Celery): sub-tasks in parallel, in sequence, or a group then a merge. */
+export type Canvas =
+  | TaskSignature
+  | { kind: 'group'; id: string; items: Canvas[] }
+  | { kind: 'chain'; id: string; items: Canvas[] }
+  | { kind: 'chord'; id: string; header: Canvas[]; body: Canvas };
+
+export interface SpawnInput {
+  canvas: Canvas;
+}
+
+export interface SpawnOutput {
+  /** The id to join: the child job's, or the canvas workflow's. */
+  id: string;
+  /** Every task id the canvas will run, in order. */
+  tasks: string[];
+}
+
+export interface CanvasInput {
+  canvas: Canvas;
+  /** The job that spawned the canvas: its children take their defaults from it. */
+  parent: JobInput;
+}
+
+/** A non-raw sub-task's value, upstream's progress object around the entrypoint's return. */
+export interface TaskOutput {
+  shadow_name: string | null;
+  time_info: TimeInfo;
+  progress: number;
+  steps: ProgressStep[];
+  result: unknown;
 }
 
 export interface TimeInfo {
@@ -68,6 +131,8 @@ export interface JobResult {
 export interface JobStatusView {
   status: JobStatus;
   phase: 'queued' | 'preparing' | 'running' | 'archiving' | 'done';
+  /** Sub-tasks (children and canvases) this job started, ended, and failed. */
+  children: { started: number; done: number; failed: number };
 }
 
 /** Memo stored with each job: what the API shows without reading history. */

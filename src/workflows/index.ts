@@ -1,2 +1,3 @@
 // The workflow bundle's entry: every workflow type the worker registers.
-export { pixyzJob, statusQuery } from './job';
+export { pixyzJob, statusQuery, spawnUpdate } from './job';
+export { pixyzCanvas } from './children';

@@ -1,8 +1,9 @@
 import {
   ActivityCancellationType,
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
-  defineQuery,
+  condition,
   isCancellation,
   proxyActivities,
   setHandler,
@@ -15,8 +16,10 @@ import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import { SHARE_QUEUE, taskQueueName } from '../shared/queues';
 import { JOB_STATUS } from '../shared/search-attributes';
 import type { JobInput, JobResult, JobStatus, JobStatusView, PreparedShare } from '../shared/types';
+import { startCanvas, startTask, taskIds, validateCanvas } from './children';
+import { spawnUpdate, statusQuery } from './definitions';
 
-export const statusQuery = defineQuery<JobStatusView>('status');
+export { spawnUpdate, statusQuery };
 
 // Timeouts and retries of each activity, never Temporal's defaults.
 /** Creating directories and unpacking an upload (large archives take a while). */
@@ -42,8 +45,8 @@ export const RUN_SCRIPT_RETRY = {
 
 /** The job workflow: prepare the share, run the script, archive its outputs. Workflow id = job id. */
 export async function pixyzJob(job: JobInput): Promise<JobResult> {
-  const view: JobStatusView = { status: 'PENDING', phase: 'queued' };
-  setHandler(statusQuery, () => ({ ...view }));
+  const view: JobStatusView = { status: 'PENDING', phase: 'queued', children: { started: 0, done: 0, failed: 0 } };
+  setHandler(statusQuery, () => ({ ...view, children: { ...view.children } }));
   const setStatus = (status: JobStatus, phase: JobStatusView['phase']) => {
     view.phase = phase;
     if (view.status !== status) {
@@ -69,10 +72,49 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     retry: RUN_SCRIPT_RETRY,
   });
 
+  // A sub-task from pc.clone() works in its parent's directory: the parent prepares and zips it.
+  const ownShare = !job.computeOnly && !job.shareOf;
+  let prepared: PreparedShare = { inputFile: job.inputFile ?? null };
+
+  // Sub-tasks: every child is awaited before the job ends; a cancelled job cancels them.
+  const children: Promise<unknown>[] = [];
+  const track = (result: Promise<unknown>) => {
+    view.children.started += 1;
+    children.push(
+      result.then(
+        () => void (view.children.done += 1),
+        () => void ((view.children.done += 1), (view.children.failed += 1)),
+      ),
+    );
+  };
+  setHandler(
+    spawnUpdate,
+    async ({ canvas }) => {
+      const parent: JobInput = { ...job, inputFile: prepared.inputFile };
+      if (canvas.kind === 'task') {
+        const child = await startTask(parent, canvas, canvas.params, prepared.inputFile);
+        track(child.result());
+      } else {
+        const child = await startCanvas(parent, canvas);
+        track(child.result());
+      }
+      return { id: canvas.id, tasks: taskIds(canvas) };
+    },
+    {
+      validator: ({ canvas }) => {
+        if (view.phase !== 'running') throw new Error(`sub-tasks are spawned by a running script; this job is ${view.phase}`);
+        validateCanvas(canvas, view.children.started - view.children.done);
+      },
+    },
+  );
+  const settleChildren = async () => {
+    await Promise.all(children);
+    await condition(allHandlersFinished);
+  };
+
   const requested = job.timeRequest;
   try {
-    let prepared: PreparedShare = { inputFile: null };
-    if (!job.computeOnly) {
+    if (ownShare) {
       view.phase = 'preparing';
       prepared = await prepareShare({ jobId: job.jobId, data: job.data, rootFile: job.rootFile });
     }
@@ -80,16 +122,16 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     let run;
     try {
       run = await runScript({ job, inputFile: prepared.inputFile });
+      view.phase = 'archiving';
+      await settleChildren();
     } catch (err) {
+      await settleChildren();
       // A failed script's partial outputs can still be downloaded as a zip, as upstream allows.
-      if (!job.computeOnly && !isCancellation(err)) await zipOutputs({ jobId: job.jobId }).catch(() => undefined);
+      if (ownShare && !isCancellation(err)) await zipOutputs({ jobId: job.jobId }).catch(() => undefined);
       throw err;
     }
     let archive: string | null = null;
-    if (!job.computeOnly) {
-      view.phase = 'archiving';
-      archive = (await zipOutputs({ jobId: job.jobId })).archive;
-    }
+    if (ownShare) archive = (await zipOutputs({ jobId: job.jobId })).archive;
     setStatus('SUCCESS', 'done');
     return {
       result: run.result,

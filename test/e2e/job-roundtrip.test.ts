@@ -2,7 +2,7 @@
 // progress while it runs, download its outputs and their zip, find it in Temporal.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_NAME, JOB_PROCESS, JOB_STATUS } from '../../src/shared/search-attributes';
-import { statusQuery } from '../../src/workflows/job';
+import { statusQuery } from '../../src/workflows/definitions';
 import { details, eventually, readScript, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 import { readZip } from '../helpers/zip';
 
@@ -123,7 +123,7 @@ describe('the job workflow', () => {
     // upstream's 00_sleep: no result, no steps
     expect(final).toMatchObject({ status: 'SUCCESS', progress: 100, result: null, steps: [] });
     const status = await stack.client.workflow.getHandle(body.uuid).query(statusQuery);
-    expect(status).toEqual({ status: 'SUCCESS', phase: 'done' });
+    expect(status).toEqual({ status: 'SUCCESS', phase: 'done', children: { started: 0, done: 0, failed: 0 } });
   });
 });
 

@@ -1,0 +1,129 @@
+// The runScript activity's side of sub-tasks: what a script asks (spawn, join, status) becomes
+// an Update to the job's own workflow, or a wait on a child's result.
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, TemporalFailure } from '@temporalio/common';
+import { ErrorType } from '../shared/errors';
+import type { RunnerReply, RunnerRequest } from '../shared/protocol';
+import { isInside, isJobId, toShare } from '../shared/share';
+import type { Canvas, JobResult } from '../shared/types';
+import { spawnUpdate } from '../workflows/definitions';
+
+export interface SubTaskDeps {
+  sharePath: string;
+  /** Queues a sub-task may name (QUEUES). */
+  queues: readonly string[];
+}
+
+class RequestError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly childId?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Checks a canvas from a script and turns its absolute paths into share-relative ones. */
+function normalizeCanvas(c: Canvas, deps: SubTaskDeps): Canvas {
+  if (!isJobId(c.id)) throw new RequestError(ErrorType.InvalidInput, `sub-task id '${c.id}' is not a UUID`);
+  switch (c.kind) {
+    case 'task': {
+      if (!deps.queues.includes(c.queue)) {
+        throw new RequestError(ErrorType.InvalidInput, `Invalid queue '${c.queue}': configured queues are ${deps.queues.join(', ')} (QUEUES)`);
+      }
+      let data = c.data;
+      if (data !== null && !c.shareParent) {
+        const abs = path.resolve(deps.sharePath, data);
+        if (!isInside(deps.sharePath, abs)) {
+          throw new RequestError(ErrorType.PixyzSecurityViolation, `a sub-task's data must lie in the share: '${data}' does not`);
+        }
+        data = toShare(deps.sharePath, abs);
+      }
+      return { ...c, data };
+    }
+    case 'group':
+    case 'chain':
+      return { ...c, items: c.items.map((i) => normalizeCanvas(i, deps)) };
+    case 'chord':
+      return { ...c, header: c.header.map((i) => normalizeCanvas(i, deps)), body: normalizeCanvas(c.body, deps) };
+  }
+}
+
+/** The failure a script sees: the child's own type and message, wherever it sits in the chain. */
+function childError(err: unknown, childId: string): RequestError {
+  let cause: unknown = err instanceof WorkflowFailedError || err instanceof WorkflowUpdateFailedError ? err.cause : err;
+  while (cause instanceof TemporalFailure && !(cause instanceof ApplicationFailure) && !(cause instanceof CancelledFailure) && cause.cause) {
+    cause = cause.cause;
+  }
+  if (cause instanceof CancelledFailure) return new RequestError(ErrorType.Cancelled, `sub-task ${childId} was cancelled`, childId);
+  if (cause instanceof ApplicationFailure) return new RequestError(cause.type ?? ErrorType.InternalError, cause.message, childId);
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new RequestError(ErrorType.InternalError, message, childId);
+}
+
+const STATUS: Record<string, string> = {
+  COMPLETED: 'SUCCESS',
+  FAILED: 'FAILURE',
+  TERMINATED: 'FAILURE',
+  TIMED_OUT: 'FAILURE',
+  CANCELLED: 'REVOKED',
+};
+
+async function handle(req: RunnerRequest, deps: SubTaskDeps): Promise<unknown> {
+  const ctx = Context.current();
+  const client = ctx.client;
+  switch (req.op) {
+    case 'spawn': {
+      const canvas = normalizeCanvas(req.canvas, deps);
+      const jobId = ctx.info.workflowExecution!.workflowId;
+      try {
+        return await client.workflow.getHandle(jobId).executeUpdate(spawnUpdate, { args: [{ canvas }] });
+      } catch (err) {
+        throw childError(err, canvas.id);
+      }
+    }
+    case 'join': {
+      const wait = client.withAbortSignal(ctx.cancellationSignal, () => client.workflow.getHandle(req.id).result());
+      let timer: NodeJS.Timeout | undefined;
+      const timeout =
+        req.timeoutMs === null
+          ? new Promise<never>(() => {})
+          : new Promise<never>((_, reject) => {
+              timer = setTimeout(
+                () => reject(new RequestError('TimeoutError', `sub-task ${req.id} did not finish within ${req.timeoutMs! / 1000} s`, req.id)),
+                req.timeoutMs!,
+              );
+            });
+      try {
+        const value = await Promise.race([wait, timeout]);
+        return req.kind === 'task' ? (value as JobResult).result : value;
+      } catch (err) {
+        throw err instanceof RequestError ? err : childError(err, req.id);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    case 'status': {
+      try {
+        const desc = await client.workflow.getHandle(req.id).describe();
+        return STATUS[desc.status.name] ?? 'RUNNING';
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return 'PENDING';
+        throw err;
+      }
+    }
+  }
+}
+
+/** Answers one request of the script process; never throws. */
+export async function answer(req: RunnerRequest, deps: SubTaskDeps): Promise<RunnerReply> {
+  try {
+    return { ok: true, value: await handle(req, deps) };
+  } catch (err) {
+    const e = err instanceof RequestError ? err : new RequestError(ErrorType.InternalError, (err as Error)?.message ?? String(err));
+    return { ok: false, error: { type: e.type, name: 'SubTaskError', message: e.message, stack: null, childId: e.childId } };
+  }
+}

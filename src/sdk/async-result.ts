@@ -1,0 +1,45 @@
+import { backend } from './backend';
+
+const FINISHED = ['SUCCESS', 'FAILURE', 'REVOKED'];
+
+/**
+ * A sub-task (or a group, chain or chord of them) that was started. `await result.get()` waits
+ * for it and returns what it returned; a failed sub-task makes `get()` throw its error.
+ */
+export class AsyncResult<T = unknown> {
+  private readonly started: Promise<unknown>;
+
+  constructor(
+    /** The sub-task's job id, or the canvas's id. */
+    readonly id: string,
+    readonly kind: 'task' | 'canvas' = 'task',
+    started: Promise<unknown> = Promise.resolve(),
+    private readonly onObserved: () => void = () => {},
+  ) {
+    this.started = started;
+  }
+
+  /** Waits for the result (at most `timeout` seconds) and returns it. */
+  async get(options: { timeout?: number } = {}): Promise<T> {
+    this.onObserved();
+    await this.started;
+    const timeoutMs = options.timeout === undefined ? null : Math.max(0, options.timeout * 1000);
+    return (await backend().join(this.id, this.kind, timeoutMs)) as T;
+  }
+
+  /** Upstream's state: PENDING, RUNNING, SUCCESS, FAILURE or REVOKED. */
+  async state(): Promise<string> {
+    this.onObserved();
+    await this.started;
+    return backend().status(this.id);
+  }
+
+  async ready(): Promise<boolean> {
+    return FINISHED.includes(await this.state());
+  }
+
+  /** A result is returned by id, as upstream returns `as_tuple()` ids. */
+  toJSON(): { id: string } {
+    return { id: this.id };
+  }
+}

@@ -1,0 +1,24 @@
+// The SDK for ES-module scripts: the very module instance CommonJS scripts and the runner get
+// (through require), with named exports. test/unit/sdk.test.ts checks it lists every export.
+import { createRequire } from 'node:module';
+
+const sdk = createRequire(import.meta.url)('./index.ts');
+
+export const {
+  ProgramContext,
+  AsyncResult,
+  group,
+  chain,
+  chord,
+  CanvasSignature,
+  LocalPixyzTask,
+  LOCAL_JOB_ID,
+  pixyzSchedule,
+  PixyzException,
+  PixyzSharedDirectoryNotFound,
+  PixyzFileNotFound,
+  PixyzSecurityViolation,
+  PixyzNotSerializable,
+  SubTaskFailed,
+} = sdk;
+export default sdk;

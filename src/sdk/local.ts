@@ -1,0 +1,149 @@
+// Local mode: the same script, the same calls, no scheduler. Sub-tasks run in this process.
+import fs from 'node:fs';
+import path from 'node:path';
+import { runCanvas, stepParams, taskValue } from '../shared/canvas';
+import type { Canvas, JobResult, SpawnOutput, TaskSignature } from '../shared/types';
+import { taskIds } from '../shared/canvas';
+import { currentBackend, setBackend, type Backend } from './backend';
+import { settleStarts } from './canvas';
+import { callEntrypoint, loadEntrypoint } from './load';
+import { assertSerializable, ProgramContext } from './program-context';
+
+/** Upstream's id of a local run. */
+export const LOCAL_JOB_ID = '00000000-0000-0000-0000-000000000000';
+
+interface LocalBase {
+  script: string;
+  outputDir: string;
+  inputFile: string | null;
+}
+
+interface Run {
+  promise: Promise<unknown>;
+  state: 'RUNNING' | 'SUCCESS' | 'FAILURE';
+}
+
+/** Runs sub-tasks in-process, one entrypoint call each, as upstream's local mode does. */
+export class LocalBackend implements Backend {
+  readonly jobId = LOCAL_JOB_ID;
+  private readonly runs = new Map<string, Run>();
+
+  constructor(private readonly base: LocalBase) {}
+
+  private record(id: string, promise: Promise<unknown>): Promise<unknown> {
+    const run: Run = { promise, state: 'RUNNING' };
+    promise.then(
+      () => (run.state = 'SUCCESS'),
+      () => (run.state = 'FAILURE'),
+    );
+    promise.catch(() => {});
+    this.runs.set(id, run);
+    return promise;
+  }
+
+  private async runTask(sig: TaskSignature, params: unknown): Promise<JobResult> {
+    const fn = await loadEntrypoint(this.base.script, sig.entrypoint);
+    const pc = new ProgramContext({
+      taskId: LOCAL_JOB_ID,
+      script: this.base.script,
+      entrypoint: sig.entrypoint,
+      params,
+      isLocal: true,
+      raw: sig.raw,
+      queue: sig.queue,
+      name: sig.name,
+      computeOnly: sig.computeOnly,
+      data: sig.shareParent ? this.base.inputFile : sig.data,
+      inputFile: sig.shareParent ? this.base.inputFile : sig.data,
+      outputDir: this.base.outputDir,
+    });
+    const request = new Date().toISOString();
+    const result = await callEntrypoint(fn, pc, params);
+    pc.progressStop();
+    assertSerializable(result, 'the sub-task result');
+    const progress = pc.progress;
+    return {
+      result: JSON.parse(JSON.stringify(result ?? null)),
+      progress,
+      timeInfo: { request, started: progress.started, stopped: progress.stopped },
+      archive: null,
+    };
+  }
+
+  async spawn(canvas: Canvas): Promise<SpawnOutput> {
+    if (canvas.kind === 'task') {
+      this.record(canvas.id, this.runTask(canvas, stepParams(canvas.params, undefined)).then((out) => out.result));
+    } else {
+      const value = runCanvas(canvas, async (sig, params) => {
+        const out = this.runTask(sig, params);
+        this.record(sig.id, out.then((o) => o.result));
+        return taskValue(sig, await out);
+      });
+      this.record(canvas.id, value);
+    }
+    return { id: canvas.id, tasks: taskIds(canvas) };
+  }
+
+  async join(id: string, _kind: 'task' | 'canvas', timeoutMs: number | null): Promise<unknown> {
+    const run = this.runs.get(id);
+    if (!run) throw new Error(`no local sub-task ${id}`);
+    if (timeoutMs === null) return run.promise;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        run.promise,
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`sub-task ${id} did not finish within ${timeoutMs / 1000} s`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async status(id: string): Promise<string> {
+    return this.runs.get(id)?.state ?? 'PENDING';
+  }
+}
+
+/** A context for running `script` on this machine, with its sub-tasks in-process. */
+export function fromLocal(script: string, inputPath?: string | null, outputDir?: string | null): ProgramContext {
+  const scriptPath = path.resolve(script);
+  const input = inputPath ? path.resolve(inputPath) : null;
+  const out = path.resolve(outputDir ?? process.cwd());
+  fs.mkdirSync(out, { recursive: true });
+  if (!currentBackend()) setBackend(new LocalBackend({ script: scriptPath, outputDir: out, inputFile: input }));
+  return new ProgramContext({
+    taskId: LOCAL_JOB_ID,
+    script: scriptPath,
+    data: input,
+    inputFile: input,
+    inputDir: input ? path.dirname(input) : null,
+    outputDir: out,
+    isLocal: true,
+  });
+}
+
+/** Upstream's LocalPixyzTask: run one entrypoint of a script here and now. */
+export const LocalPixyzTask = {
+  /**
+   * Runs `entrypoint` of `script` with `params`, writing outputs to `outputDir`, and returns what
+   * it returned. Sub-tasks it starts run in this process.
+   */
+  async fromCommandline(
+    script: string,
+    outputDir: string,
+    entrypoint = 'main',
+    params: unknown = {},
+    inputFile: string | null = null,
+    onProgress?: (pc: ProgramContext) => void,
+  ): Promise<unknown> {
+    const pc = fromLocal(script, inputFile, outputDir).update({ entrypoint, params });
+    if (onProgress) ProgramContext.attachReporter(pc, () => onProgress(pc));
+    const fn = await loadEntrypoint(pc.options.script!, entrypoint);
+    const result = await callEntrypoint(fn, pc, params);
+    pc.progressStop();
+    await settleStarts();
+    return result;
+  },
+};

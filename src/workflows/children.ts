@@ -1,0 +1,97 @@
+// Sub-tasks: children of a job, single tasks or upstream's canvases (group, chain, chord).
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  startChild,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
+import { ErrorType } from '../shared/errors';
+import { CONTROL_QUEUE, taskQueueName } from '../shared/queues';
+import { JOB_NAME, JOB_PROCESS, JOB_STATUS } from '../shared/search-attributes';
+import { countTasks, runCanvas, taskValue } from '../shared/canvas';
+import type { Canvas, CanvasInput, JobInput, JobMemo, JobResult, TaskSignature } from '../shared/types';
+
+export { taskIds } from '../shared/canvas';
+
+/**
+ * Children a job may have at once. Temporal refuses a workflow's 2,000th pending child
+ * (limit.numPendingChildExecutions.error); stay well clear of it, with a clear message.
+ */
+export const MAX_PENDING_CHILDREN = 1000;
+
+/** Refuses a canvas that is malformed or wider than a job may run at once. */
+export function validateCanvas(c: Canvas, pending: number): void {
+  const tasks = countTasks(c);
+  if (tasks === 0) throw ApplicationFailure.nonRetryable('a sub-task group must hold at least one task', ErrorType.InvalidInput);
+  if (pending + tasks > MAX_PENDING_CHILDREN) {
+    throw ApplicationFailure.nonRetryable(
+      `too many sub-tasks at once: ${pending} running + ${tasks} new > ${MAX_PENDING_CHILDREN}; join some before spawning more, or split the work into nested groups of jobs`,
+      ErrorType.InvalidInput,
+    );
+  }
+}
+
+/** The child's JobInput, its defaults taken from the job that spawned it. */
+export function childJob(parent: JobInput, sig: TaskSignature, params: unknown, parentInputFile: string | null): JobInput {
+  const shared = sig.shareParent;
+  return {
+    jobId: sig.id,
+    process: parent.process,
+    script: parent.script,
+    entrypoint: sig.entrypoint,
+    params,
+    data: shared ? parent.data : sig.data,
+    rootFile: shared ? parent.rootFile : sig.rootFile,
+    queue: sig.queue,
+    timeLimitSeconds: sig.timeLimitSeconds ?? parent.timeLimitSeconds,
+    computeOnly: sig.computeOnly,
+    name: sig.name,
+    timeRequest: new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000'),
+    taskQueuePrefix: parent.taskQueuePrefix,
+    shareOf: shared ? (parent.shareOf ?? parent.jobId) : null,
+    inputFile: shared ? parentInputFile : null,
+    parentId: parent.jobId,
+  };
+}
+
+function childOptions(parent: JobInput, job: JobInput) {
+  const memo: JobMemo = { name: job.name, process: parent.process, timeRequest: job.timeRequest };
+  return {
+    workflowId: job.jobId,
+    taskQueue: taskQueueName(parent.taskQueuePrefix, CONTROL_QUEUE),
+    args: [job] as [JobInput],
+    memo: { ...memo, parentId: parent.jobId },
+    // A parent that goes away (terminated, timed out) takes its children with it.
+    parentClosePolicy: ParentClosePolicy.TERMINATE,
+    typedSearchAttributes: [
+      { key: JOB_PROCESS, value: `${parent.process === 'custom' ? parent.script.split('/').pop() : parent.process}:${job.entrypoint}` },
+      { key: JOB_STATUS, value: 'PENDING' },
+      ...(job.name ? [{ key: JOB_NAME, value: job.name }] : []),
+    ],
+  };
+}
+
+/** Starts one sub-task job as a child of the current workflow. */
+export async function startTask(parent: JobInput, sig: TaskSignature, params: unknown, parentInputFile: string | null) {
+  // pixyzJob is referenced by name: children.ts and job.ts would otherwise import each other.
+  return startChild<(input: JobInput) => Promise<JobResult>>('pixyzJob', childOptions(parent, childJob(parent, sig, params, parentInputFile)));
+}
+
+export async function startCanvas(parent: JobInput, canvas: Canvas): Promise<ChildWorkflowHandle<(input: CanvasInput) => Promise<unknown>>> {
+  return startChild<(input: CanvasInput) => Promise<unknown>>('pixyzCanvas', {
+    workflowId: canvas.id,
+    taskQueue: taskQueueName(parent.taskQueuePrefix, CONTROL_QUEUE),
+    args: [{ canvas, parent }],
+    parentClosePolicy: ParentClosePolicy.TERMINATE,
+    memo: { name: null, process: parent.process, timeRequest: parent.timeRequest, parentId: parent.jobId },
+  });
+}
+
+/** A canvas of sub-tasks as a workflow of its own: its tasks are its children. */
+export async function pixyzCanvas({ canvas, parent }: CanvasInput): Promise<unknown> {
+  const inputFile = parent.inputFile ?? null;
+  return runCanvas(canvas, async (sig, params) => {
+    const child = await startTask(parent, sig, params, inputFile);
+    return taskValue(sig, await child.result());
+  });
+}
