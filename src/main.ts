@@ -37,11 +37,25 @@ function readOrCreateApiKey(file: string): { key: string; created: boolean } {
 
 const SERVER_PID_FILE = path.join(REPO_ROOT, '.temporal', 'server.pid');
 
-/** Stops a dev server that an earlier `npm start` left running (it was killed, not stopped). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops a dev server that an earlier `npm start` left running because it was killed, not
+ * stopped. A server whose `npm start` still runs is left alone (the port check then says so).
+ */
 async function stopLeftoverServer(log: Logger): Promise<void> {
   let pid: number;
   try {
-    pid = Number(fs.readFileSync(SERVER_PID_FILE, 'utf8'));
+    const recorded = JSON.parse(fs.readFileSync(SERVER_PID_FILE, 'utf8')) as { server: number; owner: number };
+    pid = recorded.server;
+    if (isRunning(recorded.owner)) return;
     const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     if (!cmdline.includes('start-dev')) return;
   } catch {
@@ -80,8 +94,9 @@ async function startEmbeddedServer(config: Config, log: Logger): Promise<DevServ
     dbFile: config.temporal.devDbFile,
     namespace: config.temporal.namespace,
     logFile: path.join(REPO_ROOT, '.temporal', 'server.log'),
+    onSpawn: (kill) => cleanups.push(async () => kill()),
   });
-  fs.writeFileSync(SERVER_PID_FILE, String(server.process.pid));
+  fs.writeFileSync(SERVER_PID_FILE, JSON.stringify({ server: server.process.pid, owner: process.pid }));
   return {
     ...server,
     stop: async () => {
@@ -91,15 +106,31 @@ async function startEmbeddedServer(config: Config, log: Logger): Promise<DevServ
   };
 }
 
-async function main(): Promise<void> {
+/** What to stop, in order, when Ctrl-C comes or start-up fails half-way. */
+const cleanups: (() => Promise<void>)[] = [];
+let stopping = false;
+
+async function shutdown(log: Logger, code: number): Promise<never> {
+  stopping = true;
+  for (const cleanup of cleanups.reverse()) {
+    try {
+      await cleanup();
+    } catch (err) {
+      log.warn(`while stopping: ${(err as Error).message}`);
+    }
+  }
+  process.exit(code);
+}
+
+async function main(log: Logger): Promise<void> {
   let config = loadConfig();
-  const log = createLogger(config.logLevel, 'pixyz');
-  installTemporalRuntime(log);
   fs.mkdirSync(config.sharePath, { recursive: true });
 
   const server = config.temporal.address ? undefined : await startEmbeddedServer(config, log);
+  if (server) cleanups.push(() => server.stop());
   const { options, namespace } = connectionOptions(config, server?.address);
   const clientConnection = await Connection.connect(options);
+  cleanups.push(() => clientConnection.close());
   try {
     const added = await ensureSearchAttributes(clientConnection, namespace);
     if (added.length) log.info(`registered search attributes ${added.join(', ')}`);
@@ -117,9 +148,15 @@ async function main(): Promise<void> {
   }
 
   const workerConnection = await NativeConnection.connect(options);
+  cleanups.push(() => workerConnection.close());
   const workers = await createWorkers({ config, connection: workerConnection, namespace, log });
   const running = workers.run();
+  cleanups.push(async () => {
+    log.info(`stopping (running scripts get ${config.worker.shutdownGraceMs / 1000} s to finish)`);
+    await workers.shutdown();
+  });
   const api = await listen({ config, client: new Client({ connection: clientConnection, namespace }), log });
+  cleanups.push(() => api.close());
 
   console.log(
     [
@@ -134,24 +171,20 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`${signal}: stopping (running scripts get ${config.worker.shutdownGraceMs / 1000} s to finish)`);
-    await api.close();
-    await workers.shutdown();
-    await workerConnection.close();
-    await clientConnection.close();
-    await server?.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  if (stopping) return;
   await running;
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+const log = createLogger(process.env.LOG_LEVEL || 'info', 'pixyz');
+installTemporalRuntime(log);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    log.info(`${signal}: stopping`);
+    void shutdown(log, 0);
+  });
+}
+main(log).catch((err) => {
+  log.error(err instanceof Error ? err.message : String(err));
+  void shutdown(log, 1);
 });

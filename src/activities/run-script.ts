@@ -16,6 +16,8 @@ export const HEARTBEAT_INTERVAL_MS = 500;
 /** After SIGTERM, a script's process group gets this long before SIGKILL. */
 export const KILL_GRACE_MS = 1000;
 const LOG_TAIL_BYTES = 2048;
+/** setTimeout's ceiling (about 24.8 days); a longer delay would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export const RUNNER = path.join(REPO_ROOT, 'src', 'sdk', 'runner.ts');
 // Resolved by absolute path: the script process does not run inside the repository.
@@ -76,12 +78,12 @@ function readTail(file: string | null): string {
   }
 }
 
-function scriptFailure(error: ScriptErrorInfo, progress: ProgressSnapshot | null): ApplicationFailure {
+function scriptFailure(error: ScriptErrorInfo, progress: ProgressSnapshot | null, attempt: number): ApplicationFailure {
   const failure = ApplicationFailure.create({
     type: error.type,
     message: error.message,
     nonRetryable: (NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(error.type),
-    details: [{ errorName: error.name, stack: error.stack, progress }],
+    details: [{ errorName: error.name, stack: error.stack, progress, attempt }],
   });
   if (error.stack) failure.stack = error.stack;
   return failure;
@@ -163,7 +165,7 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
       const limit = setTimeout(() => {
         timedOut = true;
         stopScript();
-      }, job.timeLimitSeconds * 1000);
+      }, Math.min(job.timeLimitSeconds * 1000, MAX_TIMER_MS));
 
       const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
         child.once('error', (error) => resolve({ code: null, signal: null, error }));
@@ -187,8 +189,8 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
         }
         throw ApplicationFailure.retryable(`Task process timeout (${job.timeLimitSeconds} s)`, ErrorType.ScriptTimeout);
       }
-      if (outcome?.type === 'result') return { result: outcome.value, progress: outcome.progress };
-      if (outcome?.type === 'error') throw scriptFailure(outcome.error, outcome.progress ?? latest);
+      if (outcome?.type === 'result') return { result: outcome.value, progress: outcome.progress, attempt: ctx.info.attempt };
+      if (outcome?.type === 'error') throw scriptFailure(outcome.error, outcome.progress ?? latest, ctx.info.attempt);
       const logTail = readTail(logFile);
       const how = exit.error
         ? `could not start: ${exit.error.message}`
@@ -198,7 +200,7 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
       throw ApplicationFailure.create({
         type: exit.signal ? ErrorType.ScriptKilled : ErrorType.ScriptExited,
         message: `Task process exited with error: the script process ${how}`,
-        details: [{ errorName: 'ProcessExit', stack: null, progress: latest, logTail }],
+        details: [{ errorName: 'ProcessExit', stack: null, progress: latest, logTail, attempt: ctx.info.attempt }],
       });
     },
   };

@@ -24,6 +24,7 @@ export interface ShareActivityDeps {
 }
 
 const RATIO_FLOOR_BYTES = 64 * 1024 * 1024;
+const HEARTBEAT_EVERY_MS = 5000;
 const DIR_MODE = 0o755;
 const FILE_MODE = 0o644;
 /** Where an uploaded archive is unpacked, inside the job's inputs/. */
@@ -51,7 +52,7 @@ const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
 
 /** Unpacks a zip into `dest`, refusing entries that leave it, links, and bombs. */
-export async function extractZip(zipFile: string, dest: string, limits: ExtractLimits, onProgress = () => {}): Promise<number> {
+export async function extractZip(zipFile: string, dest: string, limits: ExtractLimits): Promise<number> {
   const zipSize = (await fsp.stat(zipFile)).size;
   const allowedByRatio = Math.max(RATIO_FLOOR_BYTES, zipSize * limits.maxRatio);
   const name = path.basename(zipFile);
@@ -102,7 +103,6 @@ export async function extractZip(zipFile: string, dest: string, limits: ExtractL
             });
             await pipeline(input, counter, fs.createWriteStream(target, { mode: FILE_MODE }));
           }
-          onProgress();
           zip.readEntry();
         })().catch((err) => {
           zip.close();
@@ -157,6 +157,17 @@ export async function resolveRootFile(dir: string, rootFile: string | null, arch
   return path.join(dir, model);
 }
 
+/** Runs `work` with a heartbeat every few seconds: one large entry may take minutes. */
+async function whileHeartbeating<T>(work: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export function createShareActivities(deps: ShareActivityDeps) {
   const { sharePath } = deps;
   return {
@@ -172,7 +183,7 @@ export function createShareActivities(deps: ShareActivityDeps) {
       if (!isArchive(file)) return { inputFile: data };
       const dest = path.join(paths.inputs, EXTRACT_DIR);
       await fsp.rm(dest, { recursive: true, force: true }); // a retried attempt starts clean
-      await extractZip(file, dest, deps.limits, () => Context.current().heartbeat());
+      await whileHeartbeating(() => extractZip(file, dest, deps.limits));
       const root = await resolveRootFile(dest, rootFile, path.basename(file));
       return { inputFile: toShare(sharePath, root) };
     },
@@ -187,12 +198,11 @@ export function createShareActivities(deps: ShareActivityDeps) {
       let entries = 0;
       archive.on('entry', (entry) => {
         if ((entry as { type?: string }).type === 'file') entries += 1;
-        Context.current().heartbeat();
       });
       archive.directory(paths.outputs, false);
-      const done = pipeline(archive, fs.createWriteStream(partial, { mode: FILE_MODE }));
-      await archive.finalize();
-      await done;
+      await whileHeartbeating(() =>
+        Promise.all([pipeline(archive, fs.createWriteStream(partial, { mode: FILE_MODE })), archive.finalize()]),
+      );
       await fsp.rename(partial, paths.archive);
       const bytes = (await fsp.stat(paths.archive)).size;
       return { archive: toShare(sharePath, paths.archive), entries, bytes };

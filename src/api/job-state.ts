@@ -54,6 +54,8 @@ export function isoUtc(date: Date | string | null | undefined): string | null {
 interface FailureDetails {
   stack?: string | null;
   progress?: ProgressSnapshot | null;
+  /** The script attempt that failed (1 = the first). */
+  attempt?: number;
 }
 
 /** Reads one job's state from Temporal: describe for live state, the result for finished ones. */
@@ -83,7 +85,7 @@ export async function readJob(client: Client, jobId: string): Promise<JobDetails
         error: null,
         time_info: { request: base.time_info.request, started: isoUtc(out.timeInfo.started), stopped: isoUtc(out.timeInfo.stopped) ?? base.time_info.stopped },
         steps: out.progress.steps,
-        retry: 0,
+        retry: out.retry ?? 0,
         result: out.result,
       };
     }
@@ -95,6 +97,7 @@ export async function readJob(client: Client, jobId: string): Promise<JobDetails
       let error = desc.status.name === 'TERMINATED' ? 'Job terminated' : 'Internal error';
       let traceback: string | null = null;
       let progress: ProgressSnapshot | null = null;
+      let retry = 0;
       try {
         await handle.result();
       } catch (err) {
@@ -105,6 +108,7 @@ export async function readJob(client: Client, jobId: string): Promise<JobDetails
           error = upstreamError(type, cause.message);
           traceback = details?.stack ?? cause.stack ?? null;
           progress = details?.progress ?? null;
+          retry = Math.max(0, (details?.attempt ?? 1) - 1);
         }
       }
       return {
@@ -114,7 +118,7 @@ export async function readJob(client: Client, jobId: string): Promise<JobDetails
         error,
         time_info: { ...base.time_info, started: isoUtc(progress?.started) },
         steps: progress?.steps ?? null,
-        retry: 0,
+        retry,
         result: traceback,
       };
     }

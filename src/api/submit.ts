@@ -18,7 +18,8 @@ const FILE_PARTS = ['script', 'file'] as const;
 type FilePart = (typeof FILE_PARTS)[number];
 const MAX_FIELD_BYTES = 1024 * 1024;
 const MAX_SCRIPT_BYTES = 5 * 1024 * 1024;
-const MAX_TIME_LIMIT_SECONDS = 30 * 86400;
+const MAX_TIME_LIMIT_SECONDS = 7 * 86400;
+const MAX_NAME_LENGTH = 255;
 const ENTRYPOINT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 interface Upload {
@@ -42,13 +43,20 @@ function receive(req: Request, inputsDir: string, maxBytes: number): Promise<Upl
   return new Promise((resolve, reject) => {
     const upload: Upload = { fields: {}, files: {} };
     const writes: Promise<void>[] = [];
+    const streams: { part: NodeJS.ReadableStream & { destroy(): void }; file: fs.WriteStream }[] = [];
     let failed = false;
     const fail = (err: Error) => {
       if (failed) return;
       failed = true;
       req.unpipe();
       req.resume(); // drain what the client still sends, so it can read our answer
-      reject(err);
+      // Close every file being written before the caller removes the job directory: an open
+      // handle would keep a deleted file's blocks allocated.
+      for (const { part, file } of streams) {
+        part.destroy();
+        file.destroy();
+      }
+      void Promise.allSettled(writes).then(() => reject(err));
     };
     let bb: busboy.Busboy;
     try {
@@ -79,9 +87,14 @@ function receive(req: Request, inputsDir: string, maxBytes: number): Promise<Upl
       const dest = path.join(inputsDir, base);
       const entry = { name: base, path: dest, bytes: 0 };
       upload.files[part] = entry;
-      stream.on('data', (chunk: Buffer) => (entry.bytes += chunk.length));
+      const file = fs.createWriteStream(dest, { mode: 0o644 });
+      streams.push({ part: stream, file });
+      stream.on('data', (chunk: Buffer) => {
+        entry.bytes += chunk.length;
+        if (part === 'script' && entry.bytes > MAX_SCRIPT_BYTES) fail(badRequest(`The script is over ${MAX_SCRIPT_BYTES} bytes`));
+      });
       stream.on('limit', () => fail(new HttpError(413, `The upload is over ${maxBytes} bytes (MAX_UPLOAD_BYTES)`)));
-      writes.push(pipeline(stream, fs.createWriteStream(dest, { mode: 0o644 })).catch((err) => fail(err as Error)));
+      writes.push(pipeline(stream, file).catch((err) => fail(err as Error)));
     });
     bb.on('error', (err) => fail(badRequest(`Malformed multipart body: ${(err as Error).message}`)));
     bb.on('close', () => {
@@ -183,7 +196,6 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
     if (!SCRIPT_EXTENSIONS.includes(path.extname(script.name).toLowerCase())) {
       throw badRequest(`The script '${script.name}' must be TypeScript or JavaScript (${SCRIPT_EXTENSIONS.join(', ')})`);
     }
-    if (script.bytes > MAX_SCRIPT_BYTES) throw badRequest(`The script is over ${MAX_SCRIPT_BYTES} bytes`);
     const params = parseJson('params', upload.fields.params, {});
     const submitted = submittedConfig(upload.fields.config);
     let scheduled: Record<string, unknown>;
@@ -195,6 +207,7 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
       throw err;
     }
     const name = upload.fields.name || null;
+    if (name !== null && name.length > MAX_NAME_LENGTH) throw badRequest(`The name is over ${MAX_NAME_LENGTH} characters`);
     const options = jobOptions(config, submitted, scheduled, name);
     const input: JobInput = {
       jobId,
@@ -225,7 +238,12 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
         ],
       });
     } catch (err) {
-      throw new HttpError(503, `Service not available: Temporal is not reachable: ${(err as Error).message}`);
+      // gRPC UNAVAILABLE (14) or no connection: upstream's 503; anything else is ours to fix.
+      const code = (err as { code?: number }).code;
+      if (code === 14 || /UNAVAILABLE|connect|ECONNREFUSED/i.test((err as Error).message)) {
+        throw new HttpError(503, `Service not available: Temporal is not reachable: ${(err as Error).message}`);
+      }
+      throw err;
     }
     return { uuid: jobId, name: input.name, status: 'SENT', progress: null, error: null };
   } catch (err) {

@@ -64,6 +64,7 @@ export class LocalBackend implements Backend {
     const progress = pc.progress;
     return {
       result: JSON.parse(JSON.stringify(result ?? null)),
+      retry: 0,
       progress,
       timeInfo: { request, started: progress.started, stopped: progress.stopped },
       archive: null,

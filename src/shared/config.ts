@@ -140,7 +140,8 @@ export function loadConfig(env: Env = withDotEnv(process.env)): Config {
   return deepFreeze(config);
 }
 
-function withDotEnv(env: NodeJS.ProcessEnv): Env {
+/** The environment plus `.env` in the working directory (the environment wins). */
+export function withDotEnv(env: NodeJS.ProcessEnv = process.env): Env {
   const file = path.resolve('.env');
   if (!fs.existsSync(file)) return env;
   return { ...parseEnv(fs.readFileSync(file, 'utf8')), ...env };

@@ -16,6 +16,8 @@ export interface DevServerOptions {
   namespace: string;
   logFile: string;
   startTimeoutMs?: number;
+  /** Called as soon as the process exists, so a caller stopping early can still kill it. */
+  onSpawn?: (kill: () => void) => void;
 }
 
 export interface DevServer {
@@ -66,6 +68,13 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const log = fs.openSync(opts.logFile, 'a');
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', log, log], detached: true });
   fs.closeSync(log);
+  opts.onSpawn?.(() => {
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  });
   let exited: string | null = null;
   const exitPromise = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {
@@ -73,12 +82,17 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
       resolve();
     }),
   );
-  child.once('error', (err) => (exited = err.message));
+  const spawnFailed = new Promise<void>((resolve) =>
+    child.once('error', (err) => {
+      exited = `could not start (${err.message})`;
+      resolve();
+    }),
+  );
 
   const address = `${ip}:${opts.port}`;
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   const stop = async () => {
-    if (exited === null) {
+    if (exited === null && child.pid !== undefined) {
       try {
         process.kill(-child.pid!, 'SIGTERM');
       } catch {
@@ -97,7 +111,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   };
   try {
     const ready = connectWithRetry(address, deadline);
-    const failedEarly = exitPromise.then(() => {
+    const failedEarly = Promise.race([exitPromise, spawnFailed]).then(() => {
       throw new Error(`temporal server start-dev ${exited}:\n${tail(opts.logFile)}`);
     });
     const connection = await Promise.race([ready, failedEarly]);

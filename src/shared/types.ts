@@ -121,6 +121,8 @@ export interface TimeInfo {
 export interface JobResult {
   /** What the script's entrypoint returned. */
   result: unknown;
+  /** Attempts of the script beyond the first (upstream's `retry`). */
+  retry: number;
   progress: ProgressSnapshot;
   timeInfo: TimeInfo;
   /** The zip of outputs/, relative to SHARE_PATH, or null for compute-only jobs. */
@@ -161,6 +163,8 @@ export interface RunScriptInput {
 export interface RunScriptOutput {
   result: unknown;
   progress: ProgressSnapshot;
+  /** Which attempt succeeded (1 = the first). */
+  attempt: number;
 }
 
 export interface ZipOutputsInput {

@@ -127,7 +127,11 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     } catch (err) {
       await settleChildren();
       // A failed script's partial outputs can still be downloaded as a zip, as upstream allows.
-      if (ownShare && !isCancellation(err)) await zipOutputs({ jobId: job.jobId }).catch(() => undefined);
+      if (ownShare && !isCancellation(err)) {
+        await zipOutputs({ jobId: job.jobId }).catch((zipErr) => {
+          if (isCancellation(zipErr)) throw zipErr; // a cancel during the zip still reads REVOKED
+        });
+      }
       throw err;
     }
     let archive: string | null = null;
@@ -135,6 +139,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     setStatus('SUCCESS', 'done');
     return {
       result: run.result,
+      retry: run.attempt - 1,
       progress: run.progress,
       timeInfo: { request: requested, started: run.progress.started, stopped: run.progress.stopped },
       archive,
@@ -162,7 +167,25 @@ function jobFailure(err: unknown): ApplicationFailure {
     });
   }
   if (cause instanceof TimeoutFailure) {
-    return ApplicationFailure.create({ type: ErrorType.ScriptTimeout, message: 'Task process timeout', nonRetryable: true, cause });
+    const activity = err instanceof ActivityFailure ? err.activityType : undefined;
+    if (activity === 'runScript' && cause.timeoutType === 'HEARTBEAT') {
+      // Heartbeats come from the worker, not the script: the worker (or its host) was lost.
+      return ApplicationFailure.create({
+        type: ErrorType.ScriptExited,
+        message: 'Task process exited with error: its worker stopped answering',
+        nonRetryable: true,
+        cause,
+      });
+    }
+    if (activity === 'runScript') {
+      return ApplicationFailure.create({ type: ErrorType.ScriptTimeout, message: 'Task process timeout', nonRetryable: true, cause });
+    }
+    return ApplicationFailure.create({
+      type: ErrorType.InternalError,
+      message: `${activity ?? 'a step'} of the job timed out (${cause.timeoutType})`,
+      nonRetryable: true,
+      cause,
+    });
   }
   const message = err instanceof Error ? err.message : String(err);
   return ApplicationFailure.create({ type: ErrorType.InternalError, message, nonRetryable: true, cause: err as Error });

@@ -1,6 +1,7 @@
 // What a user sees when things go wrong: a script that throws, crashes, runs forever and is
 // cancelled, returns too much; submissions that are refused; what a script can see.
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { craftZip } from '../helpers/zip';
@@ -42,6 +43,7 @@ describe('a script that fails', () => {
     expect(final.error).toBe('Task process exited with error');
     const outputs = path.join(stack.sharePath, body.uuid, 'outputs');
     expect(fs.readFileSync(path.join(outputs, 'attempts.txt'), 'utf8')).toBe('xx');
+    expect(final.retry).toBe(1);
     // Its stderr is in the job's log, attempt by attempt.
     const log = fs.readFileSync(path.join(stack.sharePath, body.uuid, 'logs', `${body.uuid}.log`), 'utf8');
     expect(log.match(/about to crash/g)).toHaveLength(2);
@@ -122,6 +124,13 @@ describe('a script', () => {
     expect(final.result).toEqual({ context: true, queue: 'gpu', params: { a: 1 } });
   });
 
+  it('may be an ES module importing the SDK by name', async () => {
+    const { body } = await submit(stack, { script: fixture('esm-sdk.mjs') });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.error).toBeNull();
+    expect(final.result).toEqual({ context: true, steps: ['from an ES module'] });
+  });
+
   it('may be an ES module with a plain entrypoint chosen by config', async () => {
     const { body } = await submit(stack, {
       script: fixture('plain.mjs'),
@@ -157,6 +166,42 @@ describe('a refused submission', () => {
       expect(fs.readdirSync(stack.sharePath)).toEqual(before);
     });
   }
+});
+
+describe('an upload cut short', () => {
+  it('leaves no file behind, and no open handle on a deleted one', async () => {
+    const before = fs.readdirSync(stack.sharePath);
+    const boundary = 'cut-short-boundary';
+    const url = new URL(`${stack.url}/jobs`);
+    const req = http.request({
+      host: url.hostname,
+      port: url.port,
+      path: '/jobs',
+      method: 'POST',
+      headers: { 'x-api-key': stack.key, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(50_000_000) },
+    });
+    req.on('error', () => {});
+    req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.obj"\r\n\r\n`);
+    req.write(Buffer.alloc(2_000_000, 'v'));
+    // The part is on its way to disk…
+    await eventually(() => (fs.readdirSync(stack.sharePath).length > before.length ? true : undefined));
+    req.destroy(); // …when the client goes away.
+    await eventually(() => (fs.readdirSync(stack.sharePath).length === before.length ? true : undefined));
+    const deleted = await eventually(() => {
+      const open = fs
+        .readdirSync('/proc/self/fd')
+        .map((fd) => {
+          try {
+            return fs.readlinkSync(`/proc/self/fd/${fd}`);
+          } catch {
+            return '';
+          }
+        })
+        .filter((target) => target.startsWith(stack.sharePath));
+      return open.length === 0 ? open : undefined;
+    });
+    expect(deleted).toEqual([]);
+  });
 });
 
 describe('an uploaded archive', () => {

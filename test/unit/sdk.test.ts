@@ -1,4 +1,5 @@
 // The SDK as a script sees it: progress arithmetic (upstream's formula), directories, serialisation.
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,6 +9,7 @@ import {
   ProgramContext,
   type ProgressSnapshot,
 } from '../../src/sdk';
+import * as sdk from '../../src/sdk';
 
 describe('progress', () => {
   it('follows upstream: floor((steps - 1) / total * 100), 100 once stopped, durations closed step by step', async () => {
@@ -78,5 +80,14 @@ describe('ProgramContext', () => {
     expect(() => new ProgramContext({ params: { handle: () => 1 } })).toThrow('value.params.handle is a function');
     expect(() => new ProgramContext().update({ extra: cyclic })).toThrow('circular');
     expect(() => new ProgramContext({ params: { map: new Map() } })).toThrow('is a Map, not plain JSON');
+  });
+});
+
+describe('the SDK for ES modules', () => {
+  it('exports every runtime export of the SDK', async () => {
+    const facade = fs.readFileSync(path.join(__dirname, '../../src/sdk/esm.mjs'), 'utf8');
+    const listed = /export const \{([^}]*)\}/.exec(facade)![1]!.split(',').map((n) => n.trim()).filter(Boolean);
+    const runtime = Object.keys(sdk).filter((k) => k !== 'default' && k !== '__esModule');
+    expect(listed.sort()).toEqual(runtime.sort());
   });
 });
