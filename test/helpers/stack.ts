@@ -28,7 +28,18 @@ let runtimeInstalled = false;
  * A worker serving every queue and the API on a free port, against the test server, with a
  * share directory outside the repository and task queues of its own.
  */
-export async function startStack(env: Record<string, string> = {}, workerEnv: NodeJS.ProcessEnv = process.env): Promise<Stack> {
+export interface WorkerSet {
+  /** Queues this worker serves (default: all). */
+  queues?: string[];
+  /** The environment its scripts inherit (scrubbed). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startStack(
+  env: Record<string, string> = {},
+  workerEnv: NodeJS.ProcessEnv = process.env,
+  workerSets: WorkerSet[] = [{}],
+): Promise<Stack> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
@@ -50,15 +61,20 @@ export async function startStack(env: Record<string, string> = {}, workerEnv: No
   const workerConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
-  const workers = await createWorkers({
-    config,
-    connection: workerConnection,
-    namespace: 'default',
-    log,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    env: workerEnv,
-  });
-  const running = workers.run();
+  const workers = await Promise.all(
+    workerSets.map((set) =>
+      createWorkers({
+        config,
+        connection: workerConnection,
+        namespace: 'default',
+        log,
+        queues: set.queues,
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+        env: set.env ?? workerEnv,
+      }),
+    ),
+  );
+  const running = Promise.all(workers.map((w) => w.run()));
   const server = await listen({ config, client, log }, 0);
   return {
     url: server.url,
@@ -70,7 +86,7 @@ export async function startStack(env: Record<string, string> = {}, workerEnv: No
       fetch(`${server.url}${pathname}`, { ...init, headers: { 'x-api-key': key, ...(init.headers ?? {}) } }),
     async stop() {
       await server.close();
-      await workers.shutdown();
+      await Promise.all(workers.map((w) => w.shutdown()));
       await running;
       await workerConnection.close();
       await connection.close();

@@ -1,0 +1,116 @@
+// Sub-tasks through the scheduler: children are real child workflows; groups, chains and chords
+// pass upstream's shapes; failures, cancels, fan-out and queue routing behave as a user expects.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, isAlive, readScript, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
+
+const script = { name: 'sub-tasks.ts', content: readScript('test/fixtures/sub-tasks.ts') };
+const run = async (entrypoint: string, params: unknown = {}) => {
+  const { status, body } = await submit(stack, { script, params, config: { entrypoint } });
+  expect(status).toBe(200);
+  return { id: body.uuid as string, final: await waitForEnd(stack, body.uuid, () => {}, 110_000) };
+};
+
+let stack: Stack;
+beforeAll(async () => {
+  // Two workers, as on two hosts: one serves control, cpu and share; the other only gpu.
+  stack = await startStack({ CONCURRENT_TASKS: '4' }, process.env, [
+    { queues: ['control', 'cpu', 'share'], env: { ...process.env, WORKER_NAME: 'cpu-host' } },
+    { queues: ['gpu'], env: { ...process.env, WORKER_NAME: 'gpu-host' } },
+  ]);
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('sub-tasks', () => {
+  it('run as a single task, a group, a chain and a chord, with upstream’s shapes', async () => {
+    const { id, final } = await run('main');
+    expect(final.error).toBeNull();
+    expect(final.result).toEqual({
+      one: { n: 42 },
+      parallel: [{ n: 2 }, { n: 4 }, { n: 6 }],
+      sequence: { n: 8 }, // 1 → 2 → 4 → 8: each step gets the previous result
+      merged: { total: 22, count: 2 }, // the merge step receives [{ result: { n }, steps, … }, …]
+    });
+    // The single sub-task is a child workflow of the job, visible under it in the Temporal UI.
+    const children: string[] = [];
+    for await (const wf of stack.client.workflow.list({ query: `ParentWorkflowId = "${id}"` })) children.push(wf.type);
+    expect(children.filter((t) => t === 'pixyzJob')).toHaveLength(1);
+    expect(children.filter((t) => t === 'pixyzCanvas')).toHaveLength(3);
+  });
+
+  it('fail their join with the child’s own error, which the parent may catch', async () => {
+    const { final } = await run('catching');
+    expect(final.status).toBe('SUCCESS');
+    expect(final.result).toEqual({ caught: 'no faces in part 3', type: 'ScriptFailed', isSubTaskFailed: true, child: 'string' });
+    const uncaught = await run('uncaught');
+    expect(uncaught.final.status).toBe('FAILURE');
+    expect(uncaught.final.error).toBe('no faces in part 4');
+  });
+
+  it('are waited for: a job does not end before the sub-tasks it left running', async () => {
+    const { id, final } = await run('forget');
+    expect(final.status).toBe('SUCCESS');
+    expect(fs.readFileSync(path.join(stack.sharePath, id, 'outputs', 'late.txt'), 'utf8')).toBe('written by a sub-task');
+    const child = await stack.client.workflow.getHandle(final.result.child).describe();
+    expect(child.status.name).toBe('COMPLETED');
+    const parent = await stack.client.workflow.getHandle(id).describe();
+    expect(child.closeTime!.getTime()).toBeLessThanOrEqual(parent.closeTime!.getTime());
+  });
+
+  it('share the parent’s directory when cloned, and get their own from a fresh context', async () => {
+    const { id, final } = await run('directories');
+    expect(final.error).toBeNull();
+    const outputs = await (await stack.api(`/jobs/${id}/outputs`)).json();
+    expect(outputs).toEqual({ outputs: ['from-clone.txt', 'part.bin'] });
+    const own = final.result.own as string;
+    expect(final.result.measured).toEqual({ input: 'part.bin', outputDir: path.join(stack.sharePath, own, 'outputs') });
+    expect(fs.readFileSync(path.join(stack.sharePath, own, 'outputs', 'size.txt'), 'utf8')).toBe('8');
+    // The parent's zip holds what its clones wrote.
+    const zip = await stack.api(`/jobs/${id}/outputs/archive`);
+    expect(zip.status).toBe(200);
+  });
+
+  it('are cancelled with their parent, their script processes killed', async () => {
+    const { body } = await submit(stack, { script, config: { entrypoint: 'hang' } });
+    const outputs = path.join(stack.sharePath, body.uuid, 'outputs');
+    const pids = await eventually(() => {
+      const files = fs.existsSync(outputs) ? fs.readdirSync(outputs).filter((f) => f.endsWith('.pid')) : [];
+      return files.length === 2 ? files.map((f) => Number(fs.readFileSync(path.join(outputs, f), 'utf8'))) : undefined;
+    });
+    expect(pids.every(isAlive)).toBe(true);
+    await stack.client.workflow.getHandle(body.uuid).cancel();
+    await eventually(() => (pids.every((p) => !isAlive(p)) ? true : undefined), 10_000, 50);
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.status).toBe('REVOKED');
+    for await (const wf of stack.client.workflow.list({ query: `ParentWorkflowId = "${body.uuid}"` })) {
+      expect(wf.status.name).toBe('CANCELLED');
+    }
+  });
+
+  it('go to the queue they ask for, on a worker that serves it', async () => {
+    const { final } = await run('routed');
+    expect(final.error).toBeNull();
+    expect(final.result.control).toBe('cpu-host');
+    expect(final.result.cpu.worker).toBe('cpu-host');
+    expect(final.result.gpu.worker).toBe('gpu-host');
+  });
+
+  it('are refused, clearly, beyond the fan-out a job may hold', async () => {
+    const { final } = await run('tooMany');
+    expect(final.status).toBe('FAILURE');
+    expect(final.error).toMatch(/too many sub-tasks at once: 0 running \+ 1001 new > 1000/);
+  });
+
+  it('fan out to 100 children and join them', async () => {
+    const { id, final } = await run('fanout', { count: 100 });
+    expect(final.error).toBeNull();
+    expect(final.result.count).toBe(100);
+    expect(final.result.total).toBe(2 * ((99 * 100) / 2));
+    console.log(`100-child fan-out and join: ${final.result.seconds.toFixed(1)} s`);
+    const status = await stack.client.workflow.getHandle(id).query('status');
+    expect(status).toMatchObject({ children: { started: 1, done: 1, failed: 0 } });
+  }, 150_000);
+});
