@@ -105,6 +105,11 @@ export class LocalBackend implements Backend {
   async status(id: string): Promise<string> {
     return this.runs.get(id)?.state ?? 'PENDING';
   }
+
+  /** Waits for every sub-task, as a job waits for its children before it ends. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.runs.values()].map((r) => r.promise));
+  }
 }
 
 /** A context for running `script` on this machine, with its sub-tasks in-process. */
@@ -145,6 +150,8 @@ export const LocalPixyzTask = {
     const result = await callEntrypoint(fn, pc, params);
     pc.progressStop();
     await settleStarts();
+    const backend = currentBackend();
+    if (backend instanceof LocalBackend) await backend.drain();
     return result;
   },
 };
