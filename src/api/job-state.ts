@@ -27,6 +27,8 @@ export interface JobDetails extends JobState {
   steps: ProgressStep[] | null;
   retry: number;
   result: unknown;
+  /** Beyond upstream: the job's sub-tasks so far, when it has any. */
+  children?: { started: number; done: number; failed: number };
 }
 
 export class JobNotFoundError extends Error {}
@@ -69,6 +71,17 @@ export async function readJob(client: Client, jobId: string): Promise<JobDetails
     throw err;
   }
   const memo = (desc.memo ?? {}) as Partial<JobMemo>;
+  const details = await detailsOf(client, handle, desc, memo, jobId);
+  return memo.children ? { ...details, children: memo.children } : details;
+}
+
+async function detailsOf(
+  client: Client,
+  handle: ReturnType<Client['workflow']['getHandle']>,
+  desc: WorkflowExecutionDescription,
+  memo: Partial<JobMemo>,
+  jobId: string,
+): Promise<JobDetails> {
   const base = {
     uuid: jobId,
     name: memo.name ?? null,

@@ -1,4 +1,4 @@
-import { backend } from './backend';
+import { backend, type Backend } from './backend';
 
 const FINISHED = ['SUCCESS', 'FAILURE', 'REVOKED'];
 
@@ -15,6 +15,8 @@ export class AsyncResult<T = unknown> {
     readonly kind: 'task' | 'canvas' = 'task',
     started: Promise<unknown> = Promise.resolve(),
     private readonly onObserved: () => void = () => {},
+    /** Where to ask; default: this process's backend (the scheduler or local mode). */
+    private readonly via?: Backend,
   ) {
     this.started = started;
   }
@@ -24,14 +26,14 @@ export class AsyncResult<T = unknown> {
     this.onObserved();
     await this.started;
     const timeoutMs = options.timeout === undefined ? null : Math.max(0, options.timeout * 1000);
-    return (await backend().join(this.id, this.kind, timeoutMs)) as T;
+    return (await (this.via ?? backend()).join(this.id, this.kind, timeoutMs)) as T;
   }
 
   /** Upstream's state: PENDING, RUNNING, SUCCESS, FAILURE or REVOKED. */
   async state(): Promise<string> {
     this.onObserved();
     await this.started;
-    return backend().status(this.id);
+    return (this.via ?? backend()).status(this.id);
   }
 
   async ready(): Promise<boolean> {

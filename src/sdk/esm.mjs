@@ -13,6 +13,7 @@ export const {
   CanvasSignature,
   LocalPixyzTask,
   LOCAL_JOB_ID,
+  pixyzExecute,
   pixyzSchedule,
   PixyzException,
   PixyzSharedDirectoryNotFound,

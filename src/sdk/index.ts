@@ -3,6 +3,7 @@ export { ProgramContext, type ProgramContextOptions, type ExecuteOptions } from 
 export { AsyncResult } from './async-result';
 export { group, chain, chord, CanvasSignature, type Step } from './canvas';
 export { LocalPixyzTask, LOCAL_JOB_ID } from './local';
+export { pixyzExecute, type PixyzExecuteOptions } from './client';
 export { pixyzSchedule, type ScheduleOptions, type Entrypoint, type ScheduledEntrypoint } from './schedule';
 export {
   PixyzException,

@@ -133,7 +133,7 @@ export interface JobResult {
 export interface JobStatusView {
   status: JobStatus;
   phase: 'queued' | 'preparing' | 'running' | 'archiving' | 'done';
-  /** Sub-tasks (children and canvases) this job started, ended, and failed. */
+  /** Sub-tasks this job started, that ended, and that failed (a canvas counts its tasks). */
   children: { started: number; done: number; failed: number };
 }
 
@@ -142,6 +142,8 @@ export interface JobMemo {
   name: string | null;
   process: string;
   timeRequest: string;
+  /** Set by the workflow once it has sub-tasks. */
+  children?: JobStatusView['children'];
 }
 
 export interface PrepareShareInput {

@@ -8,6 +8,7 @@ import {
   proxyActivities,
   setHandler,
   TimeoutFailure,
+  upsertMemo,
   upsertSearchAttributes,
   type ActivityOptions,
 } from '@temporalio/workflow';
@@ -78,12 +79,22 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
 
   // Sub-tasks: every child is awaited before the job ends; a cancelled job cancels them.
   const children: Promise<unknown>[] = [];
-  const track = (result: Promise<unknown>) => {
-    view.children.started += 1;
+  // The counts travel in the memo too, so the API shows them without querying the workflow.
+  const publishChildren = () => upsertMemo({ children: { ...view.children } });
+  const track = (result: Promise<unknown>, tasks: number) => {
+    view.children.started += tasks;
+    publishChildren();
     children.push(
       result.then(
-        () => void (view.children.done += 1),
-        () => void ((view.children.done += 1), (view.children.failed += 1)),
+        () => {
+          view.children.done += tasks;
+          publishChildren();
+        },
+        () => {
+          view.children.done += tasks;
+          view.children.failed += tasks;
+          publishChildren();
+        },
       ),
     );
   };
@@ -91,14 +102,13 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     spawnUpdate,
     async ({ canvas }) => {
       const parent: JobInput = { ...job, inputFile: prepared.inputFile };
-      if (canvas.kind === 'task') {
-        const child = await startTask(parent, canvas, canvas.params, prepared.inputFile);
-        track(child.result());
-      } else {
-        const child = await startCanvas(parent, canvas);
-        track(child.result());
-      }
-      return { id: canvas.id, tasks: taskIds(canvas) };
+      const tasks = taskIds(canvas);
+      const child =
+        canvas.kind === 'task'
+          ? await startTask(parent, canvas, canvas.params, prepared.inputFile)
+          : await startCanvas(parent, canvas);
+      track(child.result(), tasks.length);
+      return { id: canvas.id, tasks };
     },
     {
       validator: ({ canvas }) => {

@@ -3,7 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_NAME, JOB_PROCESS, JOB_STATUS } from '../../src/shared/search-attributes';
 import { statusQuery } from '../../src/workflows/definitions';
-import { details, eventually, readScript, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
+import path from 'node:path';
+import { pixyzExecute } from '../../src/sdk';
+import { details, eventually, readScript, REPO, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 import { readZip } from '../helpers/zip';
 
 const MODEL = 'v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n';
@@ -124,6 +126,30 @@ describe('the job workflow', () => {
     expect(final).toMatchObject({ status: 'SUCCESS', progress: 100, result: null, steps: [] });
     const status = await stack.client.workflow.getHandle(body.uuid).query(statusQuery);
     expect(status).toEqual({ status: 'SUCCESS', phase: 'done', children: { started: 0, done: 0, failed: 0 } });
+  });
+});
+
+describe('pixyzExecute', () => {
+  it('starts a job from TypeScript code and returns an AsyncResult to wait on', async () => {
+    const result = await pixyzExecute<{ steps: number }>({
+      url: stack.url,
+      apiKey: stack.key,
+      script: path.join(REPO, 'scripts/tutorial/00_progress.ts'),
+      params: { steps: 1, stepSeconds: 0.1 },
+      name: 'from-code',
+      pollIntervalMs: 100,
+    });
+    expect(result.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await result.get({ timeout: 30 })).toEqual({ steps: 1, input: null });
+    expect(await result.ready()).toBe(true);
+    expect(await result.state()).toBe('SUCCESS');
+  });
+
+  it('makes get() throw the job’s error, and refuses a bad submission at once', async () => {
+    const failing = await pixyzExecute({ url: stack.url, apiKey: stack.key, script: path.join(REPO, 'test/fixtures/throws.ts'), pollIntervalMs: 100 });
+    await expect(failing.get()).rejects.toThrow('the model is broken: no faces');
+    await expect(pixyzExecute({ url: stack.url, apiKey: stack.key })).rejects.toThrow("POST /jobs: 400 'custom' process requires a 'script' file");
+    await expect(pixyzExecute({ url: stack.url, apiKey: 'wrong', script: path.join(REPO, 'test/fixtures/throws.ts') })).rejects.toThrow('POST /jobs: 401 Invalid token');
   });
 });
 

@@ -111,6 +111,7 @@ describe('sub-tasks', () => {
     expect(final.result.total).toBe(2 * ((99 * 100) / 2));
     console.log(`100-child fan-out and join: ${final.result.seconds.toFixed(1)} s`);
     const status = await stack.client.workflow.getHandle(id).query('status');
-    expect(status).toMatchObject({ children: { started: 1, done: 1, failed: 0 } });
+    expect(status).toMatchObject({ children: { started: 100, done: 100, failed: 0 } });
+    expect(final.children).toEqual({ started: 100, done: 100, failed: 0 });
   }, 150_000);
 });
