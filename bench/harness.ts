@@ -1,0 +1,92 @@
+// A scheduler in this process for benchmarks: its own in-memory dev server (or TEMPORAL_ADDRESS),
+// a worker on every queue, the API on a free port.
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import pino from 'pino';
+import { ensureTemporalCli } from '../tools/temporal-cli.cjs';
+import { sha256Hex } from '../src/api/auth';
+import { listen } from '../src/api/server';
+import { loadConfig } from '../src/shared/config';
+import { freePort, startDevServer } from '../src/shared/dev-server';
+import { createWorkers } from '../src/worker/worker';
+
+export interface BenchStack {
+  url: string;
+  key: string;
+  /** Submits `script` (content) and polls until it ends; returns ms from POST to SUCCESS. */
+  runJob(scriptName: string, script: Buffer, params?: unknown, entrypoint?: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export const POLL_MS = 20;
+
+export async function startBenchStack(env: Record<string, string> = {}): Promise<BenchStack> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-bench-'));
+  const server = process.env.TEMPORAL_ADDRESS
+    ? undefined
+    : await startDevServer({ cliPath: ensureTemporalCli().path, port: await freePort(), namespace: 'default', logFile: path.join(tmp, 'temporal.log') });
+  const address = process.env.TEMPORAL_ADDRESS ?? server!.address;
+  const key = randomUUID();
+  const config = loadConfig({
+    SHARE_PATH: path.join(tmp, 'share'),
+    TASK_QUEUE_PREFIX: `bench-${randomUUID().slice(0, 8)}-`,
+    TEMPORAL_ADDRESS: address,
+    GOD_PASSWORD_SHA256: sha256Hex(key),
+    API_HOST: '127.0.0.1',
+    WORKER_SHUTDOWN_GRACE: '1s',
+    ...env,
+  });
+  const log = pino({ level: 'silent' });
+  const workerConnection = await NativeConnection.connect({ address });
+  const connection = await Connection.connect({ address });
+  const workers = await createWorkers({ config, connection: workerConnection, namespace: 'default', log });
+  const running = workers.run();
+  const api = await listen({ config, client: new Client({ connection }), log }, 0);
+  const headers = { 'x-api-key': key };
+
+  async function runJob(scriptName: string, script: Buffer, params: unknown = {}, entrypoint = 'main'): Promise<number> {
+    const started = performance.now();
+    const form = new FormData();
+    form.set('script', new Blob([script]), scriptName);
+    form.set('params', JSON.stringify(params));
+    form.set('config', JSON.stringify({ entrypoint }));
+    const res = await fetch(`${api.url}/jobs`, { method: 'POST', body: form, headers });
+    const { uuid } = (await res.json()) as { uuid: string };
+    for (;;) {
+      const d = (await (await fetch(`${api.url}/jobs/${uuid}`, { headers })).json()) as { status: string; error: string | null };
+      if (d.status === 'SUCCESS') return performance.now() - started;
+      if (d.status === 'FAILURE' || d.status === 'REVOKED') throw new Error(`bench job ${uuid} ended ${d.status}: ${d.error}`);
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  return {
+    url: api.url,
+    key,
+    runJob,
+    async stop() {
+      await api.close();
+      await workers.shutdown();
+      await running;
+      await workerConnection.close();
+      await connection.close();
+      await server?.stop();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+export function stats(ms: number[]) {
+  const s = [...ms].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+  return { median: at(0.5), p90: at(0.9), min: s[0]!, max: s.at(-1)! };
+}
+
+export function fmt(x: ReturnType<typeof stats>): string {
+  return `median ${x.median.toFixed(0)} ms, p90 ${x.p90.toFixed(0)} ms, min ${x.min.toFixed(0)} ms, max ${x.max.toFixed(0)} ms`;
+}
