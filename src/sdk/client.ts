@@ -32,8 +32,6 @@ interface Details {
   result: unknown;
 }
 
-const FINISHED = ['SUCCESS', 'FAILURE', 'REVOKED'];
-
 /** Reads jobs over HTTP: what AsyncResult asks of a job started by pixyzExecute. */
 class HttpBackend implements Backend {
   readonly jobId = null;
