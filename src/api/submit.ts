@@ -20,6 +20,7 @@ const MAX_FIELD_BYTES = 1024 * 1024;
 const MAX_SCRIPT_BYTES = 5 * 1024 * 1024;
 const MAX_TIME_LIMIT_SECONDS = 7 * 86400;
 const MAX_NAME_LENGTH = 255;
+const MAX_RETRIES = 10;
 const ENTRYPOINT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 interface Upload {
@@ -127,6 +128,7 @@ interface JobOptions {
   entrypoint: string;
   queue: string;
   timeLimitSeconds: number;
+  retries: number | undefined;
   rootFile: string | null;
   computeOnly: boolean;
   name: string | null;
@@ -148,10 +150,15 @@ function jobOptions(config: Config, submitted: Record<string, unknown>, schedule
   const computeOnly = pick('compute_only', 'computeOnly') ?? false;
   if (typeof computeOnly !== 'boolean') throw badRequest('Invalid compute_only: expected true or false');
   const jobName = name ?? (typeof scheduled.name === 'string' ? scheduled.name : null);
+  const retries = pick('retries');
+  if (retries !== undefined && (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0 || retries > MAX_RETRIES)) {
+    throw badRequest(`Invalid retries '${String(retries)}': a whole number from 0 to ${MAX_RETRIES}`);
+  }
   return {
     entrypoint: submitted.entrypoint as string,
     queue,
     timeLimitSeconds: Math.ceil(timeLimit),
+    retries: retries as number | undefined,
     rootFile,
     computeOnly,
     name: jobName,
@@ -219,6 +226,7 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
       rootFile: options.rootFile,
       queue: options.queue,
       timeLimitSeconds: options.timeLimitSeconds,
+      ...(options.retries === undefined ? {} : { retries: options.retries }),
       computeOnly: options.computeOnly,
       name: options.name,
       timeRequest: naiveUtcNow(),

@@ -13,6 +13,8 @@ export interface ScheduleOptions {
   wait?: boolean;
   /** How long to wait for them, in seconds (upstream `timeout`). */
   timeout?: number;
+  /** Attempts after a crashed or killed script process (upstream retries once: default 1). */
+  retries?: number;
   /** A name shown for the job when the submission gives none. */
   name?: string;
   computeOnly?: boolean;

@@ -41,6 +41,8 @@ export interface JobInput {
   /** Logical queue of runScript (control, cpu, gpu or a custom one). */
   queue: string;
   timeLimitSeconds: number;
+  /** Attempts after a crashed or killed script process (pixyzSchedule `retries`; default 1). */
+  retries?: number;
   computeOnly: boolean;
   name: string | null;
   /** Naive UTC ISO time of the request, as upstream shows it. */

@@ -37,8 +37,9 @@ export const RUN_SCRIPT_TIMEOUT_MARGIN_SECONDS = 15;
 /** The script process heartbeats every 0.5 s; 10 s of silence means its worker is gone. */
 export const RUN_SCRIPT_HEARTBEAT_TIMEOUT = '10 seconds';
 /** Upstream: a script's own exception is final; a crashed or killed process (or a lost worker) runs once more. */
+export const RUN_SCRIPT_RETRIES = 1;
 export const RUN_SCRIPT_RETRY = {
-  maximumAttempts: 2,
+  maximumAttempts: 1 + RUN_SCRIPT_RETRIES,
   initialInterval: '1 second',
   backoffCoefficient: 1,
   nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
@@ -70,7 +71,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     heartbeatTimeout: RUN_SCRIPT_HEARTBEAT_TIMEOUT,
     // The workflow ends only once the script's process group is gone.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: RUN_SCRIPT_RETRY,
+    retry: { ...RUN_SCRIPT_RETRY, maximumAttempts: 1 + (job.retries ?? RUN_SCRIPT_RETRIES) },
   });
 
   // A sub-task from pc.clone() works in its parent's directory: the parent prepares and zips it.

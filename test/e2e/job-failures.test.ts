@@ -50,6 +50,13 @@ describe('a script that fails', () => {
     expect(log).toMatch(/attempt 2/);
   });
 
+  it('runs a crashed script only as many more times as its retries say', async () => {
+    const { body } = await submit(stack, { script: fixture('exits.ts'), config: { retries: 0 } });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final).toMatchObject({ status: 'FAILURE', error: 'Task process exited with error', retry: 0 });
+    expect(fs.readFileSync(path.join(stack.sharePath, body.uuid, 'outputs', 'attempts.txt'), 'utf8')).toBe('x');
+  });
+
   it('refuses a result too large for Temporal with a message that says what to do', async () => {
     const { body } = await submit(stack, { script: fixture('big-result.ts') });
     const final = await waitForEnd(stack, body.uuid);
