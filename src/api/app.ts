@@ -9,8 +9,12 @@ import type { Config } from '../shared/config';
 import type { Logger } from '../shared/log';
 import { isInside, isJobId, jobPaths } from '../shared/share';
 import { requireApiKey } from './auth';
+import { cancelJob, deleteJob, streamLog } from './control';
+import { listJobs, parseListQuery } from './list';
 import { badRequest, errorHandler, HttpError, notFound, tooEarly } from './errors';
 import { JobNotFoundError, jobState, readJob } from './job-state';
+import { listProcesses, processScript } from './processes';
+import { inspectScript, ScriptParseError } from './script-options';
 import { submitJob } from './submit';
 
 export const API_VERSION = '1.0.7';
@@ -63,6 +67,28 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
     res.type('text/plain').send(`Welcome to PiXYZ API v${API_VERSION}!`);
   });
 
+  app.get('/processes', async (_req, res) => {
+    res.json({ processes: await listProcesses(config.processPath) });
+  });
+
+  app.get('/processes/:name', async (req, res) => {
+    const name = String(req.params.name);
+    const file = processScript(config.processPath, name);
+    if (!file) throw badRequest(`Invalid process '${name}'`);
+    let doc: string | null;
+    try {
+      doc = inspectScript(file, await fsp.readFile(file, 'utf8'), 'main').doc;
+    } catch (err) {
+      if (err instanceof ScriptParseError) throw notFound(`Process '${name}' has no main function`);
+      throw err;
+    }
+    res.json({ doc: `Process '${name}' documentation:\n\n${doc ?? 'None'}` });
+  });
+
+  app.get('/jobs', auth, async (req, res) => {
+    res.json(await listJobs(client, client.options.namespace, parseListQuery(req.query as Record<string, unknown>)));
+  });
+
   app.post('/jobs', auth, async (req, res) => {
     const state = await submitJob(req, { config, client, newId });
     log.info({ job: state.uuid, name: state.name }, 'job submitted');
@@ -75,6 +101,23 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
 
   app.get('/jobs/:id/details', auth, async (req, res) => {
     res.json(await readJobOr404(client, jobIdParam(req)));
+  });
+
+  app.post('/jobs/:id/cancel', auth, async (req, res) => {
+    const id = jobIdParam(req);
+    await cancelJob(client, id);
+    res.json(jobState(await readJobOr404(client, id)));
+  });
+
+  app.delete('/jobs/:id', auth, async (req, res) => {
+    const id = jobIdParam(req);
+    const { removed } = await deleteJob(client, config.sharePath, id);
+    res.json({ ...jobState(await readJobOr404(client, id)), deleted: removed });
+  });
+
+  app.get('/jobs/:id/logs', auth, async (req, res) => {
+    const follow = req.query.follow === 'true' || req.query.follow === '1';
+    await streamLog(client, config.sharePath, jobIdParam(req), follow, res);
   });
 
   app.get('/jobs/:id/outputs', auth, async (req, res) => {

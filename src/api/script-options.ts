@@ -5,6 +5,8 @@ import ts from 'typescript';
 export interface ScriptInfo {
   /** The constant options of the entrypoint's `pixyzSchedule({...}, fn)`, if wrapped. */
   options: Record<string, unknown>;
+  /** The entrypoint's doc comment (`/** … *\/` above it), without the stars; null when none. */
+  doc: string | null;
 }
 
 export class ScriptParseError extends Error {
@@ -34,17 +36,20 @@ export function inspectScript(fileName: string, source: string, entrypoint: stri
 
   const locals = new Map<string, ts.Expression | ts.FunctionDeclaration>();
   const exported = new Map<string, ts.Expression | ts.FunctionDeclaration>();
+  const statementOf = new Map<ts.Node, ts.Statement>();
   const exportedNames = new Map<string, string>(); // export { local as name }
   const isExported = (node: ts.Node) =>
     ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
 
   for (const stmt of sf.statements) {
     if (ts.isFunctionDeclaration(stmt) && stmt.name) {
+      statementOf.set(stmt, stmt);
       locals.set(stmt.name.text, stmt);
       if (isExported(stmt)) exported.set(stmt.name.text, stmt);
     } else if (ts.isVariableStatement(stmt)) {
       for (const decl of stmt.declarationList.declarations) {
         if (!ts.isIdentifier(decl.name) || !decl.initializer) continue;
+        statementOf.set(decl.initializer, stmt);
         locals.set(decl.name.text, decl.initializer);
         if (isExported(stmt)) exported.set(decl.name.text, decl.initializer);
       }
@@ -52,6 +57,7 @@ export function inspectScript(fileName: string, source: string, entrypoint: stri
       for (const el of stmt.exportClause.elements) exportedNames.set(el.name.text, (el.propertyName ?? el.name).text);
     } else if (ts.isExpressionStatement(stmt) && ts.isBinaryExpression(stmt.expression)) {
       collectCommonJsExport(stmt.expression, exported);
+      for (const value of exported.values()) if (!statementOf.has(value)) statementOf.set(value, stmt);
     }
   }
   for (const [name, local] of exportedNames) {
@@ -61,14 +67,29 @@ export function inspectScript(fileName: string, source: string, entrypoint: stri
 
   const target = exported.get(entrypoint);
   if (!target) throw new ScriptParseError(`The script file does not have the function ${entrypoint}`);
-  if (ts.isFunctionDeclaration(target)) return { options: {} };
+  const statement = statementOf.get(target);
+  const doc = statement ? docComment(sf, statement) : null;
+  if (ts.isFunctionDeclaration(target)) return { options: {}, doc };
   const fn = unwrap(target, locals);
-  if (ts.isFunctionExpression(fn) || ts.isArrowFunction(fn)) return { options: {} };
+  if (ts.isFunctionExpression(fn) || ts.isArrowFunction(fn)) return { options: {}, doc };
   if (ts.isCallExpression(fn) && calleeName(fn) === 'pixyzSchedule') {
     const [opts] = fn.arguments;
-    return { options: opts ? constantObject(opts) : {} };
+    return { options: opts ? constantObject(opts) : {}, doc };
   }
   throw new ScriptParseError(`The script file does not have the function ${entrypoint}`);
+}
+
+/** The last `/** … *\/` comment right above a statement, as plain text. */
+function docComment(sf: ts.SourceFile, statement: ts.Statement): string | null {
+  const ranges = ts.getLeadingCommentRanges(sf.text, statement.getFullStart()) ?? [];
+  const last = ranges.filter((r) => sf.text.startsWith('/**', r.pos)).at(-1);
+  if (!last) return null;
+  const body = sf.text
+    .slice(last.pos + 3, last.end - 2)
+    .split('\n')
+    .map((line) => line.replace(/^\s*\* ?/, '').trimEnd());
+  const text = body.join('\n').trim();
+  return text || null;
 }
 
 function unwrap(expr: ts.Expression, locals: Map<string, ts.Expression | ts.FunctionDeclaration>): ts.Node {

@@ -5,13 +5,14 @@ import { pipeline } from 'node:stream/promises';
 import type { Client } from '@temporalio/client';
 import busboy from 'busboy';
 import type { Request } from 'express';
-import type { Config } from '../shared/config';
+import { REPO_ROOT, type Config } from '../shared/config';
 import { CONTROL_QUEUE, DEFAULT_SCRIPT_QUEUE, taskQueueName } from '../shared/queues';
 import { JOB_NAME, JOB_PROCESS, JOB_STATUS } from '../shared/search-attributes';
 import { jobPaths, toShare } from '../shared/share';
 import type { JobInput, JobMemo } from '../shared/types';
 import { badRequest, HttpError } from './errors';
 import type { JobState } from './job-state';
+import { processScript } from './processes';
 import { inspectScript, SCRIPT_EXTENSIONS, ScriptParseError } from './script-options';
 
 const FILE_PARTS = ['script', 'file'] as const;
@@ -197,11 +198,19 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
   try {
     const upload = await receive(req, paths.inputs, config.maxUploadBytes);
     const processName = upload.fields.process || 'custom';
-    if (processName !== 'custom') throw badRequest(`Invalid process '${processName}'`);
-    const script = upload.files.script;
-    if (!script) throw badRequest("'custom' process requires a 'script' file");
-    if (!SCRIPT_EXTENSIONS.includes(path.extname(script.name).toLowerCase())) {
-      throw badRequest(`The script '${script.name}' must be TypeScript or JavaScript (${SCRIPT_EXTENSIONS.join(', ')})`);
+    // A predefined process runs its own script; an uploaded one is kept but not run, as upstream.
+    let script: { name: string; path: string };
+    if (processName === 'custom') {
+      const uploaded = upload.files.script;
+      if (!uploaded) throw badRequest("'custom' process requires a 'script' file");
+      if (!SCRIPT_EXTENSIONS.includes(path.extname(uploaded.name).toLowerCase())) {
+        throw badRequest(`The script '${uploaded.name}' must be TypeScript or JavaScript (${SCRIPT_EXTENSIONS.join(', ')})`);
+      }
+      script = uploaded;
+    } else {
+      const file = processScript(config.processPath, processName);
+      if (!file) throw badRequest(`Invalid process '${processName}'`);
+      script = { name: path.basename(file), path: file };
     }
     const params = parseJson('params', upload.fields.params, {});
     const submitted = submittedConfig(upload.fields.config);
@@ -219,7 +228,8 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
     const input: JobInput = {
       jobId,
       process: processName,
-      script: toShare(config.sharePath, script.path),
+      // Uploads travel relative to the share; a process script relative to the repository.
+      script: processName === 'custom' ? toShare(config.sharePath, script.path) : path.relative(REPO_ROOT, script.path),
       entrypoint: options.entrypoint,
       params,
       data: upload.files.file ? toShare(config.sharePath, upload.files.file.path) : null,

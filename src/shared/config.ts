@@ -24,6 +24,8 @@ export interface Config {
   readonly apiPort: number;
   readonly apiHost: string;
   readonly sharePath: string;
+  /** Predefined processes: one job script per process, `<name>.ts`. */
+  readonly processPath: string;
   readonly temporal: {
     /** Unset: `npm start` runs the embedded dev server. */
     readonly address: string | undefined;
@@ -111,6 +113,7 @@ export function loadConfig(env: Env = withDotEnv(process.env)): Config {
     apiPort: int(env, 'API_PORT', 8001),
     apiHost: env.API_HOST || '0.0.0.0',
     sharePath: path.resolve(env.SHARE_PATH || path.join(REPO_ROOT, 'share')),
+    processPath: path.resolve(env.PROCESS_PATH || path.join(REPO_ROOT, 'scripts', 'process')),
     temporal: {
       address: env.TEMPORAL_ADDRESS || undefined,
       namespace: env.TEMPORAL_NAMESPACE || 'default',

@@ -146,6 +146,10 @@ export interface JobMemo {
   timeRequest: string;
   /** Set by the workflow once it has sub-tasks. */
   children?: JobStatusView['children'];
+  /** A sub-task's parent job. */
+  parentId?: string | null;
+  /** A sub-task working in its parent's directory: the job that owns the directory. */
+  shareOf?: string | null;
 }
 
 export interface PrepareShareInput {

@@ -46,7 +46,7 @@ export function childJob(parent: JobInput, sig: TaskSignature, params: unknown, 
     timeLimitSeconds: sig.timeLimitSeconds ?? parent.timeLimitSeconds,
     ...(parent.retries === undefined ? {} : { retries: parent.retries }),
     computeOnly: sig.computeOnly,
-    name: sig.name,
+    name: sig.name ?? parent.name, // sub-tasks of job "demo" list as "demo" too (GET /jobs?all=true)
     timeRequest: new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000'),
     taskQueuePrefix: parent.taskQueuePrefix,
     shareOf: shared ? (parent.shareOf ?? parent.jobId) : null,
@@ -61,7 +61,7 @@ function childOptions(parent: JobInput, job: JobInput) {
     workflowId: job.jobId,
     taskQueue: taskQueueName(parent.taskQueuePrefix, CONTROL_QUEUE),
     args: [job] as [JobInput],
-    memo: { ...memo, parentId: parent.jobId },
+    memo: { ...memo, parentId: parent.jobId, shareOf: job.shareOf ?? null },
     // A parent that goes away (terminated, timed out) takes its children with it.
     parentClosePolicy: ParentClosePolicy.TERMINATE,
     typedSearchAttributes: [

@@ -1,0 +1,96 @@
+// GET /jobs: jobs from Temporal's visibility store (not a scan of the disk), newest first with
+// running ones on top (the store's own order), paged, filtered.
+import type { Client } from '@temporalio/client';
+import { badRequest } from './errors';
+import { readJob, jobState, JobNotFoundError, type JobState } from './job-state';
+
+export const DEFAULT_PAGE = 50;
+export const MAX_PAGE = 500;
+const READ_CONCURRENCY = 8;
+
+// A terminated or timed-out workflow cannot upsert PixyzStatus: filter on ExecutionStatus too.
+const STATUS_FILTERS: Record<string, string> = {
+  PENDING: `ExecutionStatus = "Running" AND PixyzStatus = "PENDING"`,
+  RUNNING: `ExecutionStatus = "Running" AND PixyzStatus = "RUNNING"`,
+  SUCCESS: `ExecutionStatus = "Completed"`,
+  FAILURE: `ExecutionStatus IN ("Failed", "Terminated", "TimedOut")`,
+  REVOKED: `ExecutionStatus = "Canceled"`,
+};
+
+const quote = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+export interface ListQuery {
+  status?: string;
+  name?: string;
+  process?: string;
+  all?: boolean;
+  limit?: number;
+  next?: string;
+}
+
+export function parseListQuery(q: Record<string, unknown>): ListQuery {
+  const str = (k: string) => (typeof q[k] === 'string' && q[k] !== '' ? (q[k] as string) : undefined);
+  const limitText = str('limit');
+  const limit = limitText === undefined ? DEFAULT_PAGE : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw badRequest(`Invalid limit '${limitText}': a whole number from 1 to ${MAX_PAGE}`);
+  const status = str('status')?.toUpperCase();
+  if (status !== undefined && !(status in STATUS_FILTERS)) {
+    throw badRequest(`Invalid status '${status}': filter by ${Object.keys(STATUS_FILTERS).join(', ')}`);
+  }
+  return { status, name: str('name'), process: str('process'), all: str('all') === 'true', limit, next: str('next') };
+}
+
+/** The visibility query for a listing. */
+export function visibilityQuery(q: ListQuery): string {
+  const parts = ['WorkflowType = "pixyzJob"'];
+  if (!q.all) parts.push('ParentWorkflowId IS NULL');
+  if (q.status) parts.push(STATUS_FILTERS[q.status]!);
+  if (q.name) parts.push(`PixyzJobName = ${quote(q.name)}`);
+  if (q.process) parts.push(`PixyzProcess = ${quote(q.process)}`);
+  return parts.join(' AND ');
+}
+
+async function mapLimited<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+export async function listJobs(client: Client, namespace: string, q: ListQuery): Promise<{ jobs: JobState[]; next: string | null }> {
+  let token: Uint8Array | undefined;
+  if (q.next) {
+    token = Buffer.from(q.next, 'base64url');
+    if (token.length === 0) throw badRequest(`Invalid next token`);
+  }
+  let page;
+  try {
+    page = await client.workflowService.listWorkflowExecutions({
+      namespace,
+      query: visibilityQuery(q),
+      pageSize: q.limit,
+      nextPageToken: token,
+    });
+  } catch (err) {
+    if (q.next && /token/i.test((err as Error).message)) throw badRequest('Invalid next token');
+    throw err;
+  }
+  const ids = (page.executions ?? []).map((e) => e.execution?.workflowId).filter((id): id is string => !!id);
+  const states = await mapLimited(ids, READ_CONCURRENCY, async (id) => {
+    try {
+      return jobState(await readJob(client, id));
+    } catch (err) {
+      if (err instanceof JobNotFoundError) return null; // expired between the listing and the read
+      throw err;
+    }
+  });
+  const nextToken = page.nextPageToken && page.nextPageToken.length > 0 ? Buffer.from(page.nextPageToken).toString('base64url') : null;
+  return { jobs: states.filter((s): s is JobState => s !== null), next: nextToken };
+}

@@ -1,0 +1,117 @@
+// The routes beyond a single job's round trip: processes, cancel, delete, logs, listing.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, isAlive, readScript, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
+
+const fixture = (name: string) => ({ name, content: readScript(`test/fixtures/${name}`) });
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('predefined processes', () => {
+  it('are listed, without a key, and documented from their doc comment', async () => {
+    const list = await (await fetch(`${stack.url}/processes`)).json();
+    expect(list).toEqual({ processes: expect.arrayContaining(['api_test', 'sleep']) });
+    const doc = (await (await fetch(`${stack.url}/processes/sleep`)).json()) as { doc: string };
+    expect(doc.doc).toMatch(/^Process 'sleep' documentation:\n\nSleep for a while/);
+    const bad = await fetch(`${stack.url}/processes/nope`);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ detail: { code: 400, message: 'Bad Request', details: "Invalid process 'nope'" } });
+    expect((await fetch(`${stack.url}/processes/..%2Fconfig`)).status).toBe(400);
+  });
+
+  it('run by name, as upstream: api_test echoes its params, sleep sleeps', async () => {
+    const api = await submit(stack, { process: 'api_test', params: { hello: ['world'] } });
+    const apiFinal = await waitForEnd(stack, api.body.uuid);
+    expect(apiFinal).toMatchObject({ status: 'SUCCESS', result: { output: 'Hello World!', params: { hello: ['world'] } } });
+    expect(apiFinal.steps.map((s: { info: string }) => s.info)).toEqual(['API tested successfully!']);
+    const sleep = await submit(stack, { process: 'sleep', params: { duration: 0.3 } });
+    const sleepFinal = await waitForEnd(stack, sleep.body.uuid);
+    expect(sleepFinal).toMatchObject({ status: 'SUCCESS', result: { sleep: 0.3 } });
+    expect(sleepFinal.steps[0].info).toBe('Sleeping for 0.3 seconds');
+    expect(sleepFinal.steps[0].duration).toBeGreaterThanOrEqual(0.29);
+  });
+});
+
+describe('POST /jobs/{id}/cancel', () => {
+  it('revokes a running job and kills its script', async () => {
+    const { body } = await submit(stack, { script: fixture('forever.ts') });
+    const pidsFile = path.join(stack.sharePath, body.uuid, 'outputs', 'pids.json');
+    const pids = await eventually(() => (fs.existsSync(pidsFile) ? JSON.parse(fs.readFileSync(pidsFile, 'utf8')) : undefined));
+    const res = await stack.api(`/jobs/${body.uuid}/cancel`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ uuid: body.uuid, status: 'REVOKED' });
+    expect(isAlive(pids.script) || isAlive(pids.child)).toBe(false);
+    // Cancelling an ended job changes nothing.
+    expect(await (await stack.api(`/jobs/${body.uuid}/cancel`, { method: 'POST' })).json()).toMatchObject({ status: 'REVOKED' });
+    expect((await stack.api('/jobs/00000000-0000-4000-8000-000000000000/cancel', { method: 'POST' })).status).toBe(404);
+  });
+});
+
+describe('DELETE /jobs/{id}', () => {
+  it('removes an ended job’s directory, and cancels a running one first', async () => {
+    const done = await submit(stack, { process: 'api_test' });
+    await waitForEnd(stack, done.body.uuid);
+    expect(fs.existsSync(path.join(stack.sharePath, done.body.uuid))).toBe(true);
+    const res = await stack.api(`/jobs/${done.body.uuid}`, { method: 'DELETE' });
+    expect(await res.json()).toMatchObject({ uuid: done.body.uuid, status: 'SUCCESS', deleted: true });
+    expect(fs.existsSync(path.join(stack.sharePath, done.body.uuid))).toBe(false);
+    expect(await (await stack.api(`/jobs/${done.body.uuid}/outputs`)).json()).toEqual({ outputs: [] });
+
+    const running = await submit(stack, { script: fixture('forever.ts') });
+    await eventually(() => (fs.existsSync(path.join(stack.sharePath, running.body.uuid, 'outputs', 'pids.json')) ? true : undefined));
+    const del = await stack.api(`/jobs/${running.body.uuid}`, { method: 'DELETE' });
+    expect(await del.json()).toMatchObject({ status: 'REVOKED', deleted: true });
+    expect(fs.existsSync(path.join(stack.sharePath, running.body.uuid))).toBe(false);
+  });
+});
+
+describe('GET /jobs/{id}/logs', () => {
+  it('serves the script’s stdout and stderr, and streams them while it runs', async () => {
+    const { body } = await submit(stack, { script: fixture('chatty.ts'), params: { lines: 4, every: 0.4 } });
+    const followed = await (await stack.api(`/jobs/${body.uuid}/logs?follow=true`)).text();
+    for (let i = 1; i <= 4; i++) expect(followed).toContain(`line ${i} of 4`);
+    expect((await waitForEnd(stack, body.uuid)).status).toBe('SUCCESS');
+    const whole = await (await stack.api(`/jobs/${body.uuid}/logs`)).text();
+    expect(whole).toMatch(/attempt 1 on .*cpu\n/);
+    expect(whole).toContain('line 4 of 4');
+  });
+});
+
+describe('GET /jobs', () => {
+  it('lists jobs from Temporal, filtered by name and status, paged, sub-tasks on request', async () => {
+    const name = `list-${Date.now()}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await submit(stack, { process: 'api_test', name })).body.uuid);
+    const parent = (await submit(stack, { script: fixture('chatty.ts'), name, config: { entrypoint: 'withChild' } })).body.uuid;
+    ids.push(parent);
+    for (const id of ids) await waitForEnd(stack, id);
+
+    const listed = await eventually(async () => {
+      const r = (await (await stack.api(`/jobs?name=${name}&status=SUCCESS`)).json()) as { jobs: { uuid: string }[] };
+      return r.jobs.length === 4 ? r : undefined;
+    });
+    expect(listed.jobs.map((j) => j.uuid).sort()).toEqual([...ids].sort());
+    expect(listed.jobs[0]).toMatchObject({ name, status: 'SUCCESS', progress: 100, error: null });
+
+    const first = (await (await stack.api(`/jobs?name=${name}&limit=3`)).json()) as { jobs: unknown[]; next: string };
+    expect(first.jobs).toHaveLength(3);
+    expect(first.next).toEqual(expect.any(String));
+    const second = (await (await stack.api(`/jobs?name=${name}&limit=3&next=${first.next}`)).json()) as { jobs: unknown[]; next: string | null };
+    expect(second.jobs).toHaveLength(1);
+
+    const all = await eventually(async () => {
+      const r = (await (await stack.api(`/jobs?name=${name}&all=true`)).json()) as { jobs: { uuid: string }[] };
+      return r.jobs.length === 5 ? r : undefined;
+    });
+    expect(all.jobs).toHaveLength(5);
+    expect((await (await stack.api(`/jobs?name=${name}&status=FAILURE`)).json())).toEqual({ jobs: [], next: null });
+    expect((await stack.api('/jobs?status=LOST')).status).toBe(400);
+    expect((await stack.api('/jobs?limit=0')).status).toBe(400);
+  });
+});
