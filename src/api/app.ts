@@ -2,7 +2,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Client } from '@temporalio/client';
 import express, { type Request, type Response } from 'express';
 import type { Config } from '../shared/config';
@@ -11,8 +10,9 @@ import { isInside, isJobId, jobPaths } from '../shared/share';
 import { requireApiKey } from './auth';
 import { cancelJob, deleteJob, streamLog } from './control';
 import { listJobs, parseListQuery } from './list';
+import { createMetrics } from './metrics';
 import { badRequest, errorHandler, HttpError, notFound, tooEarly } from './errors';
-import { JobNotFoundError, jobState, readJob } from './job-state';
+import { JobNotFoundError, jobState, readJob, taskMeta } from './job-state';
 import { listProcesses, processScript } from './processes';
 import { inspectScript, ScriptParseError } from './script-options';
 import { submitJob } from './submit';
@@ -39,12 +39,13 @@ function contentDisposition(name: string): string {
   return ascii === name ? header : `${header}; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
-async function sendFile(res: Response, file: string, downloadName: string): Promise<void> {
-  const stat = await fsp.stat(file);
-  res.setHeader('Content-Disposition', contentDisposition(downloadName));
-  res.type('application/octet-stream');
-  res.setHeader('Content-Length', stat.size);
-  await pipeline(fs.createReadStream(file), res);
+/** Streams a file with Content-Length, Range and conditional requests (express's sendFile). */
+function sendFile(res: Response, file: string, downloadName: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    res.setHeader('Content-Disposition', contentDisposition(downloadName));
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.sendFile(file, { dotfiles: 'allow' }, (err) => (err && !res.headersSent ? reject(err) : resolve()));
+  });
 }
 
 async function readJobOr404(client: Client, id: string) {
@@ -62,9 +63,37 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   app.disable('x-powered-by');
   app.set('strict routing', true);
   const auth = requireApiKey(config.godPasswordSha256);
+  const metrics = createMetrics(client, log);
+  app.use(metrics.middleware);
+
+  // No trailing slash, as upstream: /jobs/ → 307 /jobs (the method and body are kept).
+  app.use((req, res, next) => {
+    if (req.path.length > 1 && req.path.endsWith('/')) {
+      const query = req.originalUrl.slice(req.originalUrl.indexOf('?') >= 0 ? req.originalUrl.indexOf('?') : req.originalUrl.length);
+      res.redirect(307, req.path.replace(/\/+$/, '') + query);
+      return;
+    }
+    next();
+  });
 
   app.get('/', (_req, res) => {
     res.type('text/plain').send(`Welcome to PiXYZ API v${API_VERSION}!`);
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.post('/dev/callback', express.json({ limit: '1mb' }), (req, res) => {
+    if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+      throw badRequest('Expected a JSON object');
+    }
+    log.info({ callback: req.body }, 'dev callback');
+    res.json(null);
+  });
+
+  app.get('/backend/get_task_meta/:id', auth, async (req, res) => {
+    res.json(await taskMeta(client, jobIdParam(req)));
   });
 
   app.get('/processes', async (_req, res) => {
@@ -90,7 +119,7 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   });
 
   app.post('/jobs', auth, async (req, res) => {
-    const state = await submitJob(req, { config, client, newId });
+    const state = await submitJob(req, { config, client, newId, onSubmitted: metrics.jobSubmitted });
     log.info({ job: state.uuid, name: state.name }, 'job submitted');
     res.json(state);
   });

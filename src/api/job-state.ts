@@ -182,3 +182,29 @@ export function jobState(details: JobDetails): JobState {
   const { uuid, name, status, progress, error } = details;
   return { uuid, name, status, progress, error };
 }
+
+/** Upstream's raw Celery meta (GET /backend/get_task_meta/{id}), from the same reading. */
+export async function taskMeta(client: Client, id: string) {
+  const unknown = { status: 'PENDING', result: null, traceback: null, children: [] as string[], parent_id: null, task_id: id, date_done: null };
+  let details: JobDetails;
+  let memo: Partial<JobMemo>;
+  try {
+    details = await readJob(client, id);
+    memo = ((await client.workflow.getHandle(id).describe()).memo ?? {}) as Partial<JobMemo>;
+  } catch (err) {
+    if (err instanceof JobNotFoundError) return unknown; // upstream answers PENDING for any id
+    throw err;
+  }
+  const children: string[] = [];
+  for await (const wf of client.workflow.list({ query: `ParentWorkflowId = "${id}"` })) children.push(wf.workflowId);
+  const failed = details.status === 'FAILURE';
+  return {
+    status: details.status,
+    result: details.status === 'SUCCESS' ? details.result : failed ? details.error : null,
+    traceback: failed ? details.result : null,
+    children,
+    parent_id: memo.parentId ?? null,
+    task_id: id,
+    date_done: details.time_info.stopped,
+  };
+}

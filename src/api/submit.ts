@@ -184,6 +184,7 @@ export interface SubmitDeps {
   config: Config;
   client: Client;
   newId: () => string;
+  onSubmitted?: (process: string) => void;
 }
 
 /** POST /jobs: stores the upload under the new job's inputs/, validates, starts `pixyzJob`. */
@@ -263,6 +264,7 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
       }
       throw err;
     }
+    deps.onSubmitted?.(processName);
     return { uuid: jobId, name: input.name, status: 'SENT', progress: null, error: null };
   } catch (err) {
     // A refused or abandoned submission leaves nothing behind.

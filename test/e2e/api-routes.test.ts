@@ -115,3 +115,72 @@ describe('GET /jobs', () => {
     expect((await stack.api('/jobs?limit=0')).status).toBe(400);
   });
 });
+
+describe('downloads', () => {
+  let id: string;
+  beforeAll(async () => {
+    id = (await submit(stack, { script: fixture('outputs.ts') })).body.uuid;
+    expect((await waitForEnd(stack, id)).status).toBe('SUCCESS');
+  });
+
+  it('keep names beyond ASCII (RFC 6266) and nested paths', async () => {
+    const res = await stack.api(`/jobs/${id}/outputs/${encodeURIComponent('modèle 3D.obj')}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="mod_le 3D.obj"; filename*=UTF-8''mod%C3%A8le%203D.obj`);
+    expect(await (await stack.api(`/jobs/${id}/outputs/nested/part.txt`)).text()).toBe('inner');
+  });
+
+  it('serve ranges of large files', async () => {
+    const res = await stack.api(`/jobs/${id}/outputs/big.bin`, { headers: { Range: 'bytes=1000-1009' } });
+    expect(res.status).toBe(206);
+    expect(res.headers.get('content-range')).toBe('bytes 1000-1009/100000');
+    expect([...new Uint8Array(await res.arrayBuffer())]).toEqual(Array.from({ length: 10 }, (_, i) => (1000 + i) % 251));
+    const whole = await stack.api(`/jobs/${id}/outputs/big.bin`);
+    expect(whole.headers.get('content-length')).toBe('100000');
+  });
+
+  it('refuse every way out of outputs/: encoded, double-encoded, NUL bytes, planted links', async () => {
+    for (const attempt of ['..%2Finputs%2Foutputs.ts', '%2e%2e%2F%2e%2e%2Fetc%2Fpasswd', 'nested%2F..%2F..%2Flogs', '..%252Finputs', 'big.bin%00.txt', 'planted']) {
+      const res = await stack.api(`/jobs/${id}/outputs/${attempt}`);
+      expect([400, 404], attempt).toContain(res.status);
+      const text = await res.text();
+      expect(text, attempt).not.toContain(fs.readFileSync('/etc/hostname', 'utf8').trim() || 'never');
+    }
+    expect((await stack.api(`/jobs/${id}/outputs/planted`)).status).toBe(400);
+  });
+});
+
+describe('upstream’s other routes', () => {
+  it('/metrics: HTTP metrics by route template, and jobs by status', async () => {
+    await stack.api('/jobs/00000000-0000-4000-8000-000000000000');
+    const text = await (await fetch(`${stack.url}/metrics`)).text();
+    expect(text).toMatch(/http_requests_total\{method="GET",status="4xx",handler="\/jobs\/:id"\} \d+/);
+    expect(text).toMatch(/pixyz_jobs_submitted_total\{process="api_test"\} \d+/);
+    expect(text).toMatch(/pixyz_jobs\{status="SUCCESS"\} \d+/);
+    expect(text).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('/dev/callback takes any JSON object and answers null', async () => {
+    const ok = await fetch(`${stack.url}/dev/callback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toBe('null');
+    const bad = await fetch(`${stack.url}/dev/callback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[1]' });
+    expect(bad.status).toBe(400);
+  });
+
+  it('/backend/get_task_meta gives the raw meta, PENDING for an unknown id', async () => {
+    const { body } = await submit(stack, { process: 'api_test', params: { x: 1 } });
+    await waitForEnd(stack, body.uuid);
+    const meta = await (await stack.api(`/backend/get_task_meta/${body.uuid}`)).json();
+    expect(meta).toMatchObject({ status: 'SUCCESS', result: { output: 'Hello World!', params: { x: 1 } }, traceback: null, children: [], parent_id: null, task_id: body.uuid });
+    const unknown = await (await stack.api('/backend/get_task_meta/00000000-0000-4000-8000-000000000000')).json();
+    expect(unknown).toEqual({ status: 'PENDING', result: null, traceback: null, children: [], parent_id: null, task_id: '00000000-0000-4000-8000-000000000000', date_done: null });
+    expect((await fetch(`${stack.url}/backend/get_task_meta/${body.uuid}`)).status).toBe(401);
+  });
+
+  it('redirects a trailing slash with 307, as upstream', async () => {
+    const res = await stack.api('/jobs/?limit=1', { redirect: 'manual' });
+    expect(res.status).toBe(307);
+    expect(res.headers.get('location')).toBe('/jobs?limit=1');
+  });
+});
