@@ -17,6 +17,8 @@ import { createWorkers } from '../src/worker/worker';
 export interface BenchStack {
   url: string;
   key: string;
+  address: string;
+  taskQueue(queue: string): string;
   /** Submits `script` (content) and polls until it ends; returns ms from POST to SUCCESS. */
   runJob(scriptName: string, script: Buffer, params?: unknown, entrypoint?: string): Promise<number>;
   stop(): Promise<void>;
@@ -68,6 +70,8 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
   return {
     url: api.url,
     key,
+    address,
+    taskQueue: (queue) => `${config.taskQueuePrefix}${queue}`,
     runJob,
     async stop() {
       await api.close();
