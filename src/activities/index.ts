@@ -1,10 +1,14 @@
 import type { Config } from '../shared/config';
-import { createScriptActivities } from './run-script';
+import { createRunnerPool, createScriptActivities } from './run-script';
 import { createShareActivities } from './share';
 
-/** All activities, built from their dependencies (the worker registers them). */
+/**
+ * All activities, built from their dependencies (the worker registers them), with the pool of
+ * script processes they use, which the worker closes when it stops.
+ */
 export function createActivities(config: Config, env: NodeJS.ProcessEnv = process.env) {
-  return {
+  const pool = createRunnerPool({ scriptMaxMemoryMb: config.worker.scriptMaxMemoryMb, poolSize: config.worker.runnerPoolSize, env });
+  const activities = {
     ...createShareActivities({
       sharePath: config.sharePath,
       limits: {
@@ -13,15 +17,11 @@ export function createActivities(config: Config, env: NodeJS.ProcessEnv = proces
         maxRatio: config.maxExtractRatio,
       },
     }),
-    ...createScriptActivities({
-      sharePath: config.sharePath,
-      queues: config.queues,
-      scriptMaxMemoryMb: config.worker.scriptMaxMemoryMb,
-      env,
-    }),
+    ...createScriptActivities({ sharePath: config.sharePath, queues: config.queues }, pool),
   };
+  return { activities, pool };
 }
 
-export type Activities = ReturnType<typeof createActivities>;
+export type Activities = ReturnType<typeof createActivities>['activities'];
 export type ShareActivities = ReturnType<typeof createShareActivities>;
 export type ScriptActivities = ReturnType<typeof createScriptActivities>;

@@ -1,4 +1,5 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,6 +10,7 @@ import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import type { FromRunner, ScriptErrorInfo, ScriptJob, ToRunner } from '../shared/protocol';
 import { fromShare, jobPaths } from '../shared/share';
 import type { ProgressSnapshot, RunScriptInput, RunScriptOutput } from '../shared/types';
+import { RunnerPool } from './runner-pool';
 import { answer, type SubTaskDeps } from './sub-tasks';
 
 /** Heartbeat this often even without progress: a cancel reaches an activity only in a heartbeat reply. */
@@ -30,19 +32,34 @@ export function runnerExecArgv(maxMemoryMb = 0): string[] {
 
 export interface ScriptActivityDeps extends SubTaskDeps {
   sharePath: string;
+}
+
+export interface ScriptPoolDeps {
   scriptMaxMemoryMb: number;
+  /** Idle script processes kept ready (RUNNER_POOL_SIZE). */
+  poolSize: number;
   /** The worker's environment, scrubbed before a script sees it. */
   env: NodeJS.ProcessEnv;
 }
 
+/** The script processes of one worker: forked ahead of time, scrubbed environment, heap cap. */
+export function createRunnerPool(deps: ScriptPoolDeps): RunnerPool {
+  return new RunnerPool({
+    size: deps.poolSize,
+    runner: RUNNER,
+    execArgv: runnerExecArgv(deps.scriptMaxMemoryMb),
+    env: scriptEnvironment(deps.env),
+    cwd: os.tmpdir(),
+  });
+}
+
 /** What a script may see of the worker's environment: no API key, no Temporal credentials. */
-export function scriptEnvironment(env: NodeJS.ProcessEnv, jobId: string): NodeJS.ProcessEnv {
+export function scriptEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(env)) {
     if (/^(TEMPORAL_|GOD_PASSWORD|PIXYZ_API_KEY|API_KEY_FILE$|NODE_OPTIONS$|npm_)/i.test(key)) continue;
     out[key] = value;
   }
-  out.PIXYZ_JOB_ID = jobId;
   return out;
 }
 
@@ -89,7 +106,7 @@ function scriptFailure(error: ScriptErrorInfo, progress: ProgressSnapshot | null
   return failure;
 }
 
-export function createScriptActivities(deps: ScriptActivityDeps) {
+export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPool) {
   return {
     /**
      * Runs a job script in its own process group and returns what its entrypoint returned.
@@ -118,38 +135,45 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
         attempt: ctx.info.attempt,
       };
 
-      let logFd: number | null = null;
+      // The script's stdout and stderr go to its log (the worker's own output for compute-only jobs).
+      let log: NodeJS.WritableStream = process.stdout;
       if (paths && logFile) {
         fs.mkdirSync(paths.logs, { recursive: true, mode: 0o755 });
-        logFd = fs.openSync(logFile, 'a', 0o644);
-        fs.writeSync(logFd, `--- ${new Date().toISOString()} attempt ${ctx.info.attempt} on ${ctx.info.taskQueue}\n`);
+        const file = fs.createWriteStream(logFile, { flags: 'a', mode: 0o644 });
+        file.write(`--- ${new Date().toISOString()} attempt ${ctx.info.attempt} on ${ctx.info.taskQueue}\n`);
+        log = file;
       }
-      const child = fork(RUNNER, [], {
-        execArgv: runnerExecArgv(deps.scriptMaxMemoryMb),
-        cwd: paths?.outputs ?? path.dirname(scriptJob.script),
-        env: scriptEnvironment(deps.env, job.jobId),
-        detached: true, // its own process group, killed as one
-        stdio: logFd === null ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', logFd, logFd, 'ipc'],
-        serialization: 'json',
-      });
+      const { child, ready } = pool.take();
+      child.stdout!.pipe(log, { end: false });
+      child.stderr!.pipe(log, { end: false });
+      const streamsClosed = new Promise<void>((resolve) => child.once('close', () => resolve()));
 
       let latest: ProgressSnapshot | null = null;
       let outcome: Extract<FromRunner, { type: 'result' | 'error' }> | undefined;
       child.on('message', (message: FromRunner) => {
-        if (message.type === 'ready') child.send({ type: 'run', job: scriptJob } satisfies ToRunner);
-        else if (message.type === 'request') {
+        if (message.type === 'request') {
           const { type: _t, requestId, ...request } = message;
-          void answer(request, deps).then((reply) => {
+          void answer(request, deps, ctx).then((reply) => {
             if (child.connected) child.send({ type: 'reply', requestId, ...reply } satisfies ToRunner);
           });
         } else if (message.type === 'progress') {
           latest = message.progress;
           ctx.heartbeat(latest);
-        } else {
+        } else if (message.type === 'result' || message.type === 'error') {
           outcome = message;
           if (message.progress) latest = message.progress;
         }
       });
+      const run: ToRunner = {
+        type: 'run',
+        job: scriptJob,
+        cwd: paths?.outputs ?? path.dirname(scriptJob.script),
+        env: { PIXYZ_JOB_ID: job.jobId },
+      };
+      ready.then(
+        () => child.connected && child.send(run),
+        () => {}, // it exited: reported below like any exit without a result
+      );
       const beat = setInterval(() => ctx.heartbeat(latest ?? undefined), HEARTBEAT_INTERVAL_MS);
       let killTimer: NodeJS.Timeout | undefined;
       const stopScript = () => {
@@ -176,7 +200,8 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
       clearTimeout(killTimer);
       ctx.cancellationSignal.removeEventListener('abort', onAbort);
       killGroup(child, 'SIGKILL'); // whatever the script left running dies with it
-      if (logFd !== null) fs.closeSync(logFd);
+      await Promise.race([streamsClosed, new Promise((r) => setTimeout(r, 2000))]);
+      if (log !== process.stdout) await new Promise<void>((resolve) => (log as fs.WriteStream).end(resolve));
 
       const cancel = ctx.cancellationDetails;
       if (timedOut && !ctx.cancellationSignal.aborted) {

@@ -72,8 +72,7 @@ const STATUS: Record<string, string> = {
   CANCELLED: 'REVOKED',
 };
 
-async function handle(req: RunnerRequest, deps: SubTaskDeps): Promise<unknown> {
-  const ctx = Context.current();
+async function handle(req: RunnerRequest, deps: SubTaskDeps, ctx: Context): Promise<unknown> {
   const client = ctx.client;
   switch (req.op) {
     case 'spawn': {
@@ -118,10 +117,13 @@ async function handle(req: RunnerRequest, deps: SubTaskDeps): Promise<unknown> {
   }
 }
 
-/** Answers one request of the script process; never throws. */
-export async function answer(req: RunnerRequest, deps: SubTaskDeps): Promise<RunnerReply> {
+/**
+ * Answers one request of the script process; never throws. `ctx` is the runScript activity's
+ * context, passed in: IPC callbacks of a pre-started process run outside it.
+ */
+export async function answer(req: RunnerRequest, deps: SubTaskDeps, ctx: Context): Promise<RunnerReply> {
   try {
-    return { ok: true, value: await handle(req, deps) };
+    return { ok: true, value: await handle(req, deps, ctx) };
   } catch (err) {
     const e = err instanceof RequestError ? err : new RequestError(ErrorType.InternalError, (err as Error)?.message ?? String(err));
     return { ok: false, error: { type: e.type, name: 'SubTaskError', message: e.message, stack: null, childId: e.childId } };

@@ -149,9 +149,15 @@ function main(): void {
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
   installSdkResolution();
-  process.once('message', (message: ToRunner) => {
-    if (message.type === 'run') void run(message.job);
-  });
+  const onRun = (message: ToRunner) => {
+    if (message.type !== 'run') return;
+    process.off('message', onRun);
+    // Started ahead of its job: the job's directory and variables come with it.
+    if (message.cwd) process.chdir(message.cwd);
+    if (message.env) Object.assign(process.env, message.env);
+    void run(message.job);
+  };
+  process.on('message', onRun);
   void send({ type: 'ready' }); // messages sent before a listener exists would be lost
 }
 

@@ -18,6 +18,8 @@ export interface WorkerConfig {
   readonly scriptMaxMemoryMb: number;
   /** How long a stopping worker lets running scripts finish, in ms. */
   readonly shutdownGraceMs: number;
+  /** Script processes kept started ahead of their jobs (0: start each on demand). */
+  readonly runnerPoolSize: number;
 }
 
 export interface Config {
@@ -137,6 +139,7 @@ export function loadConfig(env: Env = withDotEnv(process.env)): Config {
       controlConcurrency: int(env, 'CONTROL_CONCURRENCY', 50, 1),
       scriptMaxMemoryMb: int(env, 'SCRIPT_MAX_MEMORY_MB', 0),
       shutdownGraceMs: parseDurationSeconds('WORKER_SHUTDOWN_GRACE', env.WORKER_SHUTDOWN_GRACE || '30s') * 1000,
+      runnerPoolSize: int(env, 'RUNNER_POOL_SIZE', 2),
     },
     logLevel: env.LOG_LEVEL || 'info',
   };

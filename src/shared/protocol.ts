@@ -29,7 +29,10 @@ export type RunnerRequest =
 
 export type RunnerReply = { ok: true; value: unknown } | { ok: false; error: ScriptErrorInfo & { childId?: string } };
 
-export type ToRunner = { type: 'run'; job: ScriptJob } | ({ type: 'reply'; requestId: number } & RunnerReply);
+export type ToRunner =
+  /** Runs the job in `cwd`, with `env` added to the process's (scrubbed) environment. */
+  | { type: 'run'; job: ScriptJob; cwd?: string; env?: Record<string, string> }
+  | ({ type: 'reply'; requestId: number } & RunnerReply);
 
 export type SpawnReply = SpawnOutput;
 

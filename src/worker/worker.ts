@@ -63,7 +63,7 @@ function concurrencyOf(config: Config, queue: string): number {
 export async function createWorkers(deps: WorkerDeps): Promise<Workers> {
   const { config, connection, namespace } = deps;
   const queues = [...(deps.queues ?? config.worker.queues)];
-  const activities = createActivities(config, deps.env);
+  const { activities, pool } = createActivities(config, deps.env);
   const workflowBundle = queues.includes(CONTROL_QUEUE) ? (deps.workflowBundle ?? (await bundleWorkflows())) : undefined;
   const workers = await Promise.all(
     queues.map((queue) =>
@@ -84,12 +84,15 @@ export async function createWorkers(deps: WorkerDeps): Promise<Workers> {
   return {
     queues,
     run() {
-      running ??= Promise.all(workers.map((w) => w.run())).then(() => undefined);
+      // Only a worker that runs scripts keeps script processes ready.
+      if (queues.some((q) => q !== SHARE_QUEUE)) pool.warm();
+      running ??= Promise.all(workers.map((w) => w.run())).then(() => pool.close());
       return running;
     },
     async shutdown() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await running;
+      pool.close();
     },
   };
 }
