@@ -9,7 +9,7 @@ import archiver from 'archiver';
 import yauzl from 'yauzl';
 import { ErrorType } from '../shared/errors';
 import { fromShare, isInside, jobPaths, toShare } from '../shared/share';
-import type { PreparedShare, PrepareShareInput, ZipOutputsInput, ZipOutputsOutput } from '../shared/types';
+import type { PreparedShare, PrepareShareInput, RecordStateInput, ZipOutputsInput, ZipOutputsOutput } from '../shared/types';
 
 export interface ExtractLimits {
   maxBytes: number;
@@ -186,6 +186,15 @@ export function createShareActivities(deps: ShareActivityDeps) {
       await whileHeartbeating(() => extractZip(file, dest, deps.limits));
       const root = await resolveRootFile(dest, rootFile, path.basename(file));
       return { inputFile: toShare(sharePath, root) };
+    },
+
+    /** Writes the job's final state to state.json, atomically. */
+    async recordState({ state }: RecordStateInput): Promise<void> {
+      const paths = jobPaths(sharePath, state.jobId);
+      await fsp.mkdir(paths.dir, { recursive: true, mode: DIR_MODE });
+      const partial = `${paths.state}.partial`;
+      await fsp.writeFile(partial, JSON.stringify(state, null, 2), { mode: FILE_MODE });
+      await fsp.rename(partial, paths.state);
     },
 
     /** Writes archives/{jobId}.zip from outputs/, atomically (a reader never sees half a zip). */

@@ -48,9 +48,9 @@ function sendFile(res: Response, file: string, downloadName: string): Promise<vo
   });
 }
 
-async function readJobOr404(client: Client, id: string) {
+async function readJobOr404(client: Client, id: string, sharePath: string) {
   try {
-    return await readJob(client, id);
+    return await readJob(client, id, sharePath);
   } catch (err) {
     if (err instanceof JobNotFoundError) throw notFound(err.message);
     throw err;
@@ -125,23 +125,23 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   });
 
   app.get('/jobs/:id', auth, async (req, res) => {
-    res.json(jobState(await readJobOr404(client, jobIdParam(req))));
+    res.json(jobState(await readJobOr404(client, jobIdParam(req), config.sharePath)));
   });
 
   app.get('/jobs/:id/details', auth, async (req, res) => {
-    res.json(await readJobOr404(client, jobIdParam(req)));
+    res.json(await readJobOr404(client, jobIdParam(req), config.sharePath));
   });
 
   app.post('/jobs/:id/cancel', auth, async (req, res) => {
     const id = jobIdParam(req);
     await cancelJob(client, id);
-    res.json(jobState(await readJobOr404(client, id)));
+    res.json(jobState(await readJobOr404(client, id, config.sharePath)));
   });
 
   app.delete('/jobs/:id', auth, async (req, res) => {
     const id = jobIdParam(req);
     const { removed } = await deleteJob(client, config.sharePath, id);
-    res.json({ ...jobState(await readJobOr404(client, id)), deleted: removed });
+    res.json({ ...jobState(await readJobOr404(client, id, config.sharePath)), deleted: removed });
   });
 
   app.get('/jobs/:id/logs', auth, async (req, res) => {
@@ -160,7 +160,7 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
     const paths = jobPaths(config.sharePath, id);
     if (!fs.existsSync(paths.dir)) throw notFound(`SharePathNotFoundError: Job '${id}' does not exist`);
     if (!fs.existsSync(paths.archive)) {
-      const state = await readJobOr404(client, id);
+      const state = await readJobOr404(client, id, config.sharePath);
       if (!['SUCCESS', 'FAILURE', 'REVOKED'].includes(state.status)) {
         throw tooEarly(`TaskNotCompletedError: Job '${id}' is not finished yet`);
       }

@@ -8,7 +8,9 @@ import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { fromPayloadsAtIndex } from '@temporalio/common/lib/converter/payload-converter';
 import { temporal } from '@temporalio/proto';
 import { ErrorType } from '../shared/errors';
-import type { JobMemo, JobResult, JobStatus, ProgressSnapshot, ProgressStep, TimeInfo } from '../shared/types';
+import fsp from 'node:fs/promises';
+import { jobPaths } from '../shared/share';
+import type { FinalState, JobMemo, JobResult, JobStatus, ProgressSnapshot, ProgressStep, TimeInfo } from '../shared/types';
 
 /** Upstream's JobState. */
 export interface JobState {
@@ -60,14 +62,42 @@ interface FailureDetails {
   attempt?: number;
 }
 
-/** Reads one job's state from Temporal: describe for live state, the result for finished ones. */
-export async function readJob(client: Client, jobId: string): Promise<JobDetails> {
+/** A job Temporal no longer knows (its history expired), from the state.json it wrote when it ended. */
+async function fromStateFile(sharePath: string, jobId: string): Promise<JobDetails | null> {
+  let state: FinalState;
+  try {
+    state = JSON.parse(await fsp.readFile(jobPaths(sharePath, jobId).state, 'utf8')) as FinalState;
+  } catch {
+    return null;
+  }
+  return {
+    uuid: jobId,
+    name: state.name,
+    status: state.status,
+    progress: state.status === 'SUCCESS' ? 100 : (state.progress?.progress ?? null),
+    error: state.error ? upstreamError(state.error.type, state.error.message) : null,
+    time_info: { request: state.timeInfo.request, started: isoUtc(state.timeInfo.started), stopped: isoUtc(state.timeInfo.stopped) },
+    steps: state.progress?.steps ?? null,
+    retry: state.retry,
+    result: state.status === 'SUCCESS' ? state.result : (state.error?.stack ?? null),
+  };
+}
+
+/**
+ * Reads one job's state from Temporal: describe for live state, the result for finished ones;
+ * with `sharePath`, from the job's state.json once Temporal has forgotten it.
+ */
+export async function readJob(client: Client, jobId: string, sharePath?: string): Promise<JobDetails> {
   const handle = client.workflow.getHandle(jobId);
   let desc: WorkflowExecutionDescription;
   try {
     desc = await handle.describe();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new JobNotFoundError(`Job '${jobId}' does not exist`);
+    if (err instanceof WorkflowNotFoundError) {
+      const saved = sharePath ? await fromStateFile(sharePath, jobId) : null;
+      if (saved) return saved;
+      throw new JobNotFoundError(`Job '${jobId}' does not exist`);
+    }
     throw err;
   }
   const memo = (desc.memo ?? {}) as Partial<JobMemo>;

@@ -44,6 +44,8 @@ export interface Config {
   readonly queues: readonly string[];
   readonly taskQueuePrefix: string;
   readonly jobRetentionSeconds: number;
+  /** How often a worker serving `share` removes expired job directories. */
+  readonly cleanupIntervalMs: number;
   readonly defaultTimeLimitSeconds: number;
   readonly maxUploadBytes: number;
   readonly maxExtractBytes: number;
@@ -128,6 +130,7 @@ export function loadConfig(env: Env = withDotEnv(process.env)): Config {
     queues,
     taskQueuePrefix: env.TASK_QUEUE_PREFIX || '',
     jobRetentionSeconds: parseDurationSeconds('JOB_RETENTION', env.JOB_RETENTION || '7d'),
+    cleanupIntervalMs: parseDurationSeconds('CLEANUP_INTERVAL', env.CLEANUP_INTERVAL || '1h') * 1000,
     defaultTimeLimitSeconds: int(env, 'PIXYZ_TIME_LIMIT', 3600, 1),
     maxUploadBytes: parseBytes('MAX_UPLOAD_BYTES', env.MAX_UPLOAD_BYTES || '10G'),
     maxExtractBytes: parseBytes('MAX_EXTRACT_BYTES', env.MAX_EXTRACT_BYTES || '20G'),

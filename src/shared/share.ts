@@ -17,6 +17,8 @@ export interface JobPaths {
   logs: string;
   archive: string;
   log: string;
+  /** The job's final state, written when it ends. */
+  state: string;
 }
 
 export function jobPaths(sharePath: string, jobId: string): JobPaths {
@@ -30,6 +32,7 @@ export function jobPaths(sharePath: string, jobId: string): JobPaths {
     logs: path.join(dir, 'logs'),
     archive: path.join(dir, 'archives', `${jobId}.zip`),
     log: path.join(dir, 'logs', `${jobId}.log`),
+    state: path.join(dir, 'state.json'),
   };
 }
 

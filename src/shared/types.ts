@@ -184,3 +184,19 @@ export interface ZipOutputsOutput {
   entries: number;
   bytes: number;
 }
+
+/** What a job writes into its directory when it ends (state.json): the API's answer once Temporal has forgotten it. */
+export interface FinalState {
+  jobId: string;
+  status: 'SUCCESS' | 'FAILURE' | 'REVOKED';
+  name: string | null;
+  result: unknown;
+  error: { type: string; message: string; stack: string | null } | null;
+  progress: ProgressSnapshot | null;
+  timeInfo: TimeInfo;
+  retry: number;
+}
+
+export interface RecordStateInput {
+  state: FinalState;
+}

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { startCleanup } from './cleanup';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/log';
 import { CONTROL_QUEUE, SHARE_QUEUE, taskQueueName } from '../shared/queues';
@@ -81,15 +82,26 @@ export async function createWorkers(deps: WorkerDeps): Promise<Workers> {
   );
   deps.log.info(`worker ready on queues ${queues.map((q) => taskQueueName(config.taskQueuePrefix, q)).join(', ')}`);
   let running: Promise<void> | undefined;
+  let stopCleanup = () => {};
   return {
     queues,
     run() {
       // Only a worker that runs scripts keeps script processes ready.
       if (queues.some((q) => q !== SHARE_QUEUE)) pool.warm();
+      // The worker that prepares and zips job directories also removes the expired ones.
+      if (queues.includes(SHARE_QUEUE) && !running) {
+        stopCleanup = startCleanup({
+          sharePath: config.sharePath,
+          retentionSeconds: config.jobRetentionSeconds,
+          intervalMs: config.cleanupIntervalMs,
+          log: deps.log,
+        });
+      }
       running ??= Promise.all(workers.map((w) => w.run())).then(() => pool.close());
       return running;
     },
     async shutdown() {
+      stopCleanup();
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await running;
       pool.close();

@@ -3,6 +3,7 @@ import {
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   isCancellation,
   proxyActivities,
@@ -16,7 +17,7 @@ import type { ScriptActivities, ShareActivities } from '../activities';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import { SHARE_QUEUE, taskQueueName } from '../shared/queues';
 import { JOB_STATUS } from '../shared/search-attributes';
-import type { JobInput, JobResult, JobStatus, JobStatusView, PreparedShare } from '../shared/types';
+import type { FinalState, JobInput, JobResult, JobStatus, JobStatusView, PreparedShare, ProgressSnapshot } from '../shared/types';
 import { startCanvas, startTask, taskIds, validateCanvas } from './children';
 import { spawnUpdate, statusQuery } from './definitions';
 
@@ -63,7 +64,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     heartbeatTimeout: SHARE_HEARTBEAT_TIMEOUT,
     retry: SHARE_RETRY,
   };
-  const { prepareShare } = proxyActivities<ShareActivities>(shareOptions);
+  const { prepareShare, recordState } = proxyActivities<ShareActivities>(shareOptions);
   const { zipOutputs } = proxyActivities<ShareActivities>({ ...shareOptions, startToCloseTimeout: ZIP_OUTPUTS_TIMEOUT });
   const { runScript } = proxyActivities<ScriptActivities>({
     taskQueue: taskQueueName(job.taskQueuePrefix, job.queue),
@@ -147,21 +148,49 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     }
     let archive: string | null = null;
     if (ownShare) archive = (await zipOutputs({ jobId: job.jobId })).archive;
-    setStatus('SUCCESS', 'done');
-    return {
+    const result: JobResult = {
       result: run.result,
       retry: run.attempt - 1,
       progress: run.progress,
       timeInfo: { request: requested, started: run.progress.started, stopped: run.progress.stopped },
       archive,
     };
+    await record({ status: 'SUCCESS', result: result.result, error: null, progress: result.progress, retry: result.retry });
+    setStatus('SUCCESS', 'done');
+    return result;
   } catch (err) {
     if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(() => record({ status: 'REVOKED', result: null, error: null, progress: null, retry: 0 }));
       setStatus('REVOKED', 'done');
       throw err;
     }
+    const failure = jobFailure(err);
+    const details = failure.details?.[0] as { stack?: string | null; progress?: ProgressSnapshot | null; attempt?: number } | undefined;
+    await record({
+      status: 'FAILURE',
+      result: null,
+      error: { type: failure.type ?? ErrorType.InternalError, message: failure.message, stack: details?.stack ?? null },
+      progress: details?.progress ?? null,
+      retry: Math.max(0, (details?.attempt ?? 1) - 1),
+    });
     setStatus('FAILURE', 'done');
-    throw jobFailure(err);
+    throw failure;
+  }
+
+  /** state.json in the job's directory: the API's answer once Temporal has forgotten the job. */
+  async function record(state: Omit<FinalState, 'jobId' | 'name' | 'timeInfo'>): Promise<void> {
+    if (!ownShare) return;
+    const stopped = new Date().toISOString();
+    await recordState({
+      state: {
+        ...state,
+        jobId: job.jobId,
+        name: job.name,
+        timeInfo: { request: requested, started: state.progress?.started ?? null, stopped: state.progress?.stopped ?? stopped },
+      },
+    }).catch((e) => {
+      if (isCancellation(e)) throw e; // only a record lost to a broken share is tolerated
+    });
   }
 }
 

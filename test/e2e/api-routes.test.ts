@@ -184,3 +184,37 @@ describe('upstream’s other routes', () => {
     expect(res.headers.get('location')).toBe('/jobs?limit=1');
   });
 });
+
+describe('a job Temporal has forgotten', () => {
+  it('is still answered from the state.json it wrote when it ended', { timeout: 120_000 }, async () => {
+    const ok = (await submit(stack, { process: 'api_test', params: { keep: 1 }, name: 'remembered' })).body.uuid;
+    const bad = (await submit(stack, { script: fixture('throws.ts') })).body.uuid;
+    const live = [await waitForEnd(stack, ok), await waitForEnd(stack, bad)];
+    for (const id of [ok, bad]) {
+      const state = JSON.parse(fs.readFileSync(path.join(stack.sharePath, id, 'state.json'), 'utf8'));
+      expect(state.jobId).toBe(id);
+      await stack.client.workflowService.deleteWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: id } });
+    }
+    // Deletion is asynchronous on the server, as expiry is.
+    const started = Date.now();
+    await eventually(
+      async () => {
+        try {
+          await stack.client.workflow.getHandle(ok).describe();
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      90_000,
+      500,
+    );
+    console.log(`workflow deleted after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const remembered = (await (await stack.api(`/jobs/${ok}/details`)).json()) as any;
+    expect(remembered).toMatchObject({ uuid: ok, name: 'remembered', status: 'SUCCESS', progress: 100, result: { output: 'Hello World!', params: { keep: 1 } } });
+    expect(remembered.steps).toEqual(live[0].steps);
+    const failed = await (await stack.api(`/jobs/${bad}`)).json();
+    expect(failed).toEqual({ uuid: bad, name: null, status: 'FAILURE', progress: 0, error: 'the model is broken: no faces' });
+    expect((await stack.api(`/jobs/${ok}/outputs/archive`)).status).toBe(200);
+  });
+});
