@@ -1,4 +1,4 @@
-import type { Config } from '../shared/config';
+import { extractLimits, type Config } from '../shared/config';
 import { createRunnerPool, createScriptActivities } from './run-script';
 import { createShareActivities } from './share';
 
@@ -11,11 +11,7 @@ export function createActivities(config: Config, env: NodeJS.ProcessEnv = proces
   const activities = {
     ...createShareActivities({
       sharePath: config.sharePath,
-      limits: {
-        maxBytes: config.maxExtractBytes,
-        maxEntries: config.maxExtractEntries,
-        maxRatio: config.maxExtractRatio,
-      },
+      limits: extractLimits(config),
     }),
     ...createScriptActivities({ sharePath: config.sharePath, queues: config.queues }, pool),
   };

@@ -1,29 +1,22 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import archiver from 'archiver';
-import yauzl from 'yauzl';
+import { archiveKind, ArchiveRefusal, extractArchive, type ExtractLimits } from '../shared/archive';
 import { ErrorType } from '../shared/errors';
+
+export type { ExtractLimits } from '../shared/archive';
 import { fromShare, isInside, jobPaths, toShare } from '../shared/share';
 import type { PreparedShare, PrepareShareInput, RecordStateInput, ZipOutputsInput, ZipOutputsOutput } from '../shared/types';
-
-export interface ExtractLimits {
-  maxBytes: number;
-  maxEntries: number;
-  /** Uncompressed / compressed size allowed once past RATIO_FLOOR_BYTES. */
-  maxRatio: number;
-}
 
 export interface ShareActivityDeps {
   sharePath: string;
   limits: ExtractLimits;
 }
 
-const RATIO_FLOOR_BYTES = 64 * 1024 * 1024;
 const HEARTBEAT_EVERY_MS = 5000;
 const DIR_MODE = 0o755;
 const FILE_MODE = 0o644;
@@ -42,84 +35,6 @@ const MODEL_EXTENSIONS = new Set(
 
 function invalid(type: string, message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, type);
-}
-
-export function isArchive(file: string): boolean {
-  return file.toLowerCase().endsWith('.zip');
-}
-
-const S_IFMT = 0o170000;
-const S_IFLNK = 0o120000;
-
-/** Unpacks a zip into `dest`, refusing entries that leave it, links, and bombs. */
-export async function extractZip(zipFile: string, dest: string, limits: ExtractLimits): Promise<number> {
-  const zipSize = (await fsp.stat(zipFile)).size;
-  const allowedByRatio = Math.max(RATIO_FLOOR_BYTES, zipSize * limits.maxRatio);
-  const name = path.basename(zipFile);
-  let zip: yauzl.ZipFile;
-  try {
-    zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-      yauzl.open(zipFile, { lazyEntries: true, autoClose: true }, (err, z) => (err ? reject(err) : resolve(z))),
-    );
-  } catch (err) {
-    throw invalid(ErrorType.InvalidInput, `'${name}' is not a readable zip archive: ${(err as Error).message}`);
-  }
-  await fsp.mkdir(dest, { recursive: true, mode: DIR_MODE });
-  let entries = 0;
-  let total = 0;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      zip.on('error', reject);
-      zip.on('end', resolve);
-      zip.on('entry', (entry: yauzl.Entry) => {
-        void (async () => {
-          entries += 1;
-          if (entries > limits.maxEntries) {
-            throw invalid(ErrorType.InvalidInput, `'${name}' has more than ${limits.maxEntries} entries (MAX_EXTRACT_ENTRIES)`);
-          }
-          const target = path.resolve(dest, entry.fileName);
-          if (!isInside(dest, target) || path.isAbsolute(entry.fileName) || entry.fileName.includes('\\')) {
-            throw invalid(ErrorType.PixyzSecurityViolation, `'${name}' holds an entry outside the archive: '${entry.fileName}'`);
-          }
-          if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK) {
-            throw invalid(ErrorType.PixyzSecurityViolation, `'${name}' holds a symbolic link ('${entry.fileName}'); links are refused`);
-          }
-          if (entry.fileName.endsWith('/')) {
-            await fsp.mkdir(target, { recursive: true, mode: DIR_MODE });
-          } else {
-            await fsp.mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
-            const input = await new Promise<NodeJS.ReadableStream>((res, rej) =>
-              zip.openReadStream(entry, (err, s) => (err ? rej(err) : res(s))),
-            );
-            const counter = new Transform({
-              transform(chunk: Buffer, _enc, done) {
-                total += chunk.length;
-                if (total > limits.maxBytes) {
-                  done(invalid(ErrorType.InvalidInput, `'${name}' unpacks to more than ${limits.maxBytes} bytes (MAX_EXTRACT_BYTES)`));
-                } else if (total > allowedByRatio) {
-                  done(invalid(ErrorType.InvalidInput, `'${name}' unpacks to over ${limits.maxRatio}× its size (MAX_EXTRACT_RATIO): refused as a zip bomb`));
-                } else done(null, chunk);
-              },
-            });
-            await pipeline(input, counter, fs.createWriteStream(target, { mode: FILE_MODE }));
-          }
-          zip.readEntry();
-        })().catch((err) => {
-          zip.close();
-          reject(err);
-        });
-      });
-      zip.readEntry();
-    });
-  } catch (err) {
-    if (err instanceof ApplicationFailure) throw err;
-    const message = (err as Error).message;
-    if (/invalid relative path|absolute path/i.test(message)) {
-      throw invalid(ErrorType.PixyzSecurityViolation, `'${name}' holds an entry outside the archive: ${message}`);
-    }
-    throw invalid(ErrorType.InvalidInput, `'${name}' could not be unpacked: ${message}`);
-  }
-  return entries;
 }
 
 /** All files under `dir`, sorted, relative to it with '/' separators. */
@@ -180,10 +95,15 @@ export function createShareActivities(deps: ShareActivityDeps) {
       if (data === null) return { inputFile: null };
       const file = fromShare(sharePath, data);
       if (!fs.existsSync(file)) throw invalid(ErrorType.PixyzFileNotFound, `the input file '${path.basename(file)}' is missing`);
-      if (!isArchive(file)) return { inputFile: data };
+      if (!archiveKind(file)) return { inputFile: data };
       const dest = path.join(paths.inputs, EXTRACT_DIR);
       await fsp.rm(dest, { recursive: true, force: true }); // a retried attempt starts clean
-      await whileHeartbeating(() => extractZip(file, dest, deps.limits));
+      try {
+        await whileHeartbeating(() => extractArchive(file, dest, deps.limits));
+      } catch (err) {
+        if (err instanceof ArchiveRefusal) throw invalid(err.type, err.message);
+        throw err;
+      }
       const root = await resolveRootFile(dest, rootFile, path.basename(file));
       return { inputFile: toShare(sharePath, root) };
     },

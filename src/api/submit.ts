@@ -5,7 +5,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Client } from '@temporalio/client';
 import busboy from 'busboy';
 import type { Request } from 'express';
-import { REPO_ROOT, type Config } from '../shared/config';
+import { archiveKind, ArchiveRefusal, inspectZip } from '../shared/archive';
+import { extractLimits, REPO_ROOT, type Config } from '../shared/config';
 import { CONTROL_QUEUE, DEFAULT_SCRIPT_QUEUE, taskQueueName } from '../shared/queues';
 import { JOB_NAME, JOB_PROCESS, JOB_STATUS } from '../shared/search-attributes';
 import { jobPaths, toShare } from '../shared/share';
@@ -222,6 +223,16 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
     } catch (err) {
       if (err instanceof ScriptParseError) throw badRequest(err.message);
       throw err;
+    }
+    // An archive whose central directory already breaks a rule is refused now, not in the job.
+    const uploadedFile = upload.files.file;
+    if (uploadedFile && archiveKind(uploadedFile.name) === 'zip') {
+      try {
+        await inspectZip(uploadedFile.path, extractLimits(config));
+      } catch (err) {
+        if (err instanceof ArchiveRefusal) throw badRequest(err.message);
+        throw err;
+      }
     }
     const name = upload.fields.name || null;
     if (name !== null && name.length > MAX_NAME_LENGTH) throw badRequest(`The name is over ${MAX_NAME_LENGTH} characters`);

@@ -163,3 +163,8 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/** The limits on unpacking an uploaded archive. */
+export function extractLimits(config: Config): { maxBytes: number; maxEntries: number; maxRatio: number } {
+  return { maxBytes: config.maxExtractBytes, maxEntries: config.maxExtractEntries, maxRatio: config.maxExtractRatio };
+}

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { craftZip } from '../helpers/zip';
+import { craftTarGz, craftZip } from '../helpers/zip';
 import { details, eventually, isAlive, readScript, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 
 const fixture = (name: string) => ({ name, content: readScript(`test/fixtures/${name}`) });
@@ -238,5 +238,39 @@ describe('an uploaded archive', () => {
     expect(failed.status).toBe('FAILURE');
     expect(failed.error).toBe("root_file 'parts/c.obj' is not in 'model.zip'");
     expect(await details(stack, missing.body.uuid)).toMatchObject({ status: 'FAILURE' });
+  });
+
+  it('is refused at once when its central directory breaks a rule', async () => {
+    const zipFile = path.join(stack.sharePath, '..', `slip-${process.pid}.zip`);
+    for (const [entries, message] of [
+      [[{ name: 'ok.obj', content: 'v' }, { name: '../../escape.obj', content: 'x' }], /^'slip.zip' holds an entry outside the archive/],
+      [[{ name: 'link.obj', symlinkTo: '/etc/passwd' }], /^'slip.zip' holds a symbolic link \('link.obj'\); links are refused$/],
+    ] as const) {
+      craftZip(zipFile, entries as never);
+      const before = fs.readdirSync(stack.sharePath);
+      const { status, body } = await submit(stack, {
+        script: fixture('plain.mjs'),
+        file: { name: 'slip.zip', content: fs.readFileSync(zipFile) },
+        config: { entrypoint: 'convert' },
+      });
+      expect(status).toBe(400);
+      expect(body.detail.details).toMatch(message);
+      expect(fs.readdirSync(stack.sharePath)).toEqual(before);
+    }
+    fs.rmSync(zipFile);
+  });
+
+  it('fails its job, naming the entry and the rule, when only unpacking shows the problem', async () => {
+    const tarFile = path.join(stack.sharePath, '..', `bad-${process.pid}.tar.gz`);
+    craftTarGz(tarFile, [{ name: 'ok.obj', content: 'v' }, { name: '../../../escape.obj', content: 'x' }]);
+    const { body } = await submit(stack, {
+      script: fixture('plain.mjs'),
+      file: { name: 'model.tar.gz', content: fs.readFileSync(tarFile) },
+      config: { entrypoint: 'convert' },
+    });
+    fs.rmSync(tarFile);
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.status).toBe('FAILURE');
+    expect(final.error).toBe("'model.tar.gz' holds an entry outside the archive: '../../../escape.obj'");
   });
 });

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import yauzl from 'yauzl';
 
 /** Entries of a zip held in memory: name → content. Fails on a malformed zip. */
@@ -47,4 +48,39 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
 `;
   const res = spawnSync('python3', ['-c', script, file], { input: JSON.stringify(entries), encoding: 'utf8' });
   if (res.status !== 0) throw new Error(`craftZip failed: ${res.error?.message ?? res.stderr}`);
+}
+
+/** Replaces every occurrence of `marker` in a file's bytes (e.g. to plant invalid UTF-8 in a name). */
+export function patchBytes(file: string, marker: string, replacement: Buffer): void {
+  const data = fs.readFileSync(file);
+  const needle = Buffer.from(marker);
+  if (needle.length !== replacement.length) throw new Error('patchBytes keeps the length');
+  let at = data.indexOf(needle);
+  if (at < 0) throw new Error(`no '${marker}' in ${file}`);
+  while (at >= 0) {
+    replacement.copy(data, at);
+    at = data.indexOf(needle, at + needle.length);
+  }
+  fs.writeFileSync(file, data);
+}
+
+export type TarEntry = { name: string; type?: 'file' | 'dir' | 'symlink' | 'link' | 'chr' | 'fifo'; content?: string; linkname?: string };
+
+/** Writes a .tar.gz with exactly the entries given, hostile ones included, using Python's tarfile. */
+export function craftTarGz(file: string, entries: TarEntry[]): void {
+  const script = `
+import io, json, sys, tarfile
+entries = json.loads(sys.stdin.read())
+types = {'file': tarfile.REGTYPE, 'dir': tarfile.DIRTYPE, 'symlink': tarfile.SYMTYPE, 'link': tarfile.LNKTYPE, 'chr': tarfile.CHRTYPE, 'fifo': tarfile.FIFOTYPE}
+with tarfile.open(sys.argv[1], 'w:gz') as t:
+    for e in entries:
+        info = tarfile.TarInfo(e['name'])
+        info.type = types[e.get('type', 'file')]
+        info.linkname = e.get('linkname', '')
+        data = e.get('content', '').encode()
+        info.size = len(data) if info.type == tarfile.REGTYPE else 0
+        t.addfile(info, io.BytesIO(data) if info.size else None)
+`;
+  const res = spawnSync('python3', ['-c', script, file], { input: JSON.stringify(entries), encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`craftTarGz failed: ${res.error?.message ?? res.stderr}`);
 }

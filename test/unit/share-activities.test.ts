@@ -9,7 +9,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createShareActivities, type ExtractLimits } from '../../src/activities/share';
-import { craftZip, readZip } from '../helpers/zip';
+import { craftTarGz, craftZip, patchBytes, readZip, type TarEntry } from '../helpers/zip';
 
 const mockEnv = () => new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR', () => {}) });
 
@@ -110,6 +110,54 @@ describe('prepareShare', () => {
   it('refuses a file that is not a zip', async () => {
     fs.writeFileSync(path.join(share, jobId, 'inputs', 'fake.zip'), 'not a zip at all');
     expect((await refusal(prepare(`${jobId}/inputs/fake.zip`))).message).toMatch(/'fake.zip' is not a readable zip archive/);
+  });
+});
+
+describe('prepareShare with hostile archives', () => {
+  const refusedZip = async (entries: Parameters<typeof craftZip>[1], expected: RegExp, type = 'InvalidInput') => {
+    const err = await refusal(prepare(upload(`z${Math.random().toString(36).slice(2)}.zip`, entries)));
+    expect(err.type).toBe(type);
+    expect(err.message).toMatch(expected);
+    expect(fs.readdirSync(outside)).toEqual([]);
+  };
+
+  it('refuses duplicate and case-colliding names', async () => {
+    await refusedZip([{ name: 'a.obj', content: '1' }, { name: 'a.obj', content: '2' }], /holds 'a.obj' twice/);
+    await refusedZip([{ name: 'Part.OBJ', content: '1' }, { name: 'part.obj', content: '2' }], /holds both 'Part.OBJ' and 'part.obj', which differ only in case/);
+  });
+
+  it('refuses names that are not valid text', async () => {
+    const file = path.join(share, jobId, 'inputs', 'names.zip');
+    craftZip(file, [{ name: 'é_QQQQ.obj', content: 'v' }]);
+    patchBytes(file, 'QQQQ', Buffer.from([0xff, 0xfe, 0xfd, 0xfc]));
+    const err = await refusal(prepare(`${jobId}/inputs/names.zip`));
+    expect(err.message).toMatch(/holds an entry whose name is not valid text/);
+  });
+
+  it('refuses drive letters and backslashes', async () => {
+    await refusedZip([{ name: 'C:/windows/evil.obj', content: 'x' }], /outside the archive/, 'PixyzSecurityViolation');
+    await refusedZip([{ name: '..\\..\\evil.obj', content: 'x' }], /outside the archive/, 'PixyzSecurityViolation');
+  });
+
+  it('unpacks a .tar.gz by the same rules', async () => {
+    const ok = path.join(share, jobId, 'inputs', 'model.tar.gz');
+    craftTarGz(ok, [{ name: 'model', type: 'dir' }, { name: 'model/body.stl', content: 'solid x' }, { name: 'readme.txt', content: 'r' }]);
+    expect(await prepare(`${jobId}/inputs/model.tar.gz`)).toEqual({ inputFile: `${jobId}/inputs/extracted/model/body.stl` });
+    const cases: [TarEntry, RegExp][] = [
+      [{ name: '../../evil.stl', content: 'x' }, /outside the archive/],
+      [{ name: 'link.stl', type: 'symlink', linkname: '/etc/passwd' }, /symbolic link/],
+      [{ name: 'hard.stl', type: 'link', linkname: '/etc/passwd' }, /hard link/],
+      [{ name: 'dev.stl', type: 'chr' }, /holds a device/],
+      [{ name: 'pipe.stl', type: 'fifo' }, /holds a fifo/],
+    ];
+    for (const [entry, expected] of cases) {
+      const file = path.join(share, jobId, 'inputs', 'bad.tar.gz');
+      craftTarGz(file, [{ name: 'ok.stl', content: 'solid' }, entry]);
+      const err = await refusal(prepare(`${jobId}/inputs/bad.tar.gz`));
+      expect(err.type, entry.name).toBe('PixyzSecurityViolation');
+      expect(err.message, entry.name).toMatch(expected);
+    }
+    expect(fs.readdirSync(outside)).toEqual([]);
   });
 });
 
