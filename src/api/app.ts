@@ -4,6 +4,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import express, { type Request, type Response } from 'express';
+import swaggerUiDist from 'swagger-ui-dist';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/log';
 import { isInside, isJobId, jobPaths } from '../shared/share';
@@ -15,9 +16,24 @@ import { badRequest, errorHandler, HttpError, notFound, tooEarly } from './error
 import { JobNotFoundError, jobState, readJob, taskMeta } from './job-state';
 import { listProcesses, processScript } from './processes';
 import { inspectScript, ScriptParseError } from './script-options';
+import { openApiDocument } from './openapi';
 import { submitJob } from './submit';
+import { API_VERSION } from './version';
 
-export const API_VERSION = '1.0.7';
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>PiXYZ API</title>
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script src="/docs/assets/docs-init.js"></script>
+</body>
+</html>`;
 
 export interface ApiDeps {
   config: Config;
@@ -79,6 +95,20 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   app.get('/', (_req, res) => {
     res.type('text/plain').send(`Welcome to PiXYZ API v${API_VERSION}!`);
   });
+
+  // The spec and interactive docs, served from the swagger-ui-dist package (no CDN: may be offline).
+  const spec = openApiDocument();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(spec);
+  });
+  app.get('/docs', (_req, res) => {
+    res.type('html').send(DOCS_PAGE);
+  });
+  app.get('/docs/assets/docs-init.js', (_req, res) => {
+    // In a file of its own, not inline: a strict Content-Security-Policy may forbid inline scripts.
+    res.type('application/javascript').send("window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', persistAuthorization: true });");
+  });
+  app.use('/docs/assets', express.static(swaggerUiDist.getAbsoluteFSPath(), { index: false, maxAge: '1d' }));
 
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -2,6 +2,7 @@
 // running ones on top (the store's own order), paged, filtered.
 import type { Client } from '@temporalio/client';
 import { badRequest } from './errors';
+import { ListQuery as ListQuerySchema } from './schemas';
 import { readJob, jobState, JobNotFoundError, type JobState } from './job-state';
 
 export const DEFAULT_PAGE = 50;
@@ -29,15 +30,14 @@ export interface ListQuery {
 }
 
 export function parseListQuery(q: Record<string, unknown>): ListQuery {
-  const str = (k: string) => (typeof q[k] === 'string' && q[k] !== '' ? (q[k] as string) : undefined);
-  const limitText = str('limit');
-  const limit = limitText === undefined ? DEFAULT_PAGE : Number(limitText);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw badRequest(`Invalid limit '${limitText}': a whole number from 1 to ${MAX_PAGE}`);
-  const status = str('status')?.toUpperCase();
-  if (status !== undefined && !(status in STATUS_FILTERS)) {
-    throw badRequest(`Invalid status '${status}': filter by ${Object.keys(STATUS_FILTERS).join(', ')}`);
+  const upper = typeof q.status === 'string' ? { ...q, status: q.status.toUpperCase() } : q;
+  const checked = ListQuerySchema.safeParse(upper);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    throw badRequest(`Invalid ${issue.path.join('.')} '${String(q[String(issue.path[0])])}': ${issue.message}`);
   }
-  return { status, name: str('name'), process: str('process'), all: str('all') === 'true', limit, next: str('next') };
+  const { all, limit, ...rest } = checked.data;
+  return { ...rest, all: all === 'true', limit: limit ?? DEFAULT_PAGE };
 }
 
 /** The visibility query for a listing. */

@@ -14,6 +14,7 @@ import type { JobInput, JobMemo } from '../shared/types';
 import { badRequest, HttpError } from './errors';
 import type { JobState } from './job-state';
 import { processScript } from './processes';
+import { SubmitConfig } from './schemas';
 import { inspectScript, SCRIPT_EXTENSIONS, ScriptParseError } from './script-options';
 
 const FILE_PARTS = ['script', 'file'] as const;
@@ -23,7 +24,6 @@ const MAX_SCRIPT_BYTES = 5 * 1024 * 1024;
 const MAX_TIME_LIMIT_SECONDS = 7 * 86400;
 const MAX_NAME_LENGTH = 255;
 const MAX_RETRIES = 10;
-const ENTRYPOINT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 interface Upload {
   fields: Record<string, string>;
@@ -172,13 +172,15 @@ function submittedConfig(text: string | undefined): Record<string, unknown> {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw badRequest("Invalid 'config': expected a JSON object");
   }
-  // Null values mean "not set", as upstream.
-  const out = Object.fromEntries(Object.entries(parsed).filter(([, v]) => v !== null));
-  const entrypoint = out.entrypoint ?? 'main';
-  if (typeof entrypoint !== 'string' || !ENTRYPOINT.test(entrypoint)) {
-    throw badRequest(`Invalid entrypoint '${String(entrypoint)}': expected a function name`);
+  // Null values mean "not set", as upstream; keys other than upstream's are ignored.
+  const set = Object.fromEntries(Object.entries(parsed).filter(([, v]) => v !== null));
+  const checked = SubmitConfig.strip().safeParse(set);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    const key = issue.path.join('.') || 'config';
+    throw badRequest(`Invalid ${key} '${JSON.stringify(set[key as keyof typeof set])}': ${issue.message}`);
   }
-  return { ...out, entrypoint };
+  return { ...checked.data, entrypoint: checked.data.entrypoint ?? 'main' };
 }
 
 export interface SubmitDeps {

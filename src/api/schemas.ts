@@ -1,0 +1,86 @@
+// The API's bodies as zod schemas: they validate requests at run time, and the OpenAPI document
+// (src/api/openapi.ts) is generated from them, so the spec and the code cannot drift.
+import { z } from 'zod';
+import { UUID_PATTERN } from '../shared/share';
+
+export const JobStatus = z.enum(['SENT', 'PENDING', 'STARTED', 'RUNNING', 'RETRY', 'SUCCESS', 'FAILURE', 'REVOKED']);
+
+export const JobState = z
+  .object({
+    uuid: z.string().regex(UUID_PATTERN),
+    name: z.string().nullable(),
+    status: JobStatus,
+    progress: z.number().int().min(0).max(100).nullable(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'JobState', description: "A job's state (upstream's JobState)." });
+
+const Step = z.object({ info: z.string(), duration: z.number().describe('seconds; -1 while the step runs') });
+
+export const JobDetails = JobState.extend({
+  time_info: z.object({ request: z.string().nullable(), started: z.string().nullable(), stopped: z.string().nullable() }),
+  steps: z.array(Step).nullable(),
+  retry: z.number().int().min(0),
+  result: z.unknown().describe("the script's return value when SUCCESS, the stack when FAILURE, {} while it runs"),
+  children: z.object({ started: z.number().int(), done: z.number().int(), failed: z.number().int() }).optional(),
+}).meta({ id: 'JobDetails', description: "A job's details (upstream's JobDetails; `children` beyond upstream)." });
+
+export const JobList = z
+  .object({ jobs: z.array(JobState), next: z.string().nullable().describe('token of the next page, or null') })
+  .meta({ id: 'JobList' });
+
+export const Deleted = JobState.extend({ deleted: z.boolean() }).meta({ id: 'DeletedJob' });
+
+export const Outputs = z.object({ outputs: z.array(z.string()) }).meta({ id: 'Outputs' });
+export const Processes = z.object({ processes: z.array(z.string()) }).meta({ id: 'Processes' });
+export const ProcessDoc = z.object({ doc: z.string() }).meta({ id: 'ProcessDoc' });
+
+export const ErrorBody = z
+  .object({ detail: z.object({ code: z.number().int(), message: z.string(), details: z.string() }) })
+  .meta({ id: 'Error', description: "upstream's error body" });
+export const AuthError = z.object({ detail: z.literal('Invalid token') }).meta({ id: 'AuthError' });
+
+export const TaskMeta = z
+  .object({
+    status: z.string(),
+    result: z.unknown(),
+    traceback: z.string().nullable(),
+    children: z.array(z.string()),
+    parent_id: z.string().nullable(),
+    task_id: z.string(),
+    date_done: z.string().nullable(),
+  })
+  .meta({ id: 'TaskMeta', description: "upstream's raw Celery meta" });
+
+/** POST /jobs `config`: upstream's keys; others are refused, null ones mean unset. */
+export const SubmitConfig = z
+  .object({
+    entrypoint: z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, 'expected a function name').optional(),
+    queue: z.string().optional(),
+    time_limit: z.number().positive().max(7 * 86400).optional(),
+    root_file: z.string().min(1).optional(),
+    compute_only: z.boolean().optional(),
+    retries: z.number().int().min(0).max(10).optional(),
+  })
+  .strict()
+  .meta({ id: 'SubmitConfig' });
+
+export const SubmitForm = z
+  .object({
+    process: z.string().default('custom').describe('`custom` (with `script`) or a predefined process'),
+    script: z.string().describe('the job script (.ts, .js, .mjs…); binary').optional(),
+    file: z.string().describe('a model file, or a .zip / .tar.gz of several; binary').optional(),
+    params: z.string().describe('JSON text handed to the entrypoint; default {}').optional(),
+    name: z.string().max(255).optional(),
+    config: z.string().describe('JSON text of a SubmitConfig object').optional(),
+  })
+  .meta({ id: 'SubmitForm' });
+
+export const ListQuery = z.object({
+  status: z.enum(['PENDING', 'RUNNING', 'SUCCESS', 'FAILURE', 'REVOKED']).optional(),
+  name: z.string().optional(),
+  process: z.string().optional(),
+  all: z.enum(['true', 'false']).optional().describe('include sub-tasks'),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  next: z.string().optional(),
+});
