@@ -176,7 +176,7 @@ async function main(log: Logger): Promise<void> {
 }
 
 const log = createLogger(process.env.LOG_LEVEL || 'info', 'pixyz');
-installTemporalRuntime(log);
+installTemporalRuntime(log, process.env.WORKER_METRICS_ADDRESS || undefined);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return;

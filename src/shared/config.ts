@@ -20,6 +20,8 @@ export interface WorkerConfig {
   readonly shutdownGraceMs: number;
   /** Script processes kept started ahead of their jobs (0: start each on demand). */
   readonly runnerPoolSize: number;
+  /** host:port where the Temporal SDK's Prometheus metrics are served; unset: none. */
+  readonly metricsAddress: string | undefined;
 }
 
 export interface Config {
@@ -143,6 +145,7 @@ export function loadConfig(env: Env = withDotEnv(process.env)): Config {
       scriptMaxMemoryMb: int(env, 'SCRIPT_MAX_MEMORY_MB', 0),
       shutdownGraceMs: parseDurationSeconds('WORKER_SHUTDOWN_GRACE', env.WORKER_SHUTDOWN_GRACE || '30s') * 1000,
       runnerPoolSize: int(env, 'RUNNER_POOL_SIZE', 2),
+      metricsAddress: env.WORKER_METRICS_ADDRESS || undefined,
     },
     logLevel: env.LOG_LEVEL || 'info',
   };

@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   // --queues overrides WORKER_QUEUES, validated the same way.
   const config = loadConfig(values.queues ? { ...withDotEnv(), WORKER_QUEUES: values.queues } : undefined);
   const log = createLogger(config.logLevel, 'worker');
-  installTemporalRuntime(log);
+  installTemporalRuntime(log, config.worker.metricsAddress);
   const { options, namespace } = connectionOptions(config);
   const connection = await NativeConnection.connect(options);
   if (!config.worker.queues.includes(SHARE_QUEUE)) {

@@ -29,9 +29,14 @@ export interface WorkerDeps {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Routes the Temporal SDK's own warnings to our log, without the expected "no workflows" notes. */
-export function installTemporalRuntime(log: Logger): void {
+/**
+ * Routes the Temporal SDK's own warnings to our log, without the expected "no workflows" notes;
+ * with `metricsAddress` (WORKER_METRICS_ADDRESS, e.g. 0.0.0.0:9464), serves the SDK's own metrics
+ * (task latencies, slots, polls…) for Prometheus.
+ */
+export function installTemporalRuntime(log: Logger, metricsAddress?: string): void {
   Runtime.install({
+    ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
     logger: new DefaultLogger('WARN', (entry) => {
       if (entry.message.startsWith('No workflows registered')) return;
       const level = entry.level === 'ERROR' ? 'error' : 'warn';
