@@ -7,10 +7,22 @@ import { eventually, isAlive, readScript, startStack, submit, waitForEnd, type S
 const fixture = (name: string) => ({ name, content: readScript(`test/fixtures/${name}`) });
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ MAX_UPLOAD_BYTES: '1M' });
 });
 afterAll(async () => {
   await stack?.stop();
+});
+
+describe('an upload over MAX_UPLOAD_BYTES', () => {
+  it('is refused with 413 and leaves nothing behind, whether it says its size or not', async () => {
+    const before = fs.readdirSync(stack.sharePath);
+    for (const size of [1.5 * 2 ** 20, 8 * 2 ** 20]) {
+      const { status, body } = await submit(stack, { script: fixture('throws.ts'), file: { name: 'big.obj', content: Buffer.alloc(size, 'v') } });
+      expect(status).toBe(413);
+      expect(body.detail).toEqual({ code: 413, message: 'Payload Too Large', details: `The upload is over ${2 ** 20} bytes (MAX_UPLOAD_BYTES)` });
+      await eventually(() => (fs.readdirSync(stack.sharePath).length === before.length ? true : undefined));
+    }
+  });
 });
 
 describe('predefined processes', () => {
