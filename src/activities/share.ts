@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import archiver from 'archiver';
 import { archiveKind, ArchiveRefusal, extractArchive, type ExtractLimits } from '../shared/archive';
 import { ErrorType } from '../shared/errors';
+import { countFinishedJob } from '../shared/job-metrics';
 
 export type { ExtractLimits } from '../shared/archive';
 import { fromShare, isInside, jobPaths, toShare } from '../shared/share';
@@ -108,8 +109,15 @@ export function createShareActivities(deps: ShareActivityDeps) {
       return { inputFile: toShare(sharePath, root) };
     },
 
-    /** Writes the job's final state to state.json, atomically. */
-    async recordState({ state }: RecordStateInput): Promise<void> {
+    /** Counts the ended job in the job metrics and writes its final state to state.json, atomically. */
+    async recordState({ state, process, write }: RecordStateInput): Promise<void> {
+      // Only the first attempt counts: a retried write must not count the job twice.
+      if (Context.current().info.attempt === 1) {
+        const requested = Date.parse(`${state.timeInfo.request}Z`);
+        const stopped = Date.parse(state.timeInfo.stopped ?? '');
+        countFinishedJob(process, state.status, Number.isNaN(requested) || Number.isNaN(stopped) ? null : (stopped - requested) / 1000);
+      }
+      if (!write) return;
       const paths = jobPaths(sharePath, state.jobId);
       await fsp.mkdir(paths.dir, { recursive: true, mode: DIR_MODE });
       const partial = `${paths.state}.partial`;

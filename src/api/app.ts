@@ -4,8 +4,10 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import express, { type Request, type Response } from 'express';
+import { Registry } from 'prom-client';
 import swaggerUiDist from 'swagger-ui-dist';
 import type { Config } from '../shared/config';
+import { jobMetricsRegistry } from '../shared/job-metrics';
 import type { Logger } from '../shared/log';
 import { isInside, isJobId, jobPaths } from '../shared/share';
 import { requireApiKey } from './auth';
@@ -111,7 +113,9 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   app.use('/docs/assets', express.static(swaggerUiDist.getAbsoluteFSPath(), { index: false, maxAge: '1d' }));
 
   app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    // The job metrics are counted by the worker: in one process (npm start) they are ours too.
+    const merged = Registry.merge([metrics.registry, jobMetricsRegistry]);
+    res.type(merged.contentType).send(await merged.metrics());
   });
 
   app.post('/dev/callback', express.json({ limit: '1mb' }), (req, res) => {

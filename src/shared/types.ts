@@ -199,4 +199,8 @@ export interface FinalState {
 
 export interface RecordStateInput {
   state: FinalState;
+  /** The process name (or script file) for the job metrics. */
+  process: string;
+  /** false for jobs without a directory of their own: counted, not written. */
+  write: boolean;
 }

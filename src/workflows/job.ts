@@ -177,9 +177,8 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     throw failure;
   }
 
-  /** state.json in the job's directory: the API's answer once Temporal has forgotten the job. */
+  /** Counts the job in the metrics, and writes state.json in its directory: the API's answer once Temporal has forgotten it. */
   async function record(state: Omit<FinalState, 'jobId' | 'name' | 'timeInfo'>): Promise<void> {
-    if (!ownShare) return;
     const stopped = new Date().toISOString();
     await recordState({
       state: {
@@ -188,6 +187,8 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
         name: job.name,
         timeInfo: { request: requested, started: state.progress?.started ?? null, stopped: state.progress?.stopped ?? stopped },
       },
+      process: job.process === 'custom' ? (job.script.split('/').pop() ?? 'custom') : job.process,
+      write: ownShare,
     }).catch((e) => {
       if (isCancellation(e)) throw e; // only a record lost to a broken share is tolerated
     });

@@ -164,11 +164,14 @@ describe('downloads', () => {
 
 describe('upstream’s other routes', () => {
   it('/metrics: HTTP metrics by route template, and jobs by status', async () => {
+    await waitForEnd(stack, (await submit(stack, { process: 'api_test' })).body.uuid);
     await stack.api('/jobs/00000000-0000-4000-8000-000000000000');
     const text = await (await fetch(`${stack.url}/metrics`)).text();
     expect(text).toMatch(/http_requests_total\{method="GET",status="4xx",handler="\/jobs\/:id"\} \d+/);
     expect(text).toMatch(/pixyz_jobs_submitted_total\{process="api_test"\} \d+/);
     expect(text).toMatch(/pixyz_jobs\{status="SUCCESS"\} \d+/);
+    expect(text).toMatch(/pixyz_jobs_finished_total\{process="api_test",status="SUCCESS"\} [1-9]\d*/);
+    expect(text).toMatch(/pixyz_job_duration_seconds_count\{process="api_test",status="SUCCESS"\} [1-9]\d*/);
     expect(text).toContain('process_cpu_user_seconds_total');
   });
 
