@@ -1,0 +1,27 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { computeMetadata, loadModel } from 'pixyz-scheduler/geometry';
+import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
+
+/**
+ * Describe a 3D file: upstream's metadata keys (bounding box diagonal, part, material, vertex,
+ * polygon, edge, animation and variant counts; null where the format cannot say), and more:
+ * bounding box, units, materials, the node tree with triangle counts, format and size.
+ *
+ * inputs: .glb, .gltf, .obj (+ .mtl), .stl; a zip with root_file.
+ * outputs: metadata.json (everything, the node tree included)
+ * result: { "metadata": { … } } (without the node tree, which can be large)
+ */
+export const main = pixyzSchedule({ queue: 'cpu' }, async (pc: ProgramContext) => {
+  const input = pc.getInputFile();
+  if (!input) throw new Error('generate_metadata needs a model: send one as `file`');
+  pc.progressSetTotal(3);
+  pc.progressNext(`Importing file '${path.basename(input)}'`);
+  const model = await loadModel(input);
+  pc.progressNext('Generating metadata');
+  const metadata = computeMetadata(model.document, model);
+  pc.progressNext("Export 'metadata.json'");
+  await fs.writeFile(pc.getOutputDir('metadata.json'), JSON.stringify(metadata, null, 2));
+  const { nodes: _nodes, ...summary } = metadata;
+  return { metadata: summary };
+});

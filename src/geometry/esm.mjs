@@ -1,0 +1,25 @@
+// The geometry library for ES-module scripts: the same module instance, with named exports.
+import { createRequire } from 'node:module';
+
+const geometry = createRequire(import.meta.url)('./index.ts');
+
+export const {
+  createDocument,
+  addMesh,
+  colorMaterial,
+  triangles,
+  loadModel,
+  saveModel,
+  INPUT_FORMATS,
+  OUTPUT_FORMATS,
+  ModelFormatError,
+  computeMetadata,
+  countTriangles,
+  readStl,
+  writeStl,
+  isBinaryStl,
+  readObj,
+  writeObj,
+  readMtl,
+} = geometry;
+export default geometry;

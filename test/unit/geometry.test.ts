@@ -1,0 +1,95 @@
+// The 3D library: formats read and written faithfully, metadata that states facts.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { computeMetadata, loadModel, saveModel, writeStl } from '../../src/geometry';
+import { assembly } from '../helpers/models';
+
+const validator = require('gltf-validator') as { validateBytes(data: Uint8Array, options?: object): Promise<{ issues: { numErrors: number; messages: unknown[] } }> };
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-geometry-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const file = (name: string) => path.join(dir, name);
+
+async function facts(p: string) {
+  const m = await loadModel(p);
+  const meta = computeMetadata(m.document, m);
+  return { vertices: meta.mesh_vertex_count, triangles: meta.polygon_count, bbox: meta.bbox!, meta };
+}
+
+function expectClose(a: number[], b: number[]) {
+  a.forEach((x, i) => expect(Math.abs(x - b[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(b[i]!))));
+}
+
+describe('the geometry library', () => {
+  it('writes GLB that the Khronos validator accepts, and reads back its facts', async () => {
+    await saveModel(assembly(), file('assembly.glb'));
+    const report = await validator.validateBytes(new Uint8Array(fs.readFileSync(file('assembly.glb'))));
+    expect(report.issues.numErrors, JSON.stringify(report.issues.messages)).toBe(0);
+    const { meta } = await facts(file('assembly.glb'));
+    expect(meta).toMatchObject({
+      part_count: 2,
+      material_count: 2,
+      mesh_vertex_count: 16,
+      polygon_count: 24,
+      mesh_edge_count: 36, // 18 edges per cube (12 + 6 diagonals)
+      animation_count: 0,
+      brep_body_count: null,
+      units: 'm',
+      format: 'glb',
+    });
+    expect(meta.bbox).toEqual({ min: [-0.5, -0.5, -0.5], max: [2.25, 0.5, 0.5] });
+    expect(Number(meta.aabb)).toBeCloseTo(Math.hypot(2.75, 1, 1), 6);
+    expect(meta.materials.map((m) => m.name)).toEqual(['red', 'blue']);
+    expect(meta.nodes).toEqual([
+      { name: 'body', triangles: 12, children: [] },
+      { name: 'group', triangles: 0, children: [{ name: 'wheel', triangles: 12, children: [] }] },
+    ]);
+  });
+
+  it('keeps vertices, triangles and bounds through glb → obj → glb and glb → stl → glb', async () => {
+    await saveModel(assembly(), file('a.glb'));
+    const original = await facts(file('a.glb'));
+    for (const via of ['obj', 'stl', 'gltf']) {
+      await saveModel((await loadModel(file('a.glb'))).document, file(`a.${via}`));
+      await saveModel((await loadModel(file(`a.${via}`))).document, file(`back-${via}.glb`));
+      const back = await facts(file(`back-${via}.glb`));
+      expect(back.triangles, via).toBe(original.triangles);
+      expect(back.vertices, via).toBe(original.vertices);
+      expectClose([...back.bbox.min, ...back.bbox.max], [...original.bbox.min, ...original.bbox.max]);
+    }
+    // OBJ keeps the parts and their colours.
+    const obj = await facts(file('a.obj'));
+    expect(obj.meta.part_count).toBe(2);
+    expect(obj.meta.materials.map((m) => [m.name, m.baseColor])).toEqual([
+      ['red', [1, 0, 0, 1]],
+      ['blue', [0, 0, 1, 1]],
+    ]);
+  });
+
+  it('reads a binary STL whose header begins with "solid", and ASCII STL', async () => {
+    const binary = writeStl(assembly());
+    binary.write('solid but actually binary', 0, 'ascii');
+    fs.writeFileSync(file('tricky.stl'), binary);
+    expect((await facts(file('tricky.stl'))).triangles).toBe(24);
+    fs.writeFileSync(
+      file('ascii.stl'),
+      'solid t\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1 0 0\nvertex 0 1 0\nendloop\nendfacet\nendsolid t\n',
+    );
+    const ascii = await facts(file('ascii.stl'));
+    expect(ascii).toMatchObject({ triangles: 1, vertices: 3, bbox: { min: [0, 0, 0], max: [1, 1, 0] } });
+    expect(ascii.meta.units).toBeNull();
+  });
+
+  it('refuses what it cannot read or write, saying why', async () => {
+    fs.writeFileSync(file('empty.obj'), '# nothing\nv 0 0 0\n');
+    await expect(loadModel(file('empty.obj'))).rejects.toThrow("'empty.obj' holds no triangles");
+    fs.writeFileSync(file('model.xyz'), 'x');
+    await expect(loadModel(file('model.xyz'))).rejects.toThrow("'model.xyz': the format '.xyz' is not supported; supported inputs: .glb, .gltf, .obj, .stl");
+    fs.writeFileSync(file('broken.glb'), 'glTF not really');
+    await expect(loadModel(file('broken.glb'))).rejects.toThrow(/'broken.glb' could not be read as .glb/);
+    fs.writeFileSync(file('bad.obj'), 'v 0 0 0\nf 1 2 3\n');
+    await expect(loadModel(file('bad.obj'))).rejects.toThrow("'bad.obj' line 2: face refers to vertex 2, which does not exist");
+    await expect(saveModel(assembly(), file('out.pxz'))).rejects.toThrow("the output format 'pxz' is not supported (.pxz is the proprietary Pixyz format)");
+  });
+});
