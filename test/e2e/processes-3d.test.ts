@@ -1,0 +1,68 @@
+// The 3D processes through the HTTP API: a model in, a correct model or description out.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeMetadata, loadModel, saveModel } from '../../src/geometry';
+import { assembly } from '../helpers/models';
+import { startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-3d-'));
+let stack: Stack;
+let glb: Buffer;
+beforeAll(async () => {
+  stack = await startStack();
+  await saveModel(assembly(), path.join(dir, 'assembly.glb'));
+  glb = fs.readFileSync(path.join(dir, 'assembly.glb'));
+});
+afterAll(async () => {
+  await stack?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('convert_file', () => {
+  it('converts with upstream’s steps and result, and the output has the model’s facts', async () => {
+    const { body } = await submit(stack, { process: 'convert_file', file: { name: 'assembly.glb', content: glb }, params: { extension: 'OBJ' } });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.error).toBeNull();
+    expect(final.result).toEqual({ output: 'output.obj' });
+    expect(final.steps.map((s: { info: string }) => s.info.replace(/\/.*\//, '…/'))).toEqual([
+      'Importing file …/assembly.glb',
+      'Exporting file to …/output.obj',
+      'done',
+    ]);
+    const outputs = (await (await stack.api(`/jobs/${body.uuid}/outputs`)).json()) as { outputs: string[] };
+    expect(outputs.outputs).toEqual(['output.mtl', 'output.obj']);
+    for (const name of outputs.outputs) fs.writeFileSync(path.join(dir, name), Buffer.from(await (await stack.api(`/jobs/${body.uuid}/outputs/${name}`)).arrayBuffer()));
+    const back = await loadModel(path.join(dir, 'output.obj'));
+    expect(computeMetadata(back.document, back)).toMatchObject({ polygon_count: 24, mesh_vertex_count: 16, part_count: 2, material_count: 2 });
+  });
+
+  it('refuses the proprietary .pxz, naming what it supports', async () => {
+    const { body } = await submit(stack, { process: 'convert_file', file: { name: 'assembly.glb', content: glb }, params: { extension: 'pxz' } });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.status).toBe('FAILURE');
+    expect(final.error).toBe("cannot write 'pxz' (the proprietary Pixyz format): supported outputs are glb, gltf, obj, stl");
+    expect((await (await stack.api(`/jobs/${body.uuid}/outputs`)).json())).toEqual({ outputs: [] });
+  });
+});
+
+describe('generate_metadata', () => {
+  it('returns upstream’s keys with facts, and writes metadata.json with the node tree', async () => {
+    const { body } = await submit(stack, { process: 'generate_metadata', file: { name: 'assembly.glb', content: glb } });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.error).toBeNull();
+    expect(final.steps.map((s: { info: string }) => s.info)).toEqual(["Importing file 'assembly.glb'", 'Generating metadata', "Export 'metadata.json'"]);
+    expect(final.result.metadata).toMatchObject({ part_count: 2, material_count: 2, polygon_count: 24, mesh_vertex_count: 16, brep_body_count: null, units: 'm' });
+    expect(final.result.metadata.nodes).toBeUndefined();
+    const file = JSON.parse(await (await stack.api(`/jobs/${body.uuid}/outputs/metadata.json`)).text());
+    expect(file.nodes[1]).toEqual({ name: 'group', triangles: 0, children: [{ name: 'wheel', triangles: 12, children: [] }] });
+  });
+
+  it('fails clearly on a file that is not a model', async () => {
+    const { body } = await submit(stack, { process: 'generate_metadata', file: { name: 'notes.stl', content: 'hello' } });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.status).toBe('FAILURE');
+    expect(final.error).toMatch(/^'notes.stl' is neither an ASCII STL/);
+  });
+});
