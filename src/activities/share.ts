@@ -130,6 +130,10 @@ export function createShareActivities(deps: ShareActivityDeps) {
       const paths = jobPaths(sharePath, jobId);
       await fsp.mkdir(paths.archives, { recursive: true, mode: DIR_MODE });
       await fsp.mkdir(paths.outputs, { recursive: true, mode: DIR_MODE });
+      if ((await fsp.lstat(paths.outputs)).isSymbolicLink()) {
+        // A script replaced outputs/ by a link: zipping it would pack whatever it points at.
+        throw invalid(ErrorType.PixyzSecurityViolation, "the job's outputs/ was replaced by a link; nothing is archived");
+      }
       const partial = `${paths.archive}.partial`;
       const archive = archiver('zip', { zlib: { level: 6 } });
       let entries = 0;

@@ -66,6 +66,17 @@ function sendFile(res: Response, file: string, downloadName: string): Promise<vo
   });
 }
 
+/**
+ * The real path of a job's outputs/, or null when it is missing — or is not where it should be
+ * (a script that replaced it with a link to elsewhere must not have that served).
+ */
+async function outputsRoot(sharePath: string, id: string): Promise<string | null> {
+  const { dir, outputs } = jobPaths(sharePath, id);
+  const [realDir, realOutputs] = await Promise.all([fsp.realpath(dir).catch(() => null), fsp.realpath(outputs).catch(() => null)]);
+  if (!realDir || !realOutputs || realOutputs !== path.join(realDir, 'outputs')) return null;
+  return realOutputs;
+}
+
 async function readJobOr404(client: Client, id: string, sharePath: string) {
   try {
     return await readJob(client, id, sharePath);
@@ -84,11 +95,13 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   const metrics = createMetrics(client, log);
   app.use(metrics.middleware);
 
-  // No trailing slash, as upstream: /jobs/ → 307 /jobs (the method and body are kept).
+  // No trailing slash, as upstream: /jobs/ → 307 /jobs (the method and body are kept). The
+  // target is always a path on this server: `//host/` must not become a redirect elsewhere.
   app.use((req, res, next) => {
     if (req.path.length > 1 && req.path.endsWith('/')) {
-      const query = req.originalUrl.slice(req.originalUrl.indexOf('?') >= 0 ? req.originalUrl.indexOf('?') : req.originalUrl.length);
-      res.redirect(307, req.path.replace(/\/+$/, '') + query);
+      const q = req.originalUrl.indexOf('?');
+      const query = q >= 0 ? req.originalUrl.slice(q) : '';
+      res.redirect(307, `/${req.path.replace(/^\/+|\/+$/g, '')}${query}`);
       return;
     }
     next();
@@ -174,8 +187,11 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
 
   app.delete('/jobs/:id', auth, async (req, res) => {
     const id = jobIdParam(req);
+    // Read before: a job Temporal has forgotten is known only by the directory this removes.
+    const before = jobState(await readJobOr404(client, id, config.sharePath));
     const { removed } = await deleteJob(client, config.sharePath, id);
-    res.json({ ...jobState(await readJobOr404(client, id, config.sharePath)), deleted: removed });
+    const after = await readJob(client, id, config.sharePath).then(jobState, () => before);
+    res.json({ ...after, deleted: removed });
   });
 
   app.get('/jobs/:id/logs', auth, async (req, res) => {
@@ -184,17 +200,24 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   });
 
   app.get('/jobs/:id/outputs', auth, async (req, res) => {
-    const { outputs } = jobPaths(config.sharePath, jobIdParam(req));
-    const entries = await fsp.readdir(outputs).catch(() => [] as string[]);
+    const id = jobIdParam(req);
+    const outputs = await outputsRoot(config.sharePath, id);
+    const entries = outputs ? await fsp.readdir(outputs).catch(() => [] as string[]) : [];
     res.json({ outputs: entries.sort() });
   });
 
   app.get('/jobs/:id/outputs/archive', auth, async (req, res) => {
     const id = jobIdParam(req);
     const paths = jobPaths(config.sharePath, id);
-    if (!fs.existsSync(paths.dir)) throw notFound(`SharePathNotFoundError: Job '${id}' does not exist`);
     if (!fs.existsSync(paths.archive)) {
-      const state = await readJobOr404(client, id, config.sharePath);
+      // Whether the job exists is Temporal's to say: a queued job may have no directory yet.
+      let state;
+      try {
+        state = await readJob(client, id, config.sharePath);
+      } catch (err) {
+        if (err instanceof JobNotFoundError) throw notFound(`SharePathNotFoundError: Job '${id}' does not exist`);
+        throw err;
+      }
       if (!['SUCCESS', 'FAILURE', 'REVOKED'].includes(state.status)) {
         throw tooEarly(`TaskNotCompletedError: Job '${id}' is not finished yet`);
       }
@@ -207,8 +230,7 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
     const id = jobIdParam(req);
     const segments = (req.params as unknown as { file_path: string[] }).file_path;
     const shown = `outputs/${segments.join('/')}`;
-    const { outputs } = jobPaths(config.sharePath, id);
-    const root = await fsp.realpath(outputs).catch(() => null);
+    const root = await outputsRoot(config.sharePath, id);
     if (!root) throw notFound(`SharePathNotFoundError: File '${shown}' not found`);
     const requested = path.resolve(root, ...segments);
     if (!isInside(root, requested)) throw badRequest(`SharePathInvalidError: Invalid file path '${shown}'`);

@@ -20,6 +20,17 @@ async function describeOr404(client: Client, id: string) {
   }
 }
 
+/** The job's description, or null when Temporal has forgotten it but its directory remains. */
+async function describeOrForgotten(client: Client, sharePath: string, id: string) {
+  try {
+    return await client.workflow.getHandle(id).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError && fs.existsSync(jobPaths(sharePath, id).dir)) return null;
+    if (err instanceof WorkflowNotFoundError) throw notFound(`Job '${id}' does not exist`);
+    throw err;
+  }
+}
+
 /** Waits until the job's workflow is closed, at most `ms`; true when it is. */
 async function waitClosed(client: Client, id: string, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
@@ -44,7 +55,11 @@ export async function cancelJob(client: Client, id: string): Promise<void> {
  * sub-task working in its parent's directory, which is only cancelled.
  */
 export async function deleteJob(client: Client, sharePath: string, id: string): Promise<{ removed: boolean }> {
-  const desc = await describeOr404(client, id);
+  const desc = await describeOrForgotten(client, sharePath, id);
+  if (desc === null) {
+    await fsp.rm(jobPaths(sharePath, id).dir, { recursive: true, force: true });
+    return { removed: true };
+  }
   if (desc.status.name === 'RUNNING') {
     await client.workflow.getHandle(id).cancel();
     if (!(await waitClosed(client, id, 30_000))) throw new Error(`job ${id} did not stop within 30 s; its directory is kept`);
@@ -57,8 +72,8 @@ export async function deleteJob(client: Client, sharePath: string, id: string): 
 
 /** The script's log: its stdout and stderr; with `follow`, streamed until the job ends. */
 export async function streamLog(client: Client, sharePath: string, id: string, follow: boolean, res: Response): Promise<void> {
-  const desc = await describeOr404(client, id);
-  const memo = (desc.memo ?? {}) as Partial<JobMemo>;
+  const desc = await describeOrForgotten(client, sharePath, id);
+  const memo = (desc?.memo ?? {}) as Partial<JobMemo>;
   const file = path.join(jobPaths(sharePath, memo.shareOf ?? id).logs, `${id}.log`);
   res.type('text/plain; charset=utf-8');
   let offset = 0;
@@ -70,7 +85,7 @@ export async function streamLog(client: Client, sharePath: string, id: string, f
     for await (const chunk of stream) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
   };
   await pump();
-  if (follow && desc.status.name === 'RUNNING') {
+  if (follow && desc?.status.name === 'RUNNING') {
     let gone = false;
     res.once('close', () => (gone = true));
     let lastCheck = 0;

@@ -48,6 +48,7 @@ function receive(req: Request, inputsDir: string, maxBytes: number): Promise<Upl
     const writes: Promise<void>[] = [];
     const streams: { part: NodeJS.ReadableStream & { destroy(): void }; file: fs.WriteStream }[] = [];
     let failed = false;
+    let total = 0; // all file parts together: MAX_UPLOAD_BYTES is for the whole upload
     const fail = (err: Error) => {
       if (failed) return;
       failed = true;
@@ -94,6 +95,8 @@ function receive(req: Request, inputsDir: string, maxBytes: number): Promise<Upl
       streams.push({ part: stream, file });
       stream.on('data', (chunk: Buffer) => {
         entry.bytes += chunk.length;
+        total += chunk.length;
+        if (total > maxBytes) fail(new HttpError(413, `The upload is over ${maxBytes} bytes (MAX_UPLOAD_BYTES)`));
         if (part === 'script' && entry.bytes > MAX_SCRIPT_BYTES) fail(badRequest(`The script is over ${MAX_SCRIPT_BYTES} bytes`));
       });
       stream.on('limit', () => fail(new HttpError(413, `The upload is over ${maxBytes} bytes (MAX_UPLOAD_BYTES)`)));

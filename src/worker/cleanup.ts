@@ -21,10 +21,13 @@ async function ageSeconds(file: string): Promise<number | null> {
   }
 }
 
+/** A directory without state.json (its job never ended, or ended before state.json existed) is kept this long at least. */
+const ABANDONED_AFTER_SECONDS = 30 * 86400;
+
 /**
  * One sweep: a directory goes when its job's state.json (written when the job ended) is older
- * than the retention; a directory without one goes only when untouched for twice the retention
- * (no job runs that long: time limits stop at 7 days), so a running job's is never taken.
+ * than the retention; a directory without one only when untouched for twice the retention and
+ * at least 30 days, so that a queued or running job's is never taken.
  */
 export async function sweep({ sharePath, retentionSeconds, log }: Omit<CleanupOptions, 'intervalMs'>): Promise<string[]> {
   const removed: string[] = [];
@@ -33,7 +36,10 @@ export async function sweep({ sharePath, retentionSeconds, log }: Omit<CleanupOp
     if (!entry.isDirectory() || !isJobId(entry.name)) continue;
     const paths = jobPaths(sharePath, entry.name);
     const ended = await ageSeconds(paths.state);
-    const expired = ended !== null ? ended > retentionSeconds : ((await ageSeconds(paths.dir)) ?? 0) > 2 * retentionSeconds;
+    const expired =
+      ended !== null
+        ? ended > retentionSeconds
+        : ((await ageSeconds(paths.dir)) ?? 0) > Math.max(2 * retentionSeconds, ABANDONED_AFTER_SECONDS);
     if (!expired) continue;
     await fsp.rm(path.join(sharePath, entry.name), { recursive: true, force: true });
     removed.push(entry.name);

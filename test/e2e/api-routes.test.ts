@@ -16,12 +16,36 @@ afterAll(async () => {
 describe('an upload over MAX_UPLOAD_BYTES', () => {
   it('is refused with 413 and leaves nothing behind, whether it says its size or not', async () => {
     const before = fs.readdirSync(stack.sharePath);
+    // A script and a file each under the limit, together over it.
+    const half = { name: 'half.ts', content: `export async function main() {}\n//${'x'.repeat(0.6 * 2 ** 20)}` };
+    const together = await submit(stack, { script: half, file: { name: 'half.obj', content: Buffer.alloc(0.6 * 2 ** 20, 'v') } });
+    expect(together.status).toBe(413);
     for (const size of [1.5 * 2 ** 20, 8 * 2 ** 20]) {
       const { status, body } = await submit(stack, { script: fixture('throws.ts'), file: { name: 'big.obj', content: Buffer.alloc(size, 'v') } });
       expect(status).toBe(413);
       expect(body.detail).toEqual({ code: 413, message: 'Payload Too Large', details: `The upload is over ${2 ** 20} bytes (MAX_UPLOAD_BYTES)` });
       await eventually(() => (fs.readdirSync(stack.sharePath).length === before.length ? true : undefined));
     }
+  });
+});
+
+describe('a script that replaces its outputs/ with a link', () => {
+  it('gets nothing served or archived from where the link points', async () => {
+    const script = {
+      name: 'swap.ts',
+      content: `import fs from 'node:fs';
+        export async function main(pc: any) {
+          const out = pc.getOutputDir();
+          fs.rmSync(out, { recursive: true });
+          fs.symlinkSync('/etc', out);
+        }`,
+    };
+    const { body } = await submit(stack, { script });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(await (await stack.api(`/jobs/${body.uuid}/outputs`)).json()).toEqual({ outputs: [] });
+    expect((await stack.api(`/jobs/${body.uuid}/outputs/hostname`)).status).toBe(404);
+    expect(final.status).toBe('FAILURE');
+    expect(final.error).toBe("the job's outputs/ was replaced by a link; nothing is archived");
   });
 });
 
@@ -193,10 +217,12 @@ describe('upstream’s other routes', () => {
     expect((await fetch(`${stack.url}/backend/get_task_meta/${body.uuid}`)).status).toBe(401);
   });
 
-  it('redirects a trailing slash with 307, as upstream', async () => {
+  it('redirects a trailing slash with 307, as upstream, never to another host', async () => {
     const res = await stack.api('/jobs/?limit=1', { redirect: 'manual' });
     expect(res.status).toBe(307);
     expect(res.headers.get('location')).toBe('/jobs?limit=1');
+    const sneaky = await fetch(`${stack.url}//evil.example/`, { redirect: 'manual' });
+    expect(sneaky.headers.get('location')).toBe('/evil.example');
   });
 });
 
@@ -228,8 +254,13 @@ describe('a job Temporal has forgotten', () => {
     const remembered = (await (await stack.api(`/jobs/${ok}/details`)).json()) as any;
     expect(remembered).toMatchObject({ uuid: ok, name: 'remembered', status: 'SUCCESS', progress: 100, result: { output: 'Hello World!', params: { keep: 1 } } });
     expect(remembered.steps).toEqual(live[0].steps);
+    expect(await (await stack.api(`/jobs/${ok}/logs`)).text()).toMatch(/attempt 1/);
     const failed = await (await stack.api(`/jobs/${bad}`)).json();
     expect(failed).toEqual({ uuid: bad, name: null, status: 'FAILURE', progress: 0, error: 'the model is broken: no faces' });
     expect((await stack.api(`/jobs/${ok}/outputs/archive`)).status).toBe(200);
+    // …and deleted through the API, though Temporal no longer knows it.
+    expect(await (await stack.api(`/jobs/${ok}`, { method: 'DELETE' })).json()).toMatchObject({ status: 'SUCCESS', deleted: true });
+    expect(fs.existsSync(path.join(stack.sharePath, ok))).toBe(false);
+    expect((await stack.api(`/jobs/${ok}`)).status).toBe(404);
   });
 });

@@ -29,8 +29,8 @@ describe('job directory retention', () => {
   it('removes jobs that ended longer ago than the retention, and nothing else', async () => {
     const expired = job(120);
     const recent = job(30);
-    const running = job(null, 150); // no state.json: running, untouched for a while
-    const abandoned = job(null, 250); // no state.json, untouched for over twice the retention
+    const running = job(null, 5 * 86400); // no state.json: queued or running for days
+    const abandoned = job(null, 31 * 86400); // no state.json, untouched for over 30 days
     fs.mkdirSync(path.join(share, 'not-a-job'));
     fs.utimesSync(path.join(share, 'not-a-job'), new Date(0), new Date(0));
     const removed = await sweep({ sharePath: share, retentionSeconds: 100, log: pino({ level: 'silent' }) });
