@@ -14,7 +14,7 @@ import { requireApiKey } from './auth';
 import { cancelJob, deleteJob, streamLog } from './control';
 import { listJobs, parseListQuery } from './list';
 import { createMetrics } from './metrics';
-import { badRequest, errorHandler, HttpError, notFound, tooEarly } from './errors';
+import { badRequest, errorHandler, notFound, tooEarly } from './errors';
 import { JobNotFoundError, jobState, readJob, taskMeta } from './job-state';
 import { listProcesses, processScript } from './processes';
 import { inspectScript, ScriptParseError } from './script-options';
@@ -94,6 +94,24 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   const auth = requireApiKey(config.godPasswordSha256);
   const metrics = createMetrics(client, log);
   app.use(metrics.middleware);
+
+  // CORS as upstream: any origin, with credentials.
+  app.use((req, res, next) => {
+    const origin = req.header('origin');
+    if (origin) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Access-Control-Allow-Credentials', 'true');
+      res.setHeader('Vary', 'Origin');
+    }
+    if (req.method === 'OPTIONS' && req.header('access-control-request-method')) {
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS');
+      res.setHeader('Access-Control-Allow-Headers', req.header('access-control-request-headers') ?? '*');
+      res.setHeader('Access-Control-Max-Age', '600');
+      res.status(200).end();
+      return;
+    }
+    next();
+  });
 
   // No trailing slash, as upstream: /jobs/ → 307 /jobs (the method and body are kept). The
   // target is always a path on this server: `//host/` must not become a redirect elsewhere.
@@ -241,7 +259,9 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
     await sendFile(res, real, path.basename(real));
   });
 
-  app.use((req, _res, next) => next(new HttpError(404, `No route ${req.method} ${req.path}`)));
+  app.use((_req, res) => {
+    res.status(404).json({ detail: 'Not Found' }); // upstream's (FastAPI's) body for an unknown route
+  });
   app.use(errorHandler(log));
   return app;
 }

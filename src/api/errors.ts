@@ -35,7 +35,9 @@ export function errorHandler(log: { error: (obj: object, msg: string) => void })
       return;
     }
     if (err instanceof HttpError) {
-      res.status(err.status).json(errorBody(err.status, err.details));
+      // Upstream's 503 carries a plain string detail.
+      if (err.status === 503) res.status(503).json({ detail: err.details });
+      else res.status(err.status).json(errorBody(err.status, err.details));
       return;
     }
     // body-parser style errors carry a status (e.g. malformed JSON on /dev/callback later).

@@ -87,7 +87,10 @@ export function createMetrics(client: Client, log: Logger): ApiMetrics {
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       // The route template, not the path: ids must not explode the label set.
-      const handler = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'none';
+      // In upstream's (FastAPI's) notation: /jobs/{id}, /jobs/{id}/outputs/{file_path:path}.
+      const handler = req.route
+        ? `${req.baseUrl}${String(req.route.path)}`.replace(/\*(\w+)/g, '{$1:path}').replace(/:(\w+)/g, '{$1}')
+        : 'none';
       requests.inc({ method: req.method, status: `${Math.floor(res.statusCode / 100)}xx`, handler });
       duration.observe({ method: req.method, handler }, seconds);
       durationHighRes.observe(seconds);

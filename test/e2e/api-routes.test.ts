@@ -191,7 +191,7 @@ describe('upstream’s other routes', () => {
     await waitForEnd(stack, (await submit(stack, { process: 'api_test' })).body.uuid);
     await stack.api('/jobs/00000000-0000-4000-8000-000000000000');
     const text = await (await fetch(`${stack.url}/metrics`)).text();
-    expect(text).toMatch(/http_requests_total\{method="GET",status="4xx",handler="\/jobs\/:id"\} \d+/);
+    expect(text).toMatch(/http_requests_total\{method="GET",status="4xx",handler="\/jobs\/\{id\}"\} \d+/);
     expect(text).toMatch(/pixyz_jobs_submitted_total\{process="api_test"\} \d+/);
     expect(text).toMatch(/pixyz_jobs\{status="SUCCESS"\} \d+/);
     expect(text).toMatch(/pixyz_jobs_finished_total\{process="api_test",status="SUCCESS"\} [1-9]\d*/);
@@ -215,6 +215,17 @@ describe('upstream’s other routes', () => {
     const unknown = await (await stack.api('/backend/get_task_meta/00000000-0000-4000-8000-000000000000')).json();
     expect(unknown).toEqual({ status: 'PENDING', result: null, traceback: null, children: [], parent_id: null, task_id: '00000000-0000-4000-8000-000000000000', date_done: null });
     expect((await fetch(`${stack.url}/backend/get_task_meta/${body.uuid}`)).status).toBe(401);
+  });
+
+  it('answers CORS as upstream: any origin, with credentials; unknown routes as FastAPI does', async () => {
+    const pre = await fetch(`${stack.url}/jobs`, { method: 'OPTIONS', headers: { Origin: 'http://viewer.local', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'x-api-key' } });
+    expect(pre.status).toBe(200);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('http://viewer.local');
+    expect(pre.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(pre.headers.get('access-control-allow-headers')).toBe('x-api-key');
+    const unknown = await fetch(`${stack.url}/nothing/here`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ detail: 'Not Found' });
   });
 
   it('redirects a trailing slash with 307, as upstream, never to another host', async () => {
