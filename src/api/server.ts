@@ -10,6 +10,10 @@ export interface ApiServer {
 /** Serves the API on config.apiHost:apiPort (port 0: any free port). */
 export async function listen(deps: ApiDeps, port = deps.config.apiPort): Promise<ApiServer> {
   const server = http.createServer(createApp(deps));
+  // Longer than clients' keep-alive, so that a client never reuses a connection the server is
+  // closing at that very moment (ECONNRESET on a poll).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, deps.config.apiHost, resolve);

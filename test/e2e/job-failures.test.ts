@@ -159,7 +159,7 @@ describe('a refused submission', () => {
     ['an unknown queue', { script: fixture('throws.ts'), config: { queue: 'quantum' } }, /^Invalid queue 'quantum': configured queues are control, cpu, gpu/],
     ['a Python script', { script: { name: 'main.py', content: 'def main(pc, params): pass' } }, /must be TypeScript or JavaScript/],
     ['a script that does not parse', { script: { name: 'broken.ts', content: 'export function main( {' } }, /^The script does not parse: /],
-    ['an unknown process', { process: 'convert_file' }, /^Invalid process 'convert_file'$/],
+    ['an unknown process', { process: 'render_hologram' }, /^Invalid process 'render_hologram'$/],
     ['a negative time limit', { script: fixture('throws.ts'), config: { time_limit: -5 } }, /^Invalid time_limit/],
   ];
   for (const [what, submission, message] of cases) {

@@ -1,6 +1,7 @@
-// Many users at once: 200 submissions in parallel, none lost, none duplicated, all SUCCESS.
+// Heavy work, in one file so that it runs in sequence, not beside itself: 200 submissions in
+// parallel (none lost, none duplicated, all SUCCESS) and a 100-child fan-out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, submit, type Stack } from '../helpers/stack';
+import { readScript, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 
 const SUBMISSIONS = 200;
 let stack: Stack;
@@ -31,4 +32,24 @@ describe('200 concurrent submissions', () => {
     expect(results.map((d) => d.status)).toEqual(Array(SUBMISSIONS).fill('SUCCESS'));
     expect(results.map((d) => d.result.i)).toEqual(Array.from({ length: SUBMISSIONS }, (_, i) => i));
   }, 300_000);
+});
+
+describe('a fan-out', () => {
+  const script = { name: 'sub-tasks.ts', content: readScript('test/fixtures/sub-tasks.ts') };
+  const run = async (entrypoint: string, params: unknown = {}) => {
+    const { status, body } = await submit(stack, { script, params, config: { entrypoint } });
+    expect(status).toBe(200);
+    return { id: body.uuid as string, final: await waitForEnd(stack, body.uuid, () => {}, 140_000) };
+  };
+
+  it('fan out to 100 children and join them', async () => {
+    const { id, final } = await run('fanout', { count: 100 });
+    expect(final.error).toBeNull();
+    expect(final.result.count).toBe(100);
+    expect(final.result.total).toBe(2 * ((99 * 100) / 2));
+    console.log(`100-child fan-out and join: ${final.result.seconds.toFixed(1)} s`);
+    const status = await stack.client.workflow.getHandle(id).query('status');
+    expect(status).toMatchObject({ children: { started: 100, done: 100, failed: 0 } });
+    expect(final.children).toEqual({ started: 100, done: 100, failed: 0 });
+  }, 150_000);
 });

@@ -1,0 +1,144 @@
+// A deterministic software renderer for thumbnails: no GPU, no browser. Flat-shaded triangles
+// with a z-buffer, a camera fitted to the model, 2×2 supersampling for antialiasing, PNG out.
+import { PNG } from 'pngjs';
+import { triangles, type Document } from './model';
+
+type Vec3 = [number, number, number];
+
+export interface View {
+  name: string;
+  /** The direction the camera looks along (upstream's camera directions). */
+  direction: Vec3;
+  /** Vertical field of view, degrees. */
+  fov: number;
+}
+
+/** Upstream's four views: iso (-0.5,-0.5,-1) at 70°, then x, y and z at 90°. */
+export const UPSTREAM_VIEWS: View[] = [
+  { name: 'iso', direction: [-0.5, -0.5, -1], fov: 70 },
+  { name: 'x', direction: [0, 0, -1], fov: 90 },
+  { name: 'y', direction: [-1, 0, 0], fov: 90 },
+  { name: 'z', direction: [0, -1, 0], fov: 90 },
+];
+
+const sub = (a: Vec3, b: Vec3): Vec3 => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+const dot = (a: Vec3, b: Vec3) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+const cross = (a: Vec3, b: Vec3): Vec3 => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+const norm = (a: Vec3): Vec3 => {
+  const l = Math.hypot(a[0], a[1], a[2]) || 1;
+  return [a[0] / l, a[1] / l, a[2] / l];
+};
+
+const SUPERSAMPLE = 2;
+const LIGHT: Vec3 = norm([-0.4, 0.8, 0.6]);
+
+/** glTF colours are linear; PNG pixels are sRGB. */
+function toSrgb(linear: number): number {
+  const c = linear <= 0.0031308 ? 12.92 * linear : 1.055 * Math.pow(linear, 1 / 2.4) - 0.055;
+  return Math.round(Math.min(1, Math.max(0, c)) * 255);
+}
+
+/** Renders one view of the model as an RGBA PNG (transparent background). */
+export function renderView(doc: Document, view: View, width: number, height: number): Buffer {
+  const tris = [...triangles(doc)];
+  const W = width * SUPERSAMPLE;
+  const H = height * SUPERSAMPLE;
+  const color = new Float32Array(W * H * 4);
+  const depth = new Float32Array(W * H).fill(Infinity);
+
+  // Fit the camera: the model's bounding sphere fills the narrower field of view.
+  const min: Vec3 = [Infinity, Infinity, Infinity];
+  const max: Vec3 = [-Infinity, -Infinity, -Infinity];
+  for (const t of tris) {
+    for (const p of [t.a, t.b, t.c]) {
+      for (let k = 0; k < 3; k++) {
+        min[k] = Math.min(min[k]!, p[k]!);
+        max[k] = Math.max(max[k]!, p[k]!);
+      }
+    }
+  }
+  const center: Vec3 = [(min[0] + max[0]) / 2, (min[1] + max[1]) / 2, (min[2] + max[2]) / 2];
+  const radius = Math.max(1e-9, Math.hypot(max[0] - min[0], max[1] - min[1], max[2] - min[2]) / 2);
+  const forward = norm(view.direction);
+  const fovY = (view.fov * Math.PI) / 180;
+  const aspect = width / height;
+  const fovMin = Math.min(fovY, 2 * Math.atan(Math.tan(fovY / 2) * aspect));
+  const distance = radius / Math.sin(fovMin / 2);
+  const eye: Vec3 = [center[0] - forward[0] * distance, center[1] - forward[1] * distance, center[2] - forward[2] * distance];
+  const worldUp: Vec3 = Math.abs(forward[1]) > 0.99 ? [0, 0, -1] : [0, 1, 0];
+  const right = norm(cross(forward, worldUp));
+  const up = cross(right, forward);
+  const f = 1 / Math.tan(fovY / 2);
+
+  const project = (p: Vec3): Vec3 => {
+    const d = sub(p, eye);
+    const z = dot(d, forward); // distance along the view, > 0 in front
+    const x = (dot(d, right) * f) / (aspect * z);
+    const y = (dot(d, up) * f) / z;
+    return [((x + 1) / 2) * W, ((1 - y) / 2) * H, z];
+  };
+
+  for (const t of tris) {
+    const a = project(t.a);
+    const b = project(t.b);
+    const c = project(t.c);
+    if (a[2] <= 0 || b[2] <= 0 || c[2] <= 0) continue;
+    const n = norm(cross(sub(t.b, t.a), sub(t.c, t.a)));
+    const shade = 0.35 + 0.65 * Math.abs(dot(n, LIGHT)); // two-sided: CAD faces are not always oriented
+    const base = t.material ? t.material.getBaseColorFactor() : [0.8, 0.8, 0.8, 1];
+    const rgb = [base[0]! * shade, base[1]! * shade, base[2]! * shade];
+    const area = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
+    if (area === 0) continue;
+    const x0 = Math.max(0, Math.floor(Math.min(a[0], b[0], c[0])));
+    const x1 = Math.min(W - 1, Math.ceil(Math.max(a[0], b[0], c[0])));
+    const y0 = Math.max(0, Math.floor(Math.min(a[1], b[1], c[1])));
+    const y1 = Math.min(H - 1, Math.ceil(Math.max(a[1], b[1], c[1])));
+    for (let y = y0; y <= y1; y++) {
+      const py = y + 0.5;
+      for (let x = x0; x <= x1; x++) {
+        const px = x + 0.5;
+        const w0 = ((b[0] - px) * (c[1] - py) - (b[1] - py) * (c[0] - px)) / area;
+        const w1 = ((c[0] - px) * (a[1] - py) - (c[1] - py) * (a[0] - px)) / area;
+        const w2 = 1 - w0 - w1;
+        if (w0 < 0 || w1 < 0 || w2 < 0) continue;
+        const z = w0 * a[2] + w1 * b[2] + w2 * c[2];
+        const i = y * W + x;
+        if (z >= depth[i]!) continue;
+        depth[i] = z;
+        color[i * 4] = rgb[0]!;
+        color[i * 4 + 1] = rgb[1]!;
+        color[i * 4 + 2] = rgb[2]!;
+        color[i * 4 + 3] = 1;
+      }
+    }
+  }
+
+  // Downsample: average each 2×2 block (colours weighted by coverage) into one pixel.
+  const png = new PNG({ width, height });
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      let cover = 0;
+      for (let sy = 0; sy < SUPERSAMPLE; sy++) {
+        for (let sx = 0; sx < SUPERSAMPLE; sx++) {
+          const i = ((y * SUPERSAMPLE + sy) * W + (x * SUPERSAMPLE + sx)) * 4;
+          if (color[i + 3] === 0) continue;
+          r += color[i]!;
+          g += color[i + 1]!;
+          b += color[i + 2]!;
+          cover += 1;
+        }
+      }
+      const o = (y * width + x) * 4;
+      if (cover > 0) {
+        png.data[o] = toSrgb(r / cover);
+        png.data[o + 1] = toSrgb(g / cover);
+        png.data[o + 2] = toSrgb(b / cover);
+      }
+      png.data[o + 3] = Math.round((255 * cover) / (SUPERSAMPLE * SUPERSAMPLE));
+    }
+  }
+  return PNG.sync.write(png, { colorType: 6 });
+}
