@@ -21,5 +21,9 @@ export const {
   readObj,
   writeObj,
   readMtl,
+  renderView,
+  UPSTREAM_VIEWS,
+  decimate,
+  DEFAULT_PREVIEW_TRIANGLES,
 } = geometry;
 export default geometry;

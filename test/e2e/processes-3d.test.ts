@@ -66,3 +66,30 @@ describe('generate_metadata', () => {
     expect(final.error).toMatch(/^'notes.stl' is neither an ASCII STL/);
   });
 });
+
+describe('generate_thumbnails', () => {
+  it('renders the four views, a preview and the metadata, in upstream’s result shape', async () => {
+    const { body } = await submit(stack, { process: 'generate_thumbnails', file: { name: 'assembly.glb', content: glb }, params: { width: 128, height: 96 } });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.error).toBeNull();
+    expect(final.result).toMatchObject({
+      thumbs: { iso: 'iso.png', x: 'x.png', y: 'y.png', z: 'z.png' },
+      preview: { file: 'preview.glb', size: '128x96' },
+      metadata: { polygon_count: 24, part_count: 2 },
+      process_duration: expect.any(Number),
+    });
+    const outputs = (await (await stack.api(`/jobs/${body.uuid}/outputs`)).json()) as { outputs: string[] };
+    expect(outputs.outputs).toEqual(['iso.png', 'metadata.json', 'preview.glb', 'x.png', 'y.png', 'z.png']);
+    const { PNG } = await import('pngjs');
+    for (const view of ['iso', 'x', 'y', 'z']) {
+      const png = PNG.sync.read(Buffer.from(await (await stack.api(`/jobs/${body.uuid}/outputs/${view}.png`)).arrayBuffer()));
+      expect([png.width, png.height]).toEqual([128, 96]);
+      let opaque = 0;
+      for (let i = 3; i < png.data.length; i += 4) if (png.data[i]! > 127) opaque++;
+      expect(opaque, view).toBeGreaterThan(100); // not blank
+    }
+    fs.writeFileSync(path.join(dir, 'preview.glb'), Buffer.from(await (await stack.api(`/jobs/${body.uuid}/outputs/preview.glb`)).arrayBuffer()));
+    const preview = await loadModel(path.join(dir, 'preview.glb'));
+    expect(computeMetadata(preview.document, preview).polygon_count).toBe(24);
+  });
+});

@@ -3,8 +3,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { computeMetadata, loadModel, saveModel, writeStl } from '../../src/geometry';
-import { assembly } from '../helpers/models';
+import { PNG } from 'pngjs';
+import {
+  addMesh,
+  colorMaterial,
+  computeMetadata,
+  countTriangles as count,
+  createDocument,
+  decimate,
+  loadModel,
+  renderView,
+  saveModel,
+  UPSTREAM_VIEWS,
+  writeStl,
+} from '../../src/geometry';
+import { assembly, cube } from '../helpers/models';
 
 const validator = require('gltf-validator') as { validateBytes(data: Uint8Array, options?: object): Promise<{ issues: { numErrors: number; messages: unknown[] } }> };
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-geometry-'));
@@ -91,5 +104,67 @@ describe('the geometry library', () => {
     fs.writeFileSync(file('bad.obj'), 'v 0 0 0\nf 1 2 3\n');
     await expect(loadModel(file('bad.obj'))).rejects.toThrow("'bad.obj' line 2: face refers to vertex 2, which does not exist");
     await expect(saveModel(assembly(), file('out.pxz'))).rejects.toThrow("the output format 'pxz' is not supported (.pxz is the proprietary Pixyz format)");
+  });
+});
+
+describe('thumbnails', () => {
+
+  function cubeDoc() {
+    const doc = createDocument();
+    addMesh(doc, { name: 'cube', ...cube(), material: colorMaterial(doc, 'grey', [0.5, 0.5, 0.5, 1]) });
+    return doc;
+  }
+
+  /** Bounds of the drawn (non-transparent) pixels, and how many there are. */
+  function drawn(png: Buffer) {
+    const img = PNG.sync.read(png);
+    let minX = Infinity, minY = Infinity, maxX = -1, maxY = -1, n = 0;
+    for (let y = 0; y < img.height; y++)
+      for (let x = 0; x < img.width; x++)
+        if (img.data[(y * img.width + x) * 4 + 3]! > 127) {
+          n++;
+          minX = Math.min(minX, x); maxX = Math.max(maxX, x); minY = Math.min(minY, y); maxY = Math.max(maxY, y);
+        }
+    return { minX, maxX, minY, maxY, n, width: img.width, height: img.height };
+  }
+
+  it('draws a cube seen face-on as a centred, filled square', () => {
+    const d = drawn(renderView(cubeDoc(), UPSTREAM_VIEWS.find((v) => v.name === 'x')!, 256, 256));
+    const w = d.maxX - d.minX + 1;
+    const h = d.maxY - d.minY + 1;
+    expect(Math.abs(w - h)).toBeLessThanOrEqual(1);
+    expect(Math.abs(d.minX - (d.width - 1 - d.maxX))).toBeLessThanOrEqual(1);
+    expect(Math.abs(d.minY - (d.height - 1 - d.maxY))).toBeLessThanOrEqual(1);
+    expect(w).toBeGreaterThan(64); // fitted to the view, not a speck
+    expect(d.n / (w * h)).toBeGreaterThan(0.98); // a filled square, not an outline
+  });
+
+  it('renders every view, not blank, and the same bytes every time', () => {
+    for (const view of UPSTREAM_VIEWS) {
+      const a = renderView(assembly(), view, 128, 96);
+      const b = renderView(assembly(), view, 128, 96);
+      expect(a.equals(b), view.name).toBe(true);
+      const d = drawn(a);
+      expect([d.width, d.height]).toEqual([128, 96]);
+      expect(d.n, view.name).toBeGreaterThan(200);
+    }
+  });
+
+  it('decimates a preview to its triangle budget', async () => {
+    const doc = createDocument();
+    // A 100×100 grid: 19,602 triangles.
+    const n = 100;
+    const positions: number[] = [];
+    const indices: number[] = [];
+    for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) positions.push(x / n, y / n, Math.sin(x / 7) * Math.cos(y / 9) * 0.05);
+    for (let y = 0; y < n - 1; y++) for (let x = 0; x < n - 1; x++) {
+      const i = y * n + x;
+      indices.push(i, i + 1, i + n, i + 1, i + n + 1, i + n);
+    }
+    addMesh(doc, { name: 'grid', positions: Float32Array.from(positions), indices: Uint32Array.from(indices) });
+    expect(count(doc)).toBe(19602);
+    const after = await decimate(doc, 2000);
+    expect(after).toBeLessThanOrEqual(2000 * 1.1);
+    expect(after).toBeGreaterThan(100);
   });
 });

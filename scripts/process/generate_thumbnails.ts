@@ -1,0 +1,54 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { computeMetadata, decimate, loadModel, renderView, saveModel, UPSTREAM_VIEWS } from 'pixyz-scheduler/geometry';
+import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
+
+interface Params {
+  width?: number;
+  height?: number;
+  /** Triangle budget of preview.glb (upstream: 500000). */
+  previewTriangles?: number;
+}
+
+/**
+ * Render thumbnails of a 3D file: iso, x, y and z views (upstream's camera directions), shaded
+ * with the materials' colours on a transparent background, by a deterministic software renderer
+ * (no GPU needed); plus a decimated preview.glb and metadata.json.
+ *
+ * params: { "width": 512, "height": 512, "previewTriangles": 500000 }
+ * inputs: .glb, .gltf, .obj (+ .mtl), .stl; a zip with root_file.
+ * outputs: iso.png, x.png, y.png, z.png, preview.glb, metadata.json
+ * result: { "thumbs": { "iso": "iso.png", … }, "preview": { "file": "preview.glb", "size": "WxH" },
+ *           "metadata": { … }, "process_duration": <seconds> }
+ */
+export const main = pixyzSchedule({ queue: 'gpu' }, async (pc: ProgramContext, params: Params) => {
+  const started = performance.now();
+  const width = Math.round(params.width ?? 512);
+  const height = Math.round(params.height ?? 512);
+  if (!(width >= 16 && width <= 4096 && height >= 16 && height <= 4096)) throw new Error('width and height must be between 16 and 4096 pixels');
+  const input = pc.getInputFile();
+  if (!input) throw new Error('generate_thumbnails needs a model: send one as `file`');
+  pc.progressSetTotal(4 + UPSTREAM_VIEWS.length);
+  pc.progressNext(`Importing file ${path.basename(input)}`);
+  const model = await loadModel(input);
+  const thumbs: Record<string, string> = {};
+  for (const view of UPSTREAM_VIEWS) {
+    pc.progressNext(`Screenshotting ${view.name}`);
+    await fs.writeFile(pc.getOutputDir(`${view.name}.png`), renderView(model.document, view, width, height));
+    thumbs[view.name] = `${view.name}.png`;
+  }
+  pc.progressNext('Exporting model preview to preview.glb');
+  const metadata = computeMetadata(model.document, model); // before decimation: the model's own facts
+  await decimate(model.document, params.previewTriangles);
+  await saveModel(model.document, pc.getOutputDir('preview.glb'));
+  pc.progressNext('Generating metadata');
+  pc.progressNext("Export 'metadata.json'");
+  await fs.writeFile(pc.getOutputDir('metadata.json'), JSON.stringify(metadata, null, 2));
+  const { nodes: _nodes, ...summary } = metadata;
+  return {
+    thumbs,
+    preview: { file: 'preview.glb', size: `${width}x${height}` },
+    metadata: summary,
+    process_duration: (performance.now() - started) / 1000,
+  };
+});
