@@ -6,8 +6,10 @@ import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
  * Convert a 3D file to another format.
  *
  * params: { "extension": "glb" } — the output format: glb (default), gltf, obj or stl.
- * inputs: .glb, .gltf, .obj (+ .mtl), .stl (ASCII or binary); a zip with root_file for a model
- *         made of several files.
+ * inputs: .step/.stp, .iges/.igs, .brep (OpenCascade), .glb, .gltf, .obj (+ .mtl), .stl (ASCII or
+ *         binary); a zip with root_file for a model made of several files.
+ * units: glTF is written in metres (a STEP file in millimetres is scaled by 0.001); OBJ and STL
+ *        keep the source units.
  * outputs: output.<extension> (with output.bin for gltf, output.mtl for obj)
  * result: { "output": "output.<extension>" }
  */
@@ -25,7 +27,7 @@ export const main = pixyzSchedule({ queue: 'cpu' }, async (pc: ProgramContext, p
   const model = await loadModel(input);
   const output = pc.getOutputDir(`output.${extension}`);
   pc.progressNext(`Exporting file to ${output}`);
-  await saveModel(model.document, output);
+  await saveModel(model.document, output, { units: model.units });
   pc.progressNext('done');
   return { output: path.basename(output) };
 });

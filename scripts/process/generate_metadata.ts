@@ -8,7 +8,7 @@ import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
  * polygon, edge, animation and variant counts; null where the format cannot say), and more:
  * bounding box, units, materials, the node tree with triangle counts, format and size.
  *
- * inputs: .glb, .gltf, .obj (+ .mtl), .stl; a zip with root_file.
+ * inputs: .step/.stp, .iges/.igs, .brep, .glb, .gltf, .obj (+ .mtl), .stl; a zip with root_file.
  * outputs: metadata.json (everything, the node tree included)
  * result: { "metadata": { … } } (without the node tree, which can be large)
  */

@@ -16,7 +16,7 @@ interface Params {
  * (no GPU needed); plus a decimated preview.glb and metadata.json.
  *
  * params: { "width": 512, "height": 512, "previewTriangles": 500000 }
- * inputs: .glb, .gltf, .obj (+ .mtl), .stl; a zip with root_file.
+ * inputs: .step/.stp, .iges/.igs, .brep, .glb, .gltf, .obj (+ .mtl), .stl; a zip with root_file.
  * outputs: iso.png, x.png, y.png, z.png, preview.glb, metadata.json
  * result: { "thumbs": { "iso": "iso.png", … }, "preview": { "file": "preview.glb", "size": "WxH" },
  *           "metadata": { … }, "process_duration": <seconds> }
@@ -40,7 +40,7 @@ export const main = pixyzSchedule({ queue: 'gpu' }, async (pc: ProgramContext, p
   pc.progressNext('Exporting model preview to preview.glb');
   const metadata = computeMetadata(model.document, model); // before decimation: the model's own facts
   await decimate(model.document, params.previewTriangles);
-  await saveModel(model.document, pc.getOutputDir('preview.glb'));
+  await saveModel(model.document, pc.getOutputDir('preview.glb'), { units: model.units });
   pc.progressNext('Generating metadata');
   pc.progressNext("Export 'metadata.json'");
   await fs.writeFile(pc.getOutputDir('metadata.json'), JSON.stringify(metadata, null, 2));

@@ -5,12 +5,14 @@ import { NodeIO } from '@gltf-transform/core';
 import type { Document } from './model';
 import { readObj, writeObj } from './obj';
 import { ModelFormatError, readStl, writeStl } from './stl';
+import { METRES_PER_UNIT, readCad } from './cad';
 import { countTriangles } from './metadata';
 
 export { ModelFormatError };
 
-/** What loadModel reads so far; CAD (STEP, IGES), FBX, DAE, PLY, 3MF and IFC come next. */
-export const INPUT_FORMATS = ['glb', 'gltf', 'obj', 'stl'] as const;
+/** What loadModel reads so far; FBX, DAE, 3DS, PLY, 3MF, OFF and IFC come next. */
+export const INPUT_FORMATS = ['glb', 'gltf', 'obj', 'stl', 'step', 'stp', 'iges', 'igs', 'brep', 'brp'] as const;
+const CAD: Record<string, 'step' | 'iges' | 'brep'> = { step: 'step', stp: 'step', iges: 'iges', igs: 'iges', brep: 'brep', brp: 'brep' };
 /** What saveModel writes. */
 export const OUTPUT_FORMATS = ['glb', 'gltf', 'obj', 'stl'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -19,9 +21,11 @@ export interface LoadedModel {
   document: Document;
   /** The input format, by extension (lower case, no dot). */
   format: string;
-  /** The length unit the file declares (glTF: metres), null when the format has none. */
+  /** The length unit of the geometry: the file's own (glTF: metres), null when the format has none. */
   units: string | null;
   bytes: number;
+  /** For CAD inputs: their B-rep bodies and faces. */
+  brep?: { bodies: number; faces: number };
 }
 
 const io = () => new NodeIO();
@@ -37,8 +41,21 @@ export async function loadModel(file: string): Promise<LoadedModel> {
   const bytes = (await fs.stat(file)).size;
   let document: Document;
   let units: string | null = null;
+  let brep: LoadedModel['brep'];
   try {
     switch (format) {
+      case 'step':
+      case 'stp':
+      case 'iges':
+      case 'igs':
+      case 'brep':
+      case 'brp': {
+        const cad = await readCad(await fs.readFile(file), name, CAD[format]!);
+        document = cad.document;
+        units = cad.units;
+        brep = { bodies: cad.bodies, faces: cad.faces };
+        break;
+      }
       case 'glb':
       case 'gltf':
         document = await io().read(file);
@@ -68,12 +85,20 @@ export async function loadModel(file: string): Promise<LoadedModel> {
     throw new ModelFormatError(`'${name}' could not be read as .${format}: ${(err as Error).message}`);
   }
   if (countTriangles(document) === 0) throw new ModelFormatError(`'${name}' holds no triangles: nothing to convert`);
-  return { document, format, units, bytes };
+  return { document, format, units, bytes, ...(brep ? { brep } : {}) };
 }
 
-/** Writes a model in the format of `file`'s extension (glTF: with its .bin beside it; OBJ: with its .mtl). */
-export async function saveModel(document: Document, file: string): Promise<string[]> {
+/**
+ * Writes a model in the format of `file`'s extension (glTF: with its .bin beside it; OBJ: with
+ * its .mtl). glTF is in metres, as its specification requires: a model in other `units` is
+ * scaled; OBJ and STL keep the model's own units.
+ */
+export async function saveModel(document: Document, file: string, options: { units?: string | null } = {}): Promise<string[]> {
   const format = extensionOf(file);
+  const factor = options.units ? (METRES_PER_UNIT[options.units] ?? 1) : 1;
+  if ((format === 'glb' || format === 'gltf') && factor !== 1) {
+    return withScale(document, factor, () => saveModel(document, file));
+  }
   const written = [file];
   switch (format) {
     case 'glb':
@@ -106,4 +131,26 @@ export async function saveModel(document: Document, file: string): Promise<strin
       );
   }
   return written;
+}
+
+/** Runs `write` with the scene under a node scaled by `factor`, then puts the scene back. */
+async function withScale<T>(document: Document, factor: number, write: () => Promise<T>): Promise<T> {
+  const scene = document.getRoot().getDefaultScene() ?? document.getRoot().listScenes()[0]!;
+  const children = scene.listChildren();
+  const units = document.createNode('units').setScale([factor, factor, factor]);
+  for (const child of children) {
+    scene.removeChild(child);
+    units.addChild(child);
+  }
+  scene.addChild(units);
+  try {
+    return await write();
+  } finally {
+    scene.removeChild(units);
+    for (const child of children) {
+      units.removeChild(child);
+      scene.addChild(child);
+    }
+    units.dispose();
+  }
 }

@@ -28,6 +28,7 @@ export interface ModelMetadata {
   metadata_component_count: number | null;
   metadata_property_count: number | null;
   // Beyond upstream:
+  brep_face_count: number | null;
   bbox: { min: [number, number, number]; max: [number, number, number] } | null;
   units: string | null;
   format: string;
@@ -45,7 +46,10 @@ export function countTriangles(doc: Document): number {
   return n;
 }
 
-export function computeMetadata(doc: Document, source: { format: string; units: string | null; bytes: number }): ModelMetadata {
+export function computeMetadata(
+  doc: Document,
+  source: { format: string; units: string | null; bytes: number; brep?: { bodies: number; faces: number } },
+): ModelMetadata {
   const min: [number, number, number] = [Infinity, Infinity, Infinity];
   const max: [number, number, number] = [-Infinity, -Infinity, -Infinity];
   let vertices = 0;
@@ -96,14 +100,15 @@ export function computeMetadata(doc: Document, source: { format: string; units: 
     aabb: String(diagonal),
     part_count: parts.size,
     material_count: root.listMaterials().length,
-    brep_boundary: null, // meshes carry no B-rep
-    brep_body_count: null,
+    brep_boundary: null,
+    brep_body_count: source.brep ? source.brep.bodies : null, // meshes carry no B-rep
     mesh_boundary: null,
     mesh_edge_count: edges,
     mesh_vertex_count: vertices,
     polygon_count: polygons,
     animation_count: root.listAnimations().length,
     variant_count: variants ? ((variants as unknown as { listVariants(): unknown[] }).listVariants?.().length ?? 0) : 0,
+    brep_face_count: source.brep ? source.brep.faces : null,
     pmi_component_count: null,
     annotation_group_count: null,
     annotation_count: null,

@@ -168,3 +168,35 @@ describe('thumbnails', () => {
     expect(after).toBeGreaterThan(100);
   });
 });
+
+describe('CAD through OpenCascade', () => {
+  // Sample files that ship with the occt-import-js package (its test files; source.txt beside each).
+  const samples = path.join(path.dirname(require.resolve('occt-import-js/package.json')), 'test', 'testfiles');
+  const cubeStep = path.join(samples, 'cube-10x10mm', 'Cube 10x10.stp');
+  const cubeIges = path.join(samples, 'cube-10x10mm', 'Cube 10x10.igs');
+
+  it('reads a STEP cube in its own millimetres, with its B-rep faces', async () => {
+    const { meta } = await facts(cubeStep);
+    expect(meta).toMatchObject({ units: 'mm', format: 'stp', polygon_count: 12, brep_body_count: 1, brep_face_count: 6, part_count: 1 });
+    const size = meta.bbox!.max.map((x, i) => x - meta.bbox!.min[i]!);
+    expectClose(size, [10, 10, 10]);
+  });
+
+  it('writes glTF in metres (×0.001) and STL in the source millimetres', async () => {
+    const model = await loadModel(cubeStep);
+    await saveModel(model.document, file('cube.glb'), { units: model.units });
+    await saveModel(model.document, file('cube.stl'), { units: model.units });
+    const glbSize = (await facts(file('cube.glb'))).bbox;
+    expectClose(glbSize.max.map((x, i) => x - glbSize.min[i]!), [0.01, 0.01, 0.01]);
+    const stlSize = (await facts(file('cube.stl'))).bbox;
+    expectClose(stlSize.max.map((x, i) => x - stlSize.min[i]!), [10, 10, 10]);
+    const report = await validator.validateBytes(new Uint8Array(fs.readFileSync(file('cube.glb'))));
+    expect(report.issues.numErrors).toBe(0);
+  });
+
+  it('reads IGES, and refuses a file that is not STEP', async () => {
+    expect((await facts(cubeIges)).triangles).toBeGreaterThanOrEqual(12);
+    fs.writeFileSync(file('fake.step'), 'not a step file');
+    await expect(loadModel(file('fake.step'))).rejects.toThrow("'fake.step' is not a STEP file (no ISO-10303-21 header)");
+  });
+});
