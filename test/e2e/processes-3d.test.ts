@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeMetadata, loadModel, saveModel } from '../../src/geometry';
 import { assembly } from '../helpers/models';
+import { JOB_PROCESS } from '../../src/shared/search-attributes';
 import { startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-3d-'));
@@ -91,5 +92,32 @@ describe('generate_thumbnails', () => {
     fs.writeFileSync(path.join(dir, 'preview.glb'), Buffer.from(await (await stack.api(`/jobs/${body.uuid}/outputs/preview.glb`)).arrayBuffer()));
     const preview = await loadModel(path.join(dir, 'preview.glb'));
     expect(computeMetadata(preview.document, preview).polygon_count).toBe(24);
+  });
+});
+
+describe('thumbnail_chained', () => {
+  it('runs load-and-metadata on cpu then the screenshots on gpu, as child workflows, all outputs in the job', async () => {
+    const { body } = await submit(stack, { process: 'thumbnail_chained', file: { name: 'assembly.glb', content: glb }, params: { width: 64, height: 64 } });
+    const final = await waitForEnd(stack, body.uuid, () => {}, 90_000);
+    expect(final.error).toBeNull();
+    expect(final.result).toMatchObject({
+      width: 64,
+      height: 64,
+      glb: 'export.glb',
+      preview: { file: 'preview.glb', size: '64x64' },
+      metadata: { polygon_count: 24 },
+      thumbs: { iso: 'iso.png', x: 'x.png', y: 'y.png', z: 'z.png' },
+    });
+    const outputs = (await (await stack.api(`/jobs/${body.uuid}/outputs`)).json()) as { outputs: string[] };
+    expect(outputs.outputs).toEqual(['export.glb', 'iso.png', 'metadata.json', 'preview.glb', 'x.png', 'y.png', 'z.png']);
+    // The chain is a child workflow of the job; its two steps are children of the chain.
+    const kids: { type: string; id: string }[] = [];
+    for await (const wf of stack.client.workflow.list({ query: `ParentWorkflowId = "${body.uuid}"` })) kids.push({ type: wf.type, id: wf.workflowId });
+    expect(kids.map((k) => k.type)).toEqual(['pixyzCanvas']);
+    const steps: string[] = [];
+    for await (const wf of stack.client.workflow.list({ query: `ParentWorkflowId = "${kids[0]!.id}"` })) {
+      steps.push(String(wf.typedSearchAttributes.get(JOB_PROCESS)));
+    }
+    expect(steps.sort()).toEqual(['thumbnail_chained:loadFileAndMetadata', 'thumbnail_chained:screenshot']);
   });
 });
