@@ -21,6 +21,8 @@ export interface BenchStack {
   taskQueue(queue: string): string;
   /** Submits `script` (content) and polls until it ends; returns ms from POST to SUCCESS. */
   runJob(scriptName: string, script: Buffer, params?: unknown, entrypoint?: string): Promise<number>;
+  /** Submits a predefined process with a model file; ms from POST to SUCCESS. */
+  runProcess(processName: string, file: string, params?: unknown): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -52,11 +54,23 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
   const headers = { 'x-api-key': key };
 
   async function runJob(scriptName: string, script: Buffer, params: unknown = {}, entrypoint = 'main'): Promise<number> {
-    const started = performance.now();
     const form = new FormData();
     form.set('script', new Blob([script]), scriptName);
     form.set('params', JSON.stringify(params));
     form.set('config', JSON.stringify({ entrypoint }));
+    return submitAndWait(form);
+  }
+
+  async function runProcess(processName: string, file: string, params: unknown = {}): Promise<number> {
+    const form = new FormData();
+    form.set('process', processName);
+    form.set('file', await fs.openAsBlob(file), path.basename(file));
+    form.set('params', JSON.stringify(params));
+    return submitAndWait(form);
+  }
+
+  async function submitAndWait(form: FormData): Promise<number> {
+    const started = performance.now();
     const res = await fetch(`${api.url}/jobs`, { method: 'POST', body: form, headers });
     const { uuid } = (await res.json()) as { uuid: string };
     for (;;) {
@@ -73,6 +87,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     address,
     taskQueue: (queue) => `${config.taskQueuePrefix}${queue}`,
     runJob,
+    runProcess,
     async stop() {
       await api.close();
       await workers.shutdown();

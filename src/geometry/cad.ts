@@ -29,6 +29,11 @@ interface Occt {
 let occt: Promise<Occt> | undefined;
 const loadOcct = () => (occt ??= (require('occt-import-js') as () => Promise<Occt>)());
 
+/** Starts loading OpenCascade's WebAssembly now (a script process started ahead of its job). */
+export function preloadCad(): void {
+  loadOcct().catch(() => {}); // a failure shows again, with its message, when a file is read
+}
+
 const OCCT_UNITS: Record<string, string> = { mm: 'millimeter', cm: 'centimeter', m: 'meter', in: 'inch', ft: 'foot' };
 const SI_PREFIX: Record<string, string> = { '.MILLI.': 'mm', '.CENTI.': 'cm', $: 'm' };
 
