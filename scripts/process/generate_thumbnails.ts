@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { computeMetadata, decimate, loadModel, renderView, saveModel, UPSTREAM_VIEWS } from 'pixyz-scheduler/geometry';
+import { computeMetadata, decimate, loadModel, saveModel, UPSTREAM_VIEWS, writeThumbnails } from 'pixyz-scheduler/geometry';
 import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
 
 interface Params {
@@ -31,12 +31,7 @@ export const main = pixyzSchedule({ queue: 'gpu' }, async (pc: ProgramContext, p
   pc.progressSetTotal(4 + UPSTREAM_VIEWS.length);
   pc.progressNext(`Importing file ${path.basename(input)}`);
   const model = await loadModel(input);
-  const thumbs: Record<string, string> = {};
-  for (const view of UPSTREAM_VIEWS) {
-    pc.progressNext(`Screenshotting ${view.name}`);
-    await fs.writeFile(pc.getOutputDir(`${view.name}.png`), renderView(model.document, view, width, height));
-    thumbs[view.name] = `${view.name}.png`;
-  }
+  const thumbs = await writeThumbnails(model.document, pc.getOutputDir(), width, height, (view) => pc.progressNext(`Screenshotting ${view.name}`));
   pc.progressNext('Exporting model preview to preview.glb');
   const metadata = computeMetadata(model.document, model); // before decimation: the model's own facts
   await decimate(model.document, params.previewTriangles);

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { computeMetadata, decimate, loadModel, renderView, saveModel, UPSTREAM_VIEWS } from 'pixyz-scheduler/geometry';
+import { computeMetadata, decimate, loadModel, saveModel, UPSTREAM_VIEWS, writeThumbnails } from 'pixyz-scheduler/geometry';
 import { chain, pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
 
 interface Params {
@@ -55,11 +55,6 @@ export async function screenshot(pc: ProgramContext, params: Params & Record<str
   const height = Math.round(params.height ?? 512);
   const preview = await loadModel(pc.getOutputDir('preview.glb'));
   pc.progressSetTotal(UPSTREAM_VIEWS.length);
-  const thumbs: Record<string, string> = {};
-  for (const view of UPSTREAM_VIEWS) {
-    pc.progressNext(`Screenshotting ${view.name}`);
-    await fs.writeFile(pc.getOutputDir(`${view.name}.png`), renderView(preview.document, view, width, height));
-    thumbs[view.name] = `${view.name}.png`;
-  }
+  const thumbs = await writeThumbnails(preview.document, pc.getOutputDir(), width, height, (view) => pc.progressNext(`Screenshotting ${view.name}`));
   return { ...params, thumbs };
 }

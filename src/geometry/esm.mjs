@@ -22,6 +22,7 @@ export const {
   writeObj,
   readMtl,
   renderView,
+  writeThumbnails,
   UPSTREAM_VIEWS,
   decimate,
   DEFAULT_PREVIEW_TRIANGLES,

@@ -1,5 +1,7 @@
 // A deterministic software renderer for thumbnails: no GPU, no browser. Flat-shaded triangles
 // with a z-buffer, a camera fitted to the model, 2×2 supersampling for antialiasing, PNG out.
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { PNG } from 'pngjs';
 import { triangles, type Document } from './model';
 
@@ -141,4 +143,24 @@ export function renderView(doc: Document, view: View, width: number, height: num
     }
   }
   return PNG.sync.write(png, { colorType: 6 });
+}
+
+/**
+ * Writes `<view>.png` for each of upstream's four views into `dir` and returns their names by
+ * view; `onView` is called before each (for progress).
+ */
+export async function writeThumbnails(
+  doc: Document,
+  dir: string,
+  width: number,
+  height: number,
+  onView: (view: View) => void = () => {},
+): Promise<Record<string, string>> {
+  const thumbs: Record<string, string> = {};
+  for (const view of UPSTREAM_VIEWS) {
+    onView(view);
+    await fs.writeFile(path.join(dir, `${view.name}.png`), renderView(doc, view, width, height));
+    thumbs[view.name] = `${view.name}.png`;
+  }
+  return thumbs;
 }
