@@ -5,9 +5,9 @@ import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
 /**
  * Convert a 3D file to another format.
  *
- * params: { "extension": "glb" } — the output format: glb (default), gltf, obj or stl.
+ * params: { "extension": "glb" } — the output format: glb (default), gltf, obj, stl or ply.
  * inputs: .step/.stp, .iges/.igs, .brep (OpenCascade), .glb, .gltf, .obj (+ .mtl), .stl (ASCII or
- *         binary); a zip with root_file for a model made of several files.
+ *         binary), .ply; a zip with root_file for a model made of several files.
  * units: glTF is written in metres (a STEP file in millimetres is scaled by 0.001); OBJ and STL
  *        keep the source units.
  * outputs: output.<extension> (with output.bin for gltf, output.mtl for obj)

@@ -21,6 +21,8 @@ export const {
   readObj,
   writeObj,
   readMtl,
+  readPly,
+  writePly,
   renderView,
   writeThumbnails,
   UPSTREAM_VIEWS,

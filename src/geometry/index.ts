@@ -5,5 +5,6 @@ export { loadModel, saveModel, INPUT_FORMATS, OUTPUT_FORMATS, ModelFormatError, 
 export { computeMetadata, countTriangles, type ModelMetadata, type NodeInfo } from './metadata';
 export { readStl, writeStl, isBinaryStl } from './stl';
 export { readObj, writeObj, readMtl } from './obj';
+export { readPly, writePly } from './ply';
 export { renderView, writeThumbnails, UPSTREAM_VIEWS, type View } from './render';
 export { decimate, DEFAULT_PREVIEW_TRIANGLES } from './preview';

@@ -4,17 +4,18 @@ import path from 'node:path';
 import { NodeIO } from '@gltf-transform/core';
 import type { Document } from './model';
 import { readObj, writeObj } from './obj';
+import { readPly, writePly } from './ply';
 import { ModelFormatError, readStl, writeStl } from './stl';
 import { METRES_PER_UNIT, readCad } from './cad';
 import { countTriangles } from './metadata';
 
 export { ModelFormatError };
 
-/** What loadModel reads so far; FBX, DAE, 3DS, PLY, 3MF, OFF and IFC come next. */
-export const INPUT_FORMATS = ['glb', 'gltf', 'obj', 'stl', 'step', 'stp', 'iges', 'igs', 'brep', 'brp'] as const;
+/** What loadModel reads so far; FBX, DAE, 3DS, 3MF, OFF and IFC come next. */
+export const INPUT_FORMATS = ['glb', 'gltf', 'obj', 'stl', 'ply', 'step', 'stp', 'iges', 'igs', 'brep', 'brp'] as const;
 const CAD: Record<string, 'step' | 'iges' | 'brep'> = { step: 'step', stp: 'step', iges: 'iges', igs: 'iges', brep: 'brep', brp: 'brep' };
 /** What saveModel writes. */
-export const OUTPUT_FORMATS = ['glb', 'gltf', 'obj', 'stl'] as const;
+export const OUTPUT_FORMATS = ['glb', 'gltf', 'obj', 'stl', 'ply'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export interface LoadedModel {
@@ -63,6 +64,9 @@ export async function loadModel(file: string): Promise<LoadedModel> {
         break;
       case 'stl':
         document = readStl(await fs.readFile(file), name);
+        break;
+      case 'ply':
+        document = readPly(await fs.readFile(file), name);
         break;
       case 'obj': {
         const dir = path.dirname(file);
@@ -124,6 +128,9 @@ export async function saveModel(document: Document, file: string, options: { uni
     }
     case 'stl':
       await fs.writeFile(file, writeStl(document));
+      break;
+    case 'ply':
+      await fs.writeFile(file, writePly(document));
       break;
     default:
       throw new ModelFormatError(

@@ -43,7 +43,7 @@ describe('convert_file', () => {
     const { body } = await submit(stack, { process: 'convert_file', file: { name: 'assembly.glb', content: glb }, params: { extension: 'pxz' } });
     const final = await waitForEnd(stack, body.uuid);
     expect(final.status).toBe('FAILURE');
-    expect(final.error).toBe("cannot write 'pxz' (the proprietary Pixyz format): supported outputs are glb, gltf, obj, stl");
+    expect(final.error).toBe("cannot write 'pxz' (the proprietary Pixyz format): supported outputs are glb, gltf, obj, stl, ply");
     expect((await (await stack.api(`/jobs/${body.uuid}/outputs`)).json())).toEqual({ outputs: [] });
   });
 });

@@ -63,7 +63,7 @@ describe('the geometry library', () => {
   it('keeps vertices, triangles and bounds through glb → obj → glb and glb → stl → glb', async () => {
     await saveModel(assembly(), file('a.glb'));
     const original = await facts(file('a.glb'));
-    for (const via of ['obj', 'stl', 'gltf']) {
+    for (const via of ['obj', 'stl', 'gltf', 'ply']) {
       await saveModel((await loadModel(file('a.glb'))).document, file(`a.${via}`));
       await saveModel((await loadModel(file(`a.${via}`))).document, file(`back-${via}.glb`));
       const back = await facts(file(`back-${via}.glb`));
@@ -94,11 +94,21 @@ describe('the geometry library', () => {
     expect(ascii.meta.units).toBeNull();
   });
 
+  it('reads ASCII PLY with polygons, and refuses faces that point nowhere', async () => {
+    fs.writeFileSync(
+      file('quad.ply'),
+      'ply\nformat ascii 1.0\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\n1 1 0\n0 1 0\n4 0 1 2 3\n',
+    );
+    expect(await facts(file('quad.ply'))).toMatchObject({ triangles: 2, vertices: 4, bbox: { min: [0, 0, 0], max: [1, 1, 0] } });
+    fs.writeFileSync(file('bad.ply'), 'ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n3 0 1 2\n');
+    await expect(loadModel(file('bad.ply'))).rejects.toThrow("'bad.ply' has a face that refers to a vertex it does not have");
+  });
+
   it('refuses what it cannot read or write, saying why', async () => {
     fs.writeFileSync(file('empty.obj'), '# nothing\nv 0 0 0\n');
     await expect(loadModel(file('empty.obj'))).rejects.toThrow("'empty.obj' holds no triangles");
     fs.writeFileSync(file('model.xyz'), 'x');
-    await expect(loadModel(file('model.xyz'))).rejects.toThrow("'model.xyz': the format '.xyz' is not supported; supported inputs: .glb, .gltf, .obj, .stl");
+    await expect(loadModel(file('model.xyz'))).rejects.toThrow(/^'model.xyz': the format '.xyz' is not supported; supported inputs: .glb, .gltf, .obj, .stl, .ply, .step/);
     fs.writeFileSync(file('broken.glb'), 'glTF not really');
     await expect(loadModel(file('broken.glb'))).rejects.toThrow(/'broken.glb' could not be read as .glb/);
     fs.writeFileSync(file('bad.obj'), 'v 0 0 0\nf 1 2 3\n');
