@@ -8,7 +8,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { REPO_ROOT } from '../shared/config';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import type { FromRunner, ScriptErrorInfo, ScriptJob, ToRunner } from '../shared/protocol';
-import { fromShare, jobPaths } from '../shared/share';
+import { fromShare, jobPaths, logFile } from '../shared/share';
 import type { ProgressSnapshot, RunScriptInput, RunScriptOutput } from '../shared/types';
 import { RunnerPool } from './runner-pool';
 import { answer, type SubTaskDeps } from './sub-tasks';
@@ -116,7 +116,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
       const ctx = Context.current();
       // A sub-task from pc.clone() works in its parent's directory, with a log of its own.
       const paths = job.computeOnly ? null : jobPaths(deps.sharePath, job.shareOf ?? job.jobId);
-      const logFile = paths ? path.join(paths.logs, `${job.jobId}.log`) : null;
+      const logPath = paths ? logFile(deps.sharePath, job.jobId, job.shareOf) : null;
       const scriptJob: ScriptJob = {
         jobId: job.jobId,
         script: scriptPath(deps.sharePath, job.process, job.script),
@@ -137,9 +137,9 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
 
       // The script's stdout and stderr go to its log (the worker's own output for compute-only jobs).
       let log: NodeJS.WritableStream = process.stdout;
-      if (paths && logFile) {
+      if (paths && logPath) {
         fs.mkdirSync(paths.logs, { recursive: true, mode: 0o755 });
-        const file = fs.createWriteStream(logFile, { flags: 'a', mode: 0o644 });
+        const file = fs.createWriteStream(logPath, { flags: 'a', mode: 0o644 });
         file.write(`--- ${new Date().toISOString()} attempt ${ctx.info.attempt} on ${ctx.info.taskQueue}\n`);
         log = file;
       }
@@ -216,7 +216,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
       }
       if (outcome?.type === 'result') return { result: outcome.value, progress: outcome.progress, attempt: ctx.info.attempt };
       if (outcome?.type === 'error') throw scriptFailure(outcome.error, outcome.progress ?? latest, ctx.info.attempt);
-      const logTail = readTail(logFile);
+      const logTail = readTail(logPath);
       const how = exit.error
         ? `could not start: ${exit.error.message}`
         : exit.signal

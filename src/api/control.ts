@@ -1,10 +1,9 @@
 // Cancel, delete and logs: what a user does to a job beyond reading it.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Response } from 'express';
-import { jobPaths } from '../shared/share';
+import { jobPaths, logFile } from '../shared/share';
 import type { JobMemo } from '../shared/types';
 import { notFound } from './errors';
 
@@ -74,7 +73,7 @@ export async function deleteJob(client: Client, sharePath: string, id: string): 
 export async function streamLog(client: Client, sharePath: string, id: string, follow: boolean, res: Response): Promise<void> {
   const desc = await describeOrForgotten(client, sharePath, id);
   const memo = (desc?.memo ?? {}) as Partial<JobMemo>;
-  const file = path.join(jobPaths(sharePath, memo.shareOf ?? id).logs, `${id}.log`);
+  const file = logFile(sharePath, id, memo.shareOf);
   res.type('text/plain; charset=utf-8');
   let offset = 0;
   const pump = async () => {

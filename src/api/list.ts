@@ -6,7 +6,6 @@ import { ListQuery as ListQuerySchema } from './schemas';
 import { readJob, jobState, JobNotFoundError, type JobState } from './job-state';
 
 export const DEFAULT_PAGE = 50;
-export const MAX_PAGE = 500;
 const READ_CONCURRENCY = 8;
 
 // A terminated or timed-out workflow cannot upsert PixyzStatus: filter on ExecutionStatus too.

@@ -76,11 +76,14 @@ export const SubmitForm = z
   })
   .meta({ id: 'SubmitForm' });
 
+/** The most jobs GET /jobs returns in one page. */
+export const MAX_PAGE = 500;
+
 export const ListQuery = z.object({
   status: z.enum(['PENDING', 'RUNNING', 'SUCCESS', 'FAILURE', 'REVOKED']).optional(),
   name: z.string().optional(),
   process: z.string().optional(),
   all: z.enum(['true', 'false']).optional().describe('include sub-tasks'),
-  limit: z.coerce.number().int().min(1).max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).optional(),
   next: z.string().optional(),
 });

@@ -16,7 +16,6 @@ export interface JobPaths {
   archives: string;
   logs: string;
   archive: string;
-  log: string;
   /** The job's final state, written when it ends. */
   state: string;
 }
@@ -31,9 +30,16 @@ export function jobPaths(sharePath: string, jobId: string): JobPaths {
     archives: path.join(dir, 'archives'),
     logs: path.join(dir, 'logs'),
     archive: path.join(dir, 'archives', `${jobId}.zip`),
-    log: path.join(dir, 'logs', `${jobId}.log`),
     state: path.join(dir, 'state.json'),
   };
+}
+
+/**
+ * A job's script log. A sub-task from pc.clone() works in its parent's directory (`shareOf`) and
+ * keeps a log of its own there.
+ */
+export function logFile(sharePath: string, jobId: string, shareOf?: string | null): string {
+  return path.join(jobPaths(sharePath, shareOf ?? jobId).logs, `${jobId}.log`);
 }
 
 /** Resolves a share-relative path from a payload; refuses anything that leaves the share. */
