@@ -21,8 +21,8 @@ export interface BenchStack {
   taskQueue(queue: string): string;
   /** Submits `script` (content) and polls until it ends; returns ms from POST to SUCCESS. */
   runJob(scriptName: string, script: Buffer, params?: unknown, entrypoint?: string): Promise<number>;
-  /** Submits a predefined process with a model file; ms from POST to SUCCESS. */
-  runProcess(processName: string, file: string, params?: unknown): Promise<number>;
+  /** Submits a predefined process with a model file; ms from POST to SUCCESS, and the job's log. */
+  runProcess(processName: string, file: string, params?: unknown): Promise<{ ms: number; log: string }>;
   stop(): Promise<void>;
 }
 
@@ -58,24 +58,25 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     form.set('script', new Blob([script]), scriptName);
     form.set('params', JSON.stringify(params));
     form.set('config', JSON.stringify({ entrypoint }));
-    return submitAndWait(form);
+    return (await submitAndWait(form)).ms;
   }
 
-  async function runProcess(processName: string, file: string, params: unknown = {}): Promise<number> {
+  async function runProcess(processName: string, file: string, params: unknown = {}) {
     const form = new FormData();
     form.set('process', processName);
     form.set('file', await fs.openAsBlob(file), path.basename(file));
     form.set('params', JSON.stringify(params));
-    return submitAndWait(form);
+    const { ms, uuid } = await submitAndWait(form);
+    return { ms, log: await (await fetch(`${api.url}/jobs/${uuid}/logs`, { headers })).text() };
   }
 
-  async function submitAndWait(form: FormData): Promise<number> {
+  async function submitAndWait(form: FormData): Promise<{ ms: number; uuid: string }> {
     const started = performance.now();
     const res = await fetch(`${api.url}/jobs`, { method: 'POST', body: form, headers });
     const { uuid } = (await res.json()) as { uuid: string };
     for (;;) {
       const d = (await (await fetch(`${api.url}/jobs/${uuid}`, { headers })).json()) as { status: string; error: string | null };
-      if (d.status === 'SUCCESS') return performance.now() - started;
+      if (d.status === 'SUCCESS') return { ms: performance.now() - started, uuid };
       if (d.status === 'FAILURE' || d.status === 'REVOKED') throw new Error(`bench job ${uuid} ended ${d.status}: ${d.error}`);
       await new Promise((r) => setTimeout(r, POLL_MS));
     }

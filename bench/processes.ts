@@ -1,5 +1,6 @@
 // The 3D processes through the scheduler against the same library calls in a bare Node process,
-// on a mid-size CAD assembly and a 100k-triangle mesh; with the bare process's peak RSS.
+// on a mid-size CAD model and a 100k-triangle mesh; with the peak RSS of the bare process and of
+// the job's script process (from the last line of its log).
 //
 //   npm run bench:processes
 import { spawnSync } from 'node:child_process';
@@ -7,28 +8,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { addMesh, saveModel, createDocument } from '../src/geometry';
+import zlib from 'node:zlib';
+import { saveModel } from '../src/geometry';
 import { REPO_ROOT } from '../src/shared/config';
+import { wavyGrid } from '../test/helpers/models';
 import { startBenchStack } from './harness';
 
-const CAD = path.join(REPO_ROOT, 'node_modules', 'occt-import-js', 'test', 'testfiles', 'cax-if', 'as1_pe_203.stp');
-
-/** A wavy grid of about `triangles` triangles, as GLB. */
-async function meshFile(dir: string, triangles: number): Promise<string> {
-  const n = Math.ceil(Math.sqrt(triangles / 2)) + 1;
-  const positions = new Float32Array(n * n * 3);
-  for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) positions.set([x / n, y / n, Math.sin(x / 9) * Math.cos(y / 7) * 0.05], (y * n + x) * 3);
-  const indices: number[] = [];
-  for (let y = 0; y < n - 1; y++) for (let x = 0; x < n - 1; x++) {
-    const i = y * n + x;
-    indices.push(i, i + 1, i + n, i + 1, i + n + 1, i + n);
-  }
-  const doc = createDocument();
-  addMesh(doc, { name: 'grid', positions, indices: Uint32Array.from(indices) });
-  const file = path.join(dir, 'mesh-100k.glb');
-  await saveModel(doc, file);
-  return file;
-}
+/** 24 machined plates, 2,208 B-rep faces, ~270k triangles once tessellated (bench/fixtures/make-plates.py). */
+const CAD_GZ = path.join(__dirname, 'fixtures', 'plates.step.gz');
 
 /** What each process does, as plain library calls (run in a fresh Node process). */
 const BARE: Record<string, string> = {
@@ -55,9 +42,13 @@ function bare(processName: string, input: string, out: string): { seconds: numbe
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-bench-3d-'));
+  const cad = path.join(dir, 'plates.step');
+  fs.writeFileSync(cad, zlib.gunzipSync(fs.readFileSync(CAD_GZ)));
+  const mesh = path.join(dir, 'mesh-100k.glb');
+  await saveModel(wavyGrid(100_000), mesh);
   const inputs = [
-    { label: 'CAD: CAx-IF as1_pe_203.stp', file: CAD },
-    { label: 'mesh: 100k-triangle GLB', file: await meshFile(dir, 100_000) },
+    { label: 'CAD: plates.step (2,208 faces)', file: cad },
+    { label: 'mesh: 100k-triangle GLB', file: mesh },
   ];
   const stack = await startBenchStack();
   const rows: string[] = [];
@@ -65,14 +56,17 @@ async function main(): Promise<void> {
     for (const processName of Object.keys(BARE)) {
       const out = fs.mkdtempSync(path.join(dir, 'out-'));
       const direct = bare(processName, file, out);
-      const scheduled = (await stack.runProcess(processName, file)) / 1000;
+      const run = await stack.runProcess(processName, file);
+      const scheduled = run.ms / 1000;
+      const rss = /peak RSS (\d+) MiB/.exec(run.log)?.[1] ?? '?';
       rows.push(
-        `| ${label} | ${processName} | ${direct.seconds.toFixed(2)} s | ${scheduled.toFixed(2)} s | ${(scheduled / direct.seconds).toFixed(2)}× | +${(scheduled - direct.seconds).toFixed(2)} s | ${direct.rssMb.toFixed(0)} MiB |`,
+        `| ${label} | ${processName} | ${direct.seconds.toFixed(2)} s | ${scheduled.toFixed(2)} s | ${(scheduled / direct.seconds).toFixed(2)}× | +${(scheduled - direct.seconds).toFixed(2)} s | ${direct.rssMb.toFixed(0)} MiB | ${rss} MiB |`,
       );
+      console.error(rows.at(-1));
     }
   }
-  console.log('| input | process | bare Node | through the scheduler | ratio | overhead | peak RSS (bare) |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| input | process | bare Node | through the scheduler | ratio | overhead | peak RSS, bare | peak RSS, script process |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
   await stack.stop();
   fs.rmSync(dir, { recursive: true, force: true });

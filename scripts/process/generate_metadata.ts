@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { computeMetadata, loadModel } from 'pixyz-scheduler/geometry';
+import { computeMetadata, loadModel, modelParams } from 'pixyz-scheduler/geometry';
 import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
 
 /**
@@ -8,16 +8,19 @@ import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
  * polygon, edge, animation and variant counts; null where the format cannot say), and more:
  * bounding box, units, materials, the node tree with triangle counts, format and size.
  *
- * inputs: .step/.stp, .iges/.igs, .brep, .glb, .gltf, .obj (+ .mtl), .stl; a zip with root_file.
+ * inputs: .step/.stp, .iges/.igs, .brep, .ifc, .glb, .gltf, .obj (+ .mtl), .fbx, .dae, .3ds, .3mf,
+ *         .off, .stl, .ply; a zip with root_file.
+ * CAD inputs also take "linear_deflection" (file units) and "angular_deflection" (degrees).
  * outputs: metadata.json (everything, the node tree included)
  * result: { "metadata": { … } } (without the node tree, which can be large)
  */
-export const main = pixyzSchedule({ queue: 'cpu' }, async (pc: ProgramContext) => {
+export const main = pixyzSchedule({ queue: 'cpu' }, async (pc: ProgramContext, params: Record<string, unknown>) => {
+  const { load } = modelParams(params);
   const input = pc.getInputFile();
   if (!input) throw new Error('generate_metadata needs a model: send one as `file`');
   pc.progressSetTotal(3);
   pc.progressNext(`Importing file '${path.basename(input)}'`);
-  const model = await loadModel(input);
+  const model = await loadModel(input, load);
   pc.progressNext('Generating metadata');
   const metadata = computeMetadata(model.document, model);
   pc.progressNext("Export 'metadata.json'");

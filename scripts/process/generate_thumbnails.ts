@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { computeMetadata, decimate, loadModel, saveModel, UPSTREAM_VIEWS, writeThumbnails } from 'pixyz-scheduler/geometry';
+import { computeMetadata, decimate, loadModel, modelParams, saveModel, UPSTREAM_VIEWS, writeThumbnails } from 'pixyz-scheduler/geometry';
 import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
 
-interface Params {
+interface Params extends Record<string, unknown> {
   width?: number;
   height?: number;
   /** Triangle budget of preview.glb (upstream: 500000). */
@@ -16,7 +16,9 @@ interface Params {
  * (no GPU needed); plus a decimated preview.glb and metadata.json.
  *
  * params: { "width": 512, "height": 512, "previewTriangles": 500000 }
- * inputs: .step/.stp, .iges/.igs, .brep, .glb, .gltf, .obj (+ .mtl), .stl; a zip with root_file.
+ * inputs: .step/.stp, .iges/.igs, .brep, .ifc, .glb, .gltf, .obj (+ .mtl), .fbx, .dae, .3ds, .3mf,
+ *         .off, .stl, .ply; a zip with root_file.
+ * CAD inputs also take "linear_deflection" (file units) and "angular_deflection" (degrees).
  * outputs: iso.png, x.png, y.png, z.png, preview.glb, metadata.json
  * result: { "thumbs": { "iso": "iso.png", … }, "preview": { "file": "preview.glb", "size": "WxH" },
  *           "metadata": { … }, "process_duration": <seconds> }
@@ -26,11 +28,12 @@ export const main = pixyzSchedule({ queue: 'gpu' }, async (pc: ProgramContext, p
   const width = Math.round(params.width ?? 512);
   const height = Math.round(params.height ?? 512);
   if (!(width >= 16 && width <= 4096 && height >= 16 && height <= 4096)) throw new Error('width and height must be between 16 and 4096 pixels');
+  const { load } = modelParams(params);
   const input = pc.getInputFile();
   if (!input) throw new Error('generate_thumbnails needs a model: send one as `file`');
   pc.progressSetTotal(4 + UPSTREAM_VIEWS.length);
   pc.progressNext(`Importing file ${path.basename(input)}`);
-  const model = await loadModel(input);
+  const model = await loadModel(input, load);
   const thumbs = await writeThumbnails(model.document, pc.getOutputDir(), width, height, (view) => pc.progressNext(`Screenshotting ${view.name}`));
   pc.progressNext('Exporting model preview to preview.glb');
   const metadata = computeMetadata(model.document, model); // before decimation: the model's own facts

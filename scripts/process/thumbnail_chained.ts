@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { computeMetadata, decimate, loadModel, saveModel, UPSTREAM_VIEWS, writeThumbnails } from 'pixyz-scheduler/geometry';
+import { computeMetadata, decimate, loadModel, modelParams, saveModel, UPSTREAM_VIEWS, writeThumbnails } from 'pixyz-scheduler/geometry';
 import { chain, pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
 
-interface Params {
+interface Params extends Record<string, unknown> {
   width?: number;
   height?: number;
   previewTriangles?: number;
@@ -18,6 +18,7 @@ interface Params {
  * result: the second step's: the params merged with the first step's result, plus "thumbs".
  */
 export const main = pixyzSchedule({ queue: 'control', wait: true, timeout: 3600 }, async (pc: ProgramContext, params: Params) => {
+  modelParams(params); // bad options fail here, not in a sub-task
   const first = pc.clone({ entrypoint: 'loadFileAndMetadata', raw: true }).signature({ width: 512, height: 512, ...params }, { queue: 'cpu' });
   const second = pc.clone({ entrypoint: 'screenshot', raw: true }).signature(undefined, { queue: 'gpu' });
   return chain(first, second).applyAsync();
@@ -30,7 +31,7 @@ export async function loadFileAndMetadata(pc: ProgramContext, params: Params) {
   if (!input) throw new Error('thumbnail_chained needs a model: send one as `file`');
   pc.progressSetTotal(4);
   pc.progressNext(`Importing file ${path.basename(input)}`);
-  const model = await loadModel(input);
+  const model = await loadModel(input, modelParams(params).load);
   pc.progressNext('Generating metadata');
   const metadata = computeMetadata(model.document, model);
   await fs.writeFile(pc.getOutputDir('metadata.json'), JSON.stringify(metadata, null, 2));

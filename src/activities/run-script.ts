@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { REPO_ROOT } from '../shared/config';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
-import type { FromRunner, ScriptErrorInfo, ScriptJob, ToRunner } from '../shared/protocol';
+import type { FromRunner, ScriptErrorInfo, ScriptJob, ScriptUsage, ToRunner } from '../shared/protocol';
 import { fromShare, jobPaths, logFile } from '../shared/share';
 import type { ProgressSnapshot, RunScriptInput, RunScriptOutput } from '../shared/types';
 import { RunnerPool } from './runner-pool';
@@ -201,6 +201,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
       ctx.cancellationSignal.removeEventListener('abort', onAbort);
       killGroup(child, 'SIGKILL'); // whatever the script left running dies with it
       await Promise.race([streamsClosed, new Promise((r) => setTimeout(r, 2000))]);
+      if (outcome?.usage && log !== process.stdout) log.write(`--- ${describeUsage(outcome.usage)}\n`);
       if (log !== process.stdout) await new Promise<void>((resolve) => (log as fs.WriteStream).end(resolve));
 
       const cancel = ctx.cancellationDetails;
@@ -229,4 +230,9 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
       });
     },
   };
+}
+
+/** The job log's last line: what the script process used (its peak memory is what sizes a worker). */
+export function describeUsage(usage: ScriptUsage): string {
+  return `script process: peak RSS ${(usage.peakRssBytes / 2 ** 20).toFixed(0)} MiB, CPU ${usage.cpuSeconds.toFixed(2)} s`;
 }

@@ -63,15 +63,20 @@ export interface CadModel {
   faces: number;
 }
 
+/**
+ * Tessellates a CAD file. `quality.linearDeflection` is in the file's length unit (default: 0.1%
+ * of the bounding box); `quality.angularDeflection` in degrees (default 0.5 rad).
+ */
 export async function readCad(buf: Buffer, name: string, format: 'step' | 'iges' | 'brep', quality: { linearDeflection?: number; angularDeflection?: number } = {}): Promise<CadModel> {
   const text = format === 'step' ? buf.toString('latin1') : '';
   if (format === 'step' && !/^\s*ISO-10303-21\s*;/.test(text)) throw new ModelFormatError(`'${name}' is not a STEP file (no ISO-10303-21 header)`);
   const units = format === 'step' ? (stepLengthUnit(text) ?? 'mm') : format === 'iges' ? 'mm' : null;
   const params = {
     linearUnit: OCCT_UNITS[units ?? 'mm'],
-    linearDeflectionType: 'bounding_box_ratio',
-    linearDeflection: quality.linearDeflection ?? 0.001,
-    angularDeflection: quality.angularDeflection ?? 0.5,
+    ...(quality.linearDeflection === undefined
+      ? { linearDeflectionType: 'bounding_box_ratio', linearDeflection: 0.001 }
+      : { linearDeflectionType: 'absolute_value', linearDeflection: quality.linearDeflection }),
+    angularDeflection: quality.angularDeflection === undefined ? 0.5 : (quality.angularDeflection * Math.PI) / 180,
   };
   const lib = await loadOcct();
   const read = format === 'step' ? lib.ReadStepFile : format === 'iges' ? lib.ReadIgesFile : lib.ReadBrepFile;

@@ -12,6 +12,8 @@ export const {
   saveModel,
   INPUT_FORMATS,
   OUTPUT_FORMATS,
+  COMPRESSIONS,
+  modelParams,
   ModelFormatError,
   computeMetadata,
   countTriangles,
@@ -23,10 +25,13 @@ export const {
   readMtl,
   readPly,
   writePly,
+  readIfc,
+  readAssimp,
   renderView,
   writeThumbnails,
   UPSTREAM_VIEWS,
   decimate,
+  optimize,
   DEFAULT_PREVIEW_TRIANGLES,
 } = geometry;
 export default geometry;

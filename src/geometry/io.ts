@@ -1,18 +1,20 @@
 // Loading and saving models by file extension.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { NodeIO } from '@gltf-transform/core';
 import type { Document } from './model';
 import { readObj, writeObj } from './obj';
 import { readPly, writePly } from './ply';
 import { ModelFormatError, readStl, writeStl } from './stl';
 import { METRES_PER_UNIT, readCad } from './cad';
+import { readIfc } from './ifc';
+import { readAssimpModel } from './assimp';
 import { countTriangles } from './metadata';
+import { COMPRESSIONS, gltfReader, gltfWriterFor, type Compression } from './gltf';
 
 export { ModelFormatError };
 
-/** What loadModel reads so far; FBX, DAE, 3DS, 3MF, OFF and IFC come next. */
-export const INPUT_FORMATS = ['glb', 'gltf', 'obj', 'stl', 'ply', 'step', 'stp', 'iges', 'igs', 'brep', 'brp'] as const;
+/** What loadModel reads. */
+export const INPUT_FORMATS = ['glb', 'gltf', 'obj', 'stl', 'ply', 'step', 'stp', 'iges', 'igs', 'brep', 'brp', 'ifc', 'fbx', 'dae', '3ds', '3mf', 'off'] as const;
 const CAD: Record<string, 'step' | 'iges' | 'brep'> = { step: 'step', stp: 'step', iges: 'iges', igs: 'iges', brep: 'brep', brp: 'brep' };
 /** What saveModel writes. */
 export const OUTPUT_FORMATS = ['glb', 'gltf', 'obj', 'stl', 'ply'] as const;
@@ -29,14 +31,22 @@ export interface LoadedModel {
   brep?: { bodies: number; faces: number };
 }
 
-const io = () => new NodeIO();
-
 function extensionOf(file: string): string {
   return path.extname(file).slice(1).toLowerCase();
 }
 
+export interface LoadOptions {
+  /**
+   * CAD inputs: the largest distance between the tessellated mesh and the exact surface, in the
+   * file's length unit. Default: 0.1% of the model's bounding box.
+   */
+  linearDeflection?: number;
+  /** CAD inputs: the largest angle between the normals of neighbouring facets, in degrees. Default: 28.6° (0.5 rad). */
+  angularDeflection?: number;
+}
+
 /** Reads a model; a format we cannot read, a corrupt file, or a model with no triangles is an error that says so. */
-export async function loadModel(file: string): Promise<LoadedModel> {
+export async function loadModel(file: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const name = path.basename(file);
   const format = extensionOf(file);
   const bytes = (await fs.stat(file)).size;
@@ -51,15 +61,32 @@ export async function loadModel(file: string): Promise<LoadedModel> {
       case 'igs':
       case 'brep':
       case 'brp': {
-        const cad = await readCad(await fs.readFile(file), name, CAD[format]!);
+        const cad = await readCad(await fs.readFile(file), name, CAD[format]!, tessellation(options));
         document = cad.document;
         units = cad.units;
         brep = { bodies: cad.bodies, faces: cad.faces };
         break;
       }
+      case 'ifc': {
+        const ifc = await readIfc(await fs.readFile(file), name);
+        document = ifc.document;
+        units = ifc.units;
+        break;
+      }
+      case 'fbx':
+      case 'dae':
+      case '3ds':
+      case '3mf':
+      case 'off': {
+        // Through assimp: units as the file states them (FBX, Collada, 3MF), else null.
+        const model = await readAssimpModel(file, format);
+        document = model.document;
+        units = model.units;
+        break;
+      }
       case 'glb':
       case 'gltf':
-        document = await io().read(file);
+        document = await (await gltfReader()).read(file);
         units = 'm';
         break;
       case 'stl':
@@ -92,52 +119,95 @@ export async function loadModel(file: string): Promise<LoadedModel> {
   return { document, format, units, bytes, ...(brep ? { brep } : {}) };
 }
 
+export interface SaveOptions {
+  /** The model's length unit (LoadedModel.units): glTF outputs are scaled from it to metres. */
+  units?: string | null;
+  /** glTF/GLB only: Draco or meshopt geometry compression. */
+  compression?: Compression | null;
+}
+
+/** Checks the tessellation options: each, when given, a positive number. */
+function tessellation(options: LoadOptions): LoadOptions {
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
+      throw new ModelFormatError(`${key} must be a positive number, not ${JSON.stringify(value)}`);
+    }
+  }
+  if (options.angularDeflection !== undefined && options.angularDeflection > 180) throw new ModelFormatError('angularDeflection is in degrees and at most 180');
+  return options;
+}
+
 /**
  * Writes a model in the format of `file`'s extension (glTF: with its .bin beside it; OBJ: with
- * its .mtl). glTF is in metres, as its specification requires: a model in other `units` is
- * scaled; OBJ and STL keep the model's own units.
+ * its .mtl) and returns the files written. glTF is in metres, as its specification requires: a
+ * model in other `units` is scaled; OBJ, STL and PLY keep the model's own units. Every file is
+ * written under a temporary name first and renamed at the end: a failure leaves none of them.
  */
-export async function saveModel(document: Document, file: string, options: { units?: string | null } = {}): Promise<string[]> {
+export async function saveModel(document: Document, file: string, options: SaveOptions = {}): Promise<string[]> {
   const format = extensionOf(file);
+  const dir = path.dirname(file);
   const factor = options.units ? (METRES_PER_UNIT[options.units] ?? 1) : 1;
-  if ((format === 'glb' || format === 'gltf') && factor !== 1) {
-    return withScale(document, factor, () => saveModel(document, file));
+  const gltf = format === 'glb' || format === 'gltf';
+  if (options.compression && !gltf) throw new ModelFormatError(`compression (${options.compression}) applies to glb and gltf outputs, not .${format}`);
+  if (options.compression && !(COMPRESSIONS as readonly string[]).includes(options.compression)) {
+    throw new ModelFormatError(`unknown compression '${options.compression}'; supported: ${COMPRESSIONS.join(', ')}`);
   }
-  const written = [file];
+  if (gltf && factor !== 1) return withScale(document, factor, () => saveModel(document, file, { ...options, units: null }));
+  const files: [string, Uint8Array | string][] = [];
   switch (format) {
     case 'glb':
-      await fs.writeFile(file, await io().writeBinary(document));
+      files.push([file, await (await gltfWriterFor(document, options.compression)).writeBinary(document)]);
       break;
     case 'gltf': {
-      const { json, resources } = await io().writeJSON(document, { basename: path.basename(file, '.gltf') });
-      await fs.writeFile(file, JSON.stringify(json, null, 2));
-      for (const [uri, data] of Object.entries(resources)) {
-        const target = path.join(path.dirname(file), uri);
-        await fs.writeFile(target, data);
-        written.push(target);
-      }
+      const io = await gltfWriterFor(document, options.compression);
+      const { json, resources } = await io.writeJSON(document, { basename: path.basename(file, '.gltf') });
+      files.push([file, JSON.stringify(json, null, 2)]);
+      for (const [uri, data] of Object.entries(resources)) files.push([path.join(dir, uri), data]);
       break;
     }
     case 'obj': {
       const mtlName = `${path.basename(file, '.obj')}.mtl`;
       const { obj, mtl } = writeObj(document, mtlName);
-      await fs.writeFile(file, obj);
-      await fs.writeFile(path.join(path.dirname(file), mtlName), mtl);
-      written.push(path.join(path.dirname(file), mtlName));
+      files.push([file, obj], [path.join(dir, mtlName), mtl]);
       break;
     }
     case 'stl':
-      await fs.writeFile(file, writeStl(document));
+      files.push([file, writeStl(document)]);
       break;
     case 'ply':
-      await fs.writeFile(file, writePly(document));
+      files.push([file, writePly(document)]);
       break;
     default:
       throw new ModelFormatError(
         `the output format '${format}' is not supported${format === 'pxz' ? ' (.pxz is the proprietary Pixyz format)' : ''}; supported outputs: ${OUTPUT_FORMATS.join(', ')}`,
       );
   }
-  return written;
+  for (const [target] of files) {
+    if (!path.resolve(target).startsWith(path.resolve(dir) + path.sep)) throw new ModelFormatError(`'${target}' would be written outside ${dir}`);
+  }
+  await writeAllOrNone(files);
+  return files.map(([target]) => target);
+}
+
+/** Writes every file under a temporary name, then renames them all; on failure removes what it wrote. */
+async function writeAllOrNone(files: [string, Uint8Array | string][]): Promise<void> {
+  const temps: string[] = [];
+  const renamed: string[] = [];
+  try {
+    for (const [target, data] of files) {
+      const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.partial`);
+      temps.push(temp);
+      await fs.mkdir(path.dirname(temp), { recursive: true }); // a glTF's textures may sit in a folder
+      await fs.writeFile(temp, data);
+    }
+    for (const [i, [target]] of files.entries()) {
+      await fs.rename(temps[i]!, target);
+      renamed.push(target);
+    }
+  } catch (err) {
+    await Promise.all([...temps, ...renamed].map((t) => fs.rm(t, { force: true })));
+    throw err;
+  }
 }
 
 /** Runs `write` with the scene under a node scaled by `factor`, then puts the scene back. */

@@ -10,6 +10,7 @@ import {
   type ScriptErrorInfo,
   type ScriptJob,
   type ToRunner,
+  usageOfThisProcess,
 } from '../shared/protocol';
 import type { Canvas, SpawnOutput } from '../shared/types';
 import { setBackend, type Backend } from './backend';
@@ -122,10 +123,10 @@ async function run(job: ScriptJob): Promise<void> {
     await settleStarts();
     const value = checkedResult(returned);
     pc.progressStop();
-    await send({ type: 'result', value, progress: pc.progress });
+    await send({ type: 'result', value, progress: pc.progress, usage: usageOfThisProcess() });
     process.exit(0);
   } catch (err) {
-    await send({ type: 'error', error: errorInfo(err), progress: pc.progress });
+    await send({ type: 'error', error: errorInfo(err), progress: pc.progress, usage: usageOfThisProcess() });
     process.exit(0);
   }
 }

@@ -48,8 +48,21 @@ export type FromRunner =
   | { type: 'ready' }
   | { type: 'progress'; progress: ProgressSnapshot }
   | ({ type: 'request'; requestId: number } & RunnerRequest)
-  | { type: 'result'; value: unknown; progress: ProgressSnapshot }
-  | { type: 'error'; error: ScriptErrorInfo; progress: ProgressSnapshot | null };
+  | { type: 'result'; value: unknown; progress: ProgressSnapshot; usage?: ScriptUsage }
+  | { type: 'error'; error: ScriptErrorInfo; progress: ProgressSnapshot | null; usage?: ScriptUsage };
+
+/** What the script process used, from its start (pre-started in the pool) to its answer. */
+export interface ScriptUsage {
+  /** Peak resident set size, in bytes. */
+  peakRssBytes: number;
+  /** CPU time, user + system, in seconds. */
+  cpuSeconds: number;
+}
+
+export function usageOfThisProcess(): ScriptUsage {
+  const u = process.resourceUsage();
+  return { peakRssBytes: u.maxRSS * 1024, cpuSeconds: (u.userCPUTime + u.systemCPUTime) / 1e6 };
+}
 
 /** Results travel through Temporal (about 2 MB a payload): keep them well under. */
 export const MAX_RESULT_BYTES = 1024 * 1024;

@@ -116,6 +116,11 @@ describe('GET /jobs/{id}/logs', () => {
     const whole = await (await stack.api(`/jobs/${body.uuid}/logs`)).text();
     expect(whole).toMatch(/attempt 1 on .*cpu\n/);
     expect(whole).toContain('line 4 of 4');
+    // The last line tells what the script process used: what a worker host must be sized for.
+    const usage = /--- script process: peak RSS (\d+) MiB, CPU (\d+\.\d+) s\n$/.exec(whole);
+    expect(usage).not.toBeNull();
+    expect(Number(usage![1])).toBeGreaterThan(20); // a Node process with tsx is never smaller
+    expect(Number(usage![1])).toBeLessThan(2048);
   });
 });
 

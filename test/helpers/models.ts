@@ -27,3 +27,20 @@ export function assembly(): Document {
   addMesh(doc, { name: 'wheel', ...cube([0, 0, 0], 0.5), material: colorMaterial(doc, 'blue', [0, 0, 1, 1]) }, group);
   return doc;
 }
+
+/** A wavy square grid of about `triangles` triangles (one mesh, 1 × 1 with ±0.05 waves). */
+export function wavyGrid(triangles: number): Document {
+  const n = Math.ceil(Math.sqrt(triangles / 2)) + 1;
+  const positions = new Float32Array(n * n * 3);
+  for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) positions.set([x / n, y / n, Math.sin(x / 9) * Math.cos(y / 7) * 0.05], (y * n + x) * 3);
+  const indices: number[] = [];
+  for (let y = 0; y < n - 1; y++) {
+    for (let x = 0; x < n - 1; x++) {
+      const i = y * n + x;
+      indices.push(i, i + 1, i + n, i + 1, i + n + 1, i + n);
+    }
+  }
+  const doc = createDocument();
+  addMesh(doc, { name: 'grid', positions, indices: Uint32Array.from(indices) });
+  return doc;
+}

@@ -10,6 +10,7 @@ import {
   type ProgressSnapshot,
 } from '../../src/sdk';
 import * as sdk from '../../src/sdk';
+import * as geometry from '../../src/geometry';
 
 describe('progress', () => {
   it('follows upstream: floor((steps - 1) / total * 100), 100 once stopped, durations closed step by step', async () => {
@@ -83,11 +84,14 @@ describe('ProgramContext', () => {
   });
 });
 
-describe('the SDK for ES modules', () => {
-  it('exports every runtime export of the SDK', async () => {
-    const facade = fs.readFileSync(path.join(__dirname, '../../src/sdk/esm.mjs'), 'utf8');
+describe('the ES-module facades', () => {
+  it.each([
+    ['sdk', sdk],
+    ['geometry', geometry],
+  ])('src/%s/esm.mjs lists every runtime export of its module', (dir, module) => {
+    const facade = fs.readFileSync(path.join(__dirname, `../../src/${dir}/esm.mjs`), 'utf8');
     const listed = /export const \{([^}]*)\}/.exec(facade)![1]!.split(',').map((n) => n.trim()).filter(Boolean);
-    const runtime = Object.keys(sdk).filter((k) => k !== 'default' && k !== '__esModule');
+    const runtime = Object.keys(module).filter((k) => k !== 'default' && k !== '__esModule');
     expect(listed.sort()).toEqual(runtime.sort());
   });
 });
