@@ -21,6 +21,7 @@ export const {
   writeStl,
   isBinaryStl,
   readObj,
+  readObjFile,
   writeObj,
   readMtl,
   readPly,

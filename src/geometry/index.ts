@@ -6,7 +6,7 @@ export { COMPRESSIONS, type Compression } from './gltf';
 export { modelParams, type ModelParams } from './params';
 export { computeMetadata, countTriangles, type ModelMetadata, type NodeInfo } from './metadata';
 export { readStl, writeStl, isBinaryStl } from './stl';
-export { readObj, writeObj, readMtl } from './obj';
+export { readObj, readObjFile, writeObj, readMtl, type MtlMaterial, type ObjFiles } from './obj';
 export { readPly, writePly } from './ply';
 export { readIfc, type IfcModel } from './ifc';
 export { readAssimp, readAssimpModel, preloadAssimp, ASSIMP_FORMATS, type AssimpModel } from './assimp';

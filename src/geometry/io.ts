@@ -2,7 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Document } from './model';
-import { readObj, writeObj } from './obj';
+import { readObjFile, writeObj } from './obj';
 import { readPly, writePly } from './ply';
 import { ModelFormatError, readStl, writeStl } from './stl';
 import { METRES_PER_UNIT, readCad } from './cad';
@@ -95,19 +95,9 @@ export async function loadModel(file: string, options: LoadOptions = {}): Promis
       case 'ply':
         document = readPly(await fs.readFile(file), name);
         break;
-      case 'obj': {
-        const dir = path.dirname(file);
-        const mtls = new Map<string, string | null>();
-        const text = await fs.readFile(file, 'utf8');
-        for (const m of text.matchAll(/^mtllib\s+(.+)$/gm)) {
-          const lib = m[1]!.trim();
-          const target = path.resolve(dir, lib);
-          // A material library beside the model; one outside its directory is not read.
-          mtls.set(lib, target.startsWith(dir + path.sep) ? await fs.readFile(target, 'utf8').catch(() => null) : null);
-        }
-        document = readObj(text, name, (lib) => mtls.get(lib) ?? null);
+      case 'obj':
+        document = await readObjFile(file);
         break;
-      }
       default:
         throw new ModelFormatError(`'${name}': the format '.${format}' is not supported; supported inputs: ${INPUT_FORMATS.map((f) => `.${f}`).join(', ')}`);
     }
@@ -167,8 +157,9 @@ export async function saveModel(document: Document, file: string, options: SaveO
     }
     case 'obj': {
       const mtlName = `${path.basename(file, '.obj')}.mtl`;
-      const { obj, mtl } = writeObj(document, mtlName);
+      const { obj, mtl, images } = writeObj(document, mtlName);
       files.push([file, obj], [path.join(dir, mtlName), mtl]);
+      for (const [image, data] of images) files.push([path.join(dir, image), data]);
       break;
     }
     case 'stl':

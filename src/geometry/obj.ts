@@ -1,53 +1,72 @@
-// Wavefront OBJ (+ MTL base colours): objects/groups become nodes, `usemtl` blocks become
-// primitives with their material; faces are triangulated as fans.
-import { addMesh, applyMatrix, colorMaterial, createDocument, eachPrimitive, type Document, type Material } from './model';
+// Wavefront OBJ (+ MTL): objects/groups become nodes, `usemtl` blocks become primitives with
+// their material (diffuse colour, opacity, and the diffuse texture `map_Kd` with the `vt`
+// coordinates); faces are triangulated as fans.
+import path from 'node:path';
+import type { Texture } from '@gltf-transform/core';
+import { applyMatrix, colorMaterial, createDocument, eachPrimitive, type Document, type Material, type Node } from './model';
 import { ModelFormatError } from './stl';
 
-/** Diffuse colours (`Kd`) by material name, from an MTL file's text. */
-export function readMtl(text: string): Map<string, [number, number, number, number]> {
-  const colors = new Map<string, [number, number, number, number]>();
-  let current: string | null = null;
-  let alpha = 1;
+export interface MtlMaterial {
+  /** Diffuse colour `Kd` and opacity `d`. */
+  color: [number, number, number, number];
+  /** The diffuse texture's file (`map_Kd`), as written (relative to the MTL file). */
+  map?: string;
+}
+
+/** Materials by name, from an MTL file's text. */
+export function readMtl(text: string): Map<string, MtlMaterial> {
+  const materials = new Map<string, MtlMaterial>();
+  let current: MtlMaterial | null = null;
   for (const raw of text.split(/\r?\n/)) {
     const [key, ...rest] = raw.trim().split(/\s+/);
     if (key === 'newmtl') {
-      current = rest.join(' ');
-      alpha = 1;
-      colors.set(current, [0.8, 0.8, 0.8, 1]);
+      current = { color: [0.8, 0.8, 0.8, 1] };
+      materials.set(rest.join(' '), current);
     } else if (current && key === 'Kd' && rest.length >= 3) {
-      colors.set(current, [Number(rest[0]), Number(rest[1]), Number(rest[2]), alpha]);
+      current.color = [Number(rest[0]), Number(rest[1]), Number(rest[2]), current.color[3]];
     } else if (current && key === 'd' && rest.length >= 1) {
-      alpha = Number(rest[0]);
-      const c = colors.get(current)!;
-      colors.set(current, [c[0], c[1], c[2], alpha]);
+      current.color[3] = Number(rest[0]);
+    } else if (current && key === 'map_Kd' && rest.length >= 1) {
+      current.map = rest.at(-1); // options such as -s 1 1 1 come first; the file name is last
     }
   }
-  return colors;
+  return materials;
 }
+
+/** What readObj asks for beyond the OBJ text: files beside it, by the name the file uses. */
+export interface ObjFiles {
+  /** The text of a material library (`mtllib`), null when it is not there: its materials are then grey. */
+  mtl?(file: string): string | null;
+  /** The bytes of a texture (`map_Kd`), null when it is not there: the material keeps its colour. */
+  image?(file: string): Uint8Array | null;
+}
+
+const IMAGE_TYPES: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp' };
 
 interface Group {
   name: string;
   material: string | null;
   positions: number[];
+  uvs: number[];
   indices: number[];
-  seen: Map<number, number>;
+  /** Corners already added, by "vertex/texcoord". */
+  seen: Map<string, number>;
 }
 
-/**
- * Parses OBJ text. `mtl` gives the text of a material library by the name `mtllib` uses (null
- * when it is not there: its materials are then grey).
- */
-export function readObj(text: string, name: string, mtl: (file: string) => string | null = () => null): Document {
+/** Parses OBJ text; `files` gives the material libraries and textures it names. */
+export function readObj(text: string, name: string, files: ObjFiles = {}): Document {
+  const { mtl = () => null, image = () => null } = files;
   const doc = createDocument();
   const vertices: number[] = [];
-  const colors = new Map<string, [number, number, number, number]>();
+  const texcoords: number[] = [];
+  const library = new Map<string, MtlMaterial>();
   const groups: Group[] = [];
   let objectName = name.replace(/\.[^.]+$/, '');
   let material: string | null = null;
   let group: Group | null = null;
   const currentGroup = (): Group => {
     if (!group || group.name !== objectName || group.material !== material) {
-      group = { name: objectName, material, positions: [], indices: [], seen: new Map() };
+      group = { name: objectName, material, positions: [], uvs: [], indices: [], seen: new Map() };
       groups.push(group);
     }
     return group;
@@ -64,6 +83,12 @@ export function readObj(text: string, name: string, mtl: (file: string) => strin
         vertices.push(...xyz);
         break;
       }
+      case 'vt': {
+        const uv = rest.slice(0, 2).map(Number);
+        if (uv.length < 1 || uv.some((x) => !Number.isFinite(x))) throw new ModelFormatError(`'${name}' line ${lineNo + 1}: a texture coordinate needs numbers`);
+        texcoords.push(uv[0]!, uv[1] ?? 0);
+        break;
+      }
       case 'o':
       case 'g':
         objectName = rest.join(' ') || objectName;
@@ -73,21 +98,32 @@ export function readObj(text: string, name: string, mtl: (file: string) => strin
         break;
       case 'mtllib': {
         const lib = mtl(rest.join(' '));
-        if (lib !== null) for (const [k, v] of readMtl(lib)) colors.set(k, v);
+        if (lib !== null) for (const [k, v] of readMtl(lib)) library.set(k, v);
         break;
       }
       case 'f': {
         const g = currentGroup();
         const count = vertices.length / 3;
+        const uvCount = texcoords.length / 2;
+        const resolve = (token: string | undefined, n: number, what: string): number | null => {
+          if (token === undefined || token === '') return null;
+          let i = Number.parseInt(token, 10);
+          if (i < 0) i = n + i + 1;
+          if (!Number.isInteger(i) || i < 1 || i > n) throw new ModelFormatError(`'${name}' line ${lineNo + 1}: face refers to ${what} ${token}, which does not exist`);
+          return i;
+        };
         const corner = (token: string): number => {
-          let i = Number.parseInt(token.split('/')[0]!, 10);
-          if (i < 0) i = count + i + 1;
-          if (!Number.isInteger(i) || i < 1 || i > count) throw new ModelFormatError(`'${name}' line ${lineNo + 1}: face refers to vertex ${token}, which does not exist`);
-          const known = g.seen.get(i);
+          const [vToken, tToken] = token.split('/');
+          const v = resolve(vToken, count, 'vertex')!;
+          const t = resolve(tToken, uvCount, 'texture coordinate');
+          const key = `${v}/${t ?? ''}`;
+          const known = g.seen.get(key);
           if (known !== undefined) return known;
           const next = g.positions.length / 3;
-          g.positions.push(vertices[(i - 1) * 3]!, vertices[(i - 1) * 3 + 1]!, vertices[(i - 1) * 3 + 2]!);
-          g.seen.set(i, next);
+          g.positions.push(vertices[(v - 1) * 3]!, vertices[(v - 1) * 3 + 1]!, vertices[(v - 1) * 3 + 2]!);
+          // glTF's texture origin is the top left corner, OBJ's the bottom left.
+          g.uvs.push(t === null ? 0 : texcoords[(t - 1) * 2]!, t === null ? 0 : 1 - texcoords[(t - 1) * 2 + 1]!);
+          g.seen.set(key, next);
           return next;
         };
         const face = rest.map(corner);
@@ -95,43 +131,70 @@ export function readObj(text: string, name: string, mtl: (file: string) => strin
         break;
       }
       default:
-        break; // vt, vn, s, l, p…: not used
+        break; // vn, s, l, p…: not used (normals are computed from the faces)
     }
   });
   const materials = new Map<string, Material>();
-  const byName = new Map<string, ReturnType<typeof addMesh>>();
+  const textures = new Map<string, Texture | null>();
+  const textureOf = (file: string): Texture | null => {
+    if (!textures.has(file)) {
+      const data = image(file);
+      const mimeType = IMAGE_TYPES[path.extname(file).toLowerCase()];
+      textures.set(file, data && mimeType ? doc.createTexture(path.basename(file)).setImage(data).setMimeType(mimeType).setURI(path.basename(file)) : null);
+    }
+    return textures.get(file)!;
+  };
+  const materialOf = (mName: string): Material => {
+    let mat = materials.get(mName);
+    if (!mat) {
+      const def = library.get(mName);
+      mat = colorMaterial(doc, mName, def?.color ?? [0.8, 0.8, 0.8, 1]);
+      const texture = def?.map ? textureOf(def.map) : null;
+      if (texture) mat.setBaseColorTexture(texture);
+      if ((def?.color[3] ?? 1) < 1) mat.setAlphaMode('BLEND');
+      materials.set(mName, mat);
+    }
+    return mat;
+  };
+  const byName = new Map<string, Node>();
+  const buffer = doc.getRoot().listBuffers()[0]!;
   for (const g of groups) {
     if (g.indices.length === 0) continue;
-    let mat: Material | null = null;
-    if (g.material) {
-      mat = materials.get(g.material) ?? colorMaterial(doc, g.material, colors.get(g.material) ?? [0.8, 0.8, 0.8, 1]);
-      materials.set(g.material, mat);
-    }
+    const mat = g.material ? materialOf(g.material) : null;
+    const prim = doc
+      .createPrimitive()
+      .setAttribute('POSITION', doc.createAccessor().setType('VEC3').setArray(Float32Array.from(g.positions)).setBuffer(buffer))
+      .setIndices(doc.createAccessor().setType('SCALAR').setArray(Uint32Array.from(g.indices)).setBuffer(buffer));
+    if (mat?.getBaseColorTexture()) prim.setAttribute('TEXCOORD_0', doc.createAccessor().setType('VEC2').setArray(Float32Array.from(g.uvs)).setBuffer(buffer));
+    if (mat) prim.setMaterial(mat);
     const existing = byName.get(g.name);
     if (existing) {
-      // Another material of the same object: another primitive of its mesh.
-      const buffer = doc.getRoot().listBuffers()[0]!;
-      const prim = doc
-        .createPrimitive()
-        .setAttribute('POSITION', doc.createAccessor().setType('VEC3').setArray(Float32Array.from(g.positions)).setBuffer(buffer))
-        .setIndices(doc.createAccessor().setType('SCALAR').setArray(Uint32Array.from(g.indices)).setBuffer(buffer));
-      if (mat) prim.setMaterial(mat);
-      existing.getMesh()!.addPrimitive(prim);
+      existing.getMesh()!.addPrimitive(prim); // another material of the same object
     } else {
-      byName.set(g.name, addMesh(doc, { name: g.name, positions: Float32Array.from(g.positions), indices: Uint32Array.from(g.indices), material: mat }));
+      const node = doc.createNode(g.name).setMesh(doc.createMesh(g.name).addPrimitive(prim));
+      doc.getRoot().getDefaultScene()!.addChild(node);
+      byName.set(g.name, node);
     }
   }
   return doc;
 }
 
 const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(9).replace(/\.?0+$/, ''));
+const IMAGE_EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
 
-/** OBJ text of the scene in world space (one `o` per node, shared vertices kept) and its MTL. */
-export function writeObj(doc: Document, mtlName: string): { obj: string; mtl: string } {
+/**
+ * OBJ text of the scene in world space (one `o` per node, shared vertices kept), its MTL, and
+ * the textures it refers to (`images`, to write beside them: file name → bytes).
+ */
+export function writeObj(doc: Document, mtlName: string): { obj: string; mtl: string; images: Map<string, Uint8Array> } {
   const obj: string[] = ['# written by pixyz-scheduler', `mtllib ${mtlName}`];
   const mtl: string[] = ['# written by pixyz-scheduler'];
+  const images = new Map<string, Uint8Array>();
+  const imageNames = new Map<Texture, string>();
   const materialNames = new Map<Material, string>();
+  const stem = mtlName.replace(/\.mtl$/, '');
   let base = 0;
+  let uvBase = 0;
   let currentNode: unknown = null;
   eachPrimitive(doc, (node, prim, world) => {
     if (node !== currentNode) {
@@ -139,13 +202,24 @@ export function writeObj(doc: Document, mtlName: string): { obj: string; mtl: st
       obj.push(`o ${node.getName() || `node${base}`}`);
     }
     const material = prim.getMaterial();
+    const texture = material?.getBaseColorTexture() ?? null;
     if (material) {
       let mName = materialNames.get(material);
       if (!mName) {
-        mName = material.getName() || `material${materialNames.size}`;
+        mName = (material.getName() || `material${materialNames.size}`).replace(/\s+/g, '_');
         materialNames.set(material, mName);
         const [r, g, b, a] = material.getBaseColorFactor();
         mtl.push(`newmtl ${mName}`, `Kd ${fmt(r)} ${fmt(g)} ${fmt(b)}`, `d ${fmt(a)}`);
+        const ext = texture ? IMAGE_EXTENSIONS[texture.getMimeType()] : undefined;
+        if (texture && ext && texture.getImage()) {
+          let file = imageNames.get(texture);
+          if (!file) {
+            file = `${stem}_texture${imageNames.size}.${ext}`;
+            imageNames.set(texture, file);
+            images.set(file, texture.getImage()!);
+          }
+          mtl.push(`map_Kd ${file}`);
+        }
       }
       obj.push(`usemtl ${mName}`);
     }
@@ -155,11 +229,60 @@ export function writeObj(doc: Document, mtlName: string): { obj: string; mtl: st
       const w = applyMatrix(world, pos.getElement(i, p));
       obj.push(`v ${fmt(w[0])} ${fmt(w[1])} ${fmt(w[2])}`);
     }
+    const uv = texture ? prim.getAttribute(`TEXCOORD_${material!.getBaseColorTextureInfo()?.getTexCoord() ?? 0}`) : null;
+    if (uv) {
+      const t = [0, 0];
+      for (let i = 0; i < uv.getCount(); i++) {
+        uv.getElement(i, t);
+        obj.push(`vt ${fmt(t[0]!)} ${fmt(1 - t[1]!)}`);
+      }
+    }
     const idx = prim.getIndices();
     const count = idx ? idx.getCount() : pos.getCount();
-    const at = (i: number) => base + 1 + (idx ? idx.getScalar(i) : i);
+    const at = (i: number) => {
+      const k = idx ? idx.getScalar(i) : i;
+      return uv ? `${base + 1 + k}/${uvBase + 1 + k}` : String(base + 1 + k);
+    };
     for (let i = 0; i + 2 < count; i += 3) obj.push(`f ${at(i)} ${at(i + 1)} ${at(i + 2)}`);
     base += pos.getCount();
+    if (uv) uvBase += uv.getCount();
   });
-  return { obj: `${obj.join('\n')}\n`, mtl: `${mtl.join('\n')}\n` };
+  return { obj: `${obj.join('\n')}\n`, mtl: `${mtl.join('\n')}\n`, images };
+}
+
+/**
+ * Reads an OBJ file with the material libraries and textures it names, when they are in its
+ * directory (a file outside it is not read). A missing one is reported on stderr (the job's log):
+ * its material is then grey, or keeps its colour without the texture.
+ */
+export async function readObjFile(file: string): Promise<Document> {
+  const fsp = await import('node:fs/promises');
+  const dir = path.dirname(path.resolve(file));
+  const name = path.basename(file);
+  const inside = (base: string, ref: string): string | null => {
+    const target = path.resolve(base, ref.replace(/\\/g, '/'));
+    return target.startsWith(dir + path.sep) ? target : null;
+  };
+  const readInside = async <T>(base: string, ref: string, read: (p: string) => Promise<T>): Promise<T | null> => {
+    const target = inside(base, ref);
+    const data = target ? await read(target).catch(() => null) : null;
+    if (data === null) console.warn(`'${name}': '${ref}' is not ${target ? 'beside the model' : 'inside the model’s folder'}; it is left out`);
+    return data;
+  };
+  const text = await fsp.readFile(file, 'utf8');
+  const mtls = new Map<string, string | null>();
+  const images = new Map<string, Uint8Array | null>();
+  for (const m of text.matchAll(/^\s*mtllib\s+(.+?)\s*$/gm)) {
+    const lib = m[1]!;
+    if (mtls.has(lib)) continue;
+    const mtlText = await readInside(dir, lib, (p) => fsp.readFile(p, 'utf8'));
+    mtls.set(lib, mtlText);
+    if (mtlText === null) continue;
+    const mtlDir = path.dirname(inside(dir, lib)!);
+    for (const material of readMtl(mtlText).values()) {
+      // A texture's name is relative to its MTL file; readObj asks for it by that name.
+      if (material.map && !images.has(material.map)) images.set(material.map, await readInside(mtlDir, material.map, (p) => fsp.readFile(p)));
+    }
+  }
+  return readObj(text, name, { mtl: (lib) => mtls.get(lib) ?? null, image: (f) => images.get(f) ?? null });
 }
