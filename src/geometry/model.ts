@@ -62,6 +62,8 @@ export interface Triangle {
   a: [number, number, number];
   b: [number, number, number];
   c: [number, number, number];
+  /** With `{ uv: true }`, when the material has a base colour texture: the corners' coordinates in it. */
+  uv?: [[number, number], [number, number], [number, number]];
 }
 
 function transform(m: number[], x: number, y: number, z: number): [number, number, number] {
@@ -78,7 +80,7 @@ export function eachMeshNode(doc: Document, visit: (node: Node, world: number[])
 }
 
 /** Every triangle of the default scene, in world space (points and lines are left out). */
-export function* triangles(doc: Document): Generator<Triangle> {
+export function* triangles(doc: Document, options: { uv?: boolean } = {}): Generator<Triangle> {
   const list: { node: Node; world: number[] }[] = [];
   eachMeshNode(doc, (node, world) => list.push({ node, world }));
   for (const { node, world } of list) {
@@ -93,7 +95,13 @@ export function* triangles(doc: Document): Generator<Triangle> {
         pos.getElement(idx ? idx.getScalar(i) : i, p);
         return transform(world, p[0]!, p[1]!, p[2]!);
       };
-      for (let i = 0; i + 2 < count; i += 3) yield { node, material: prim.getMaterial(), a: at(i), b: at(i + 1), c: at(i + 2) };
+      const material = prim.getMaterial();
+      const info = options.uv && material?.getBaseColorTexture() ? material.getBaseColorTextureInfo() : null;
+      const uvs = info ? prim.getAttribute(`TEXCOORD_${info.getTexCoord()}`) : null;
+      const uvAt = (i: number): [number, number] => uvs!.getElement(idx ? idx.getScalar(i) : i, [0, 0]) as [number, number];
+      for (let i = 0; i + 2 < count; i += 3) {
+        yield { node, material, a: at(i), b: at(i + 1), c: at(i + 2), ...(uvs ? { uv: [uvAt(i), uvAt(i + 1), uvAt(i + 2)] } : {}) };
+      }
     }
   }
 }

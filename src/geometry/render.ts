@@ -2,6 +2,7 @@
 // with a z-buffer, a camera fitted to the model, 2×2 supersampling for antialiasing, PNG out.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Texture } from '@gltf-transform/core';
 import { PNG } from 'pngjs';
 import { triangles, type Document } from './model';
 
@@ -40,9 +41,40 @@ function toSrgb(linear: number): number {
   return Math.round(Math.min(1, Math.max(0, c)) * 255);
 }
 
+const fromSrgb = (c: number) => (c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4));
+
+interface Texels {
+  width: number;
+  height: number;
+  /** Linear RGB, 3 floats a texel. */
+  rgb: Float32Array;
+}
+
+/** A texture's pixels (PNG or JPEG), linear; null when it cannot be decoded: its material's colour is used alone. */
+function decodeTexture(texture: Texture): Texels | null {
+  const image = texture.getImage();
+  if (!image) return null;
+  try {
+    let decoded: { width: number; height: number; data: Uint8Array };
+    if (texture.getMimeType() === 'image/png') decoded = PNG.sync.read(Buffer.from(image));
+    else if (texture.getMimeType() === 'image/jpeg') decoded = (require('jpeg-js') as typeof import('jpeg-js')).decode(image, { useTArray: true, maxMemoryUsageInMB: 1024 });
+    else return null;
+    const rgb = new Float32Array(decoded.width * decoded.height * 3);
+    for (let i = 0; i < decoded.width * decoded.height; i++) for (let k = 0; k < 3; k++) rgb[i * 3 + k] = fromSrgb(decoded.data[i * 4 + k]! / 255);
+    return { width: decoded.width, height: decoded.height, rgb };
+  } catch {
+    return null;
+  }
+}
+
 /** Renders one view of the model as an RGBA PNG (transparent background). */
 export function renderView(doc: Document, view: View, width: number, height: number): Buffer {
-  const tris = [...triangles(doc)];
+  const tris = [...triangles(doc, { uv: true })];
+  const textures = new Map<Texture, Texels | null>();
+  const texelsOf = (texture: Texture) => {
+    if (!textures.has(texture)) textures.set(texture, decodeTexture(texture));
+    return textures.get(texture)!;
+  };
   const W = width * SUPERSAMPLE;
   const H = height * SUPERSAMPLE;
   const color = new Float32Array(W * H * 4);
@@ -89,6 +121,7 @@ export function renderView(doc: Document, view: View, width: number, height: num
     const shade = 0.35 + 0.65 * Math.abs(dot(n, LIGHT)); // two-sided: CAD faces are not always oriented
     const base = t.material ? t.material.getBaseColorFactor() : [0.8, 0.8, 0.8, 1];
     const rgb = [base[0]! * shade, base[1]! * shade, base[2]! * shade];
+    const texels = t.uv ? texelsOf(t.material!.getBaseColorTexture()!) : null;
     const area = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
     if (area === 0) continue;
     const x0 = Math.max(0, Math.floor(Math.min(a[0], b[0], c[0])));
@@ -107,9 +140,23 @@ export function renderView(doc: Document, view: View, width: number, height: num
         const i = y * W + x;
         if (z >= depth[i]!) continue;
         depth[i] = z;
-        color[i * 4] = rgb[0]!;
-        color[i * 4 + 1] = rgb[1]!;
-        color[i * 4 + 2] = rgb[2]!;
+        if (texels) {
+          // Perspective-correct texture coordinates; nearest texel, repeated outside [0, 1].
+          const [p0, p1, p2] = [w0 / a[2], w1 / b[2], w2 / c[2]];
+          const s = p0 + p1 + p2;
+          const u = (p0 * t.uv![0][0] + p1 * t.uv![1][0] + p2 * t.uv![2][0]) / s;
+          const v = (p0 * t.uv![0][1] + p1 * t.uv![1][1] + p2 * t.uv![2][1]) / s;
+          const tx = Math.min(texels.width - 1, Math.floor((u - Math.floor(u)) * texels.width));
+          const ty = Math.min(texels.height - 1, Math.floor((v - Math.floor(v)) * texels.height));
+          const k = (ty * texels.width + tx) * 3;
+          color[i * 4] = rgb[0]! * texels.rgb[k]!;
+          color[i * 4 + 1] = rgb[1]! * texels.rgb[k + 1]!;
+          color[i * 4 + 2] = rgb[2]! * texels.rgb[k + 2]!;
+        } else {
+          color[i * 4] = rgb[0]!;
+          color[i * 4 + 1] = rgb[1]!;
+          color[i * 4 + 2] = rgb[2]!;
+        }
         color[i * 4 + 3] = 1;
       }
     }

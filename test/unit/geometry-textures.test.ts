@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadModel, saveModel, type Document } from '../../src/geometry';
+import { loadModel, renderView, saveModel, UPSTREAM_VIEWS, type Document } from '../../src/geometry';
 
 const validator = require('gltf-validator') as { validateBytes(data: Uint8Array): Promise<{ issues: { numErrors: number; messages: unknown[] } }> };
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-textures-'));
@@ -72,6 +72,18 @@ describe('textures', () => {
     expect(files.map((f) => path.basename(f)).sort()).toEqual(['c.bin', 'c.gltf', 'b_texture0.png'].sort());
     const json = JSON.parse(fs.readFileSync(path.join(out, 'c.gltf'), 'utf8'));
     expect(json.images).toEqual([expect.objectContaining({ uri: 'b_texture0.png', mimeType: 'image/png' })]);
+  });
+
+  it('thumbnails show the texture: the quad seen face-on is red on its left half, green on its right', async () => {
+    const m = await loadModel(texturedObj(path.join(dir, 'render')));
+    const png = PNG.sync.read(renderView(m.document, UPSTREAM_VIEWS.find((v) => v.name === 'x')!, 64, 64));
+    const at = (x: number, y: number) => [...png.data.subarray((y * 64 + x) * 4, (y * 64 + x) * 4 + 4)];
+    const [left, right] = [at(26, 32), at(38, 32)];
+    expect(left[3]).toBe(255);
+    expect(left[0]).toBeGreaterThan(100);
+    expect(left[1]).toBe(0);
+    expect(right[1]).toBeGreaterThan(100);
+    expect(right[0]).toBe(0);
   });
 
   it('a missing texture leaves the material its colour, and a texture outside the model’s folder is not read', async () => {
