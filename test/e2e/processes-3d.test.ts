@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeMetadata, loadModel, saveModel } from '../../src/geometry';
+import { PNG } from 'pngjs';
 import { assembly } from '../helpers/models';
+import { craftZip } from '../helpers/zip';
 import { JOB_PROCESS } from '../../src/shared/search-attributes';
 import { startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 
@@ -37,6 +39,49 @@ describe('convert_file', () => {
     for (const name of outputs.outputs) fs.writeFileSync(path.join(dir, name), Buffer.from(await (await stack.api(`/jobs/${body.uuid}/outputs/${name}`)).arrayBuffer()));
     const back = await loadModel(path.join(dir, 'output.obj'));
     expect(computeMetadata(back.document, back)).toMatchObject({ polygon_count: 24, mesh_vertex_count: 16, part_count: 2, material_count: 2 });
+  });
+
+  it('takes a textured OBJ as a zip with root_file, and writes a Draco-compressed, simplified GLB with the texture', async () => {
+    const png = new PNG({ width: 2, height: 2 });
+    png.data.fill(200);
+    const grid = [];
+    for (let y = 0; y <= 10; y++) for (let x = 0; x <= 10; x++) grid.push(`v ${x / 10} ${y / 10} 0`, `vt ${x / 10} ${y / 10}`);
+    for (let y = 0; y < 10; y++) {
+      for (let x = 0; x < 10; x++) {
+        const i = y * 11 + x + 1;
+        grid.push(`f ${i}/${i} ${i + 1}/${i + 1} ${i + 12}/${i + 12}`, `f ${i}/${i} ${i + 12}/${i + 12} ${i + 11}/${i + 11}`);
+      }
+    }
+    const zip = path.join(dir, 'textured.zip');
+    craftZip(zip, [
+      { name: 'model/plane.obj', content: ['mtllib plane.mtl', 'usemtl paint', ...grid].join('\n') },
+      { name: 'model/plane.mtl', content: 'newmtl paint\nKd 1 1 1\nmap_Kd tex/paint.png\n' },
+      { name: 'model/tex/paint.png', base64: PNG.sync.write(png).toString('base64') },
+    ]);
+    const { body } = await submit(stack, {
+      process: 'convert_file',
+      file: { name: 'textured.zip', content: fs.readFileSync(zip) },
+      params: { compression: 'draco', simplify: 0.5, weld: true },
+      config: { root_file: 'model/plane.obj' },
+    });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.error).toBeNull();
+    const out = path.join(dir, 'draco.glb');
+    fs.writeFileSync(out, Buffer.from(await (await stack.api(`/jobs/${body.uuid}/outputs/output.glb`)).arrayBuffer()));
+    const json = JSON.parse(fs.readFileSync(out).subarray(20, 20 + fs.readFileSync(out).readUInt32LE(12)).toString());
+    expect(json.extensionsRequired).toEqual(['KHR_draco_mesh_compression']);
+    expect(json.images).toHaveLength(1);
+    const back = await loadModel(out);
+    const triangles = computeMetadata(back.document, back).polygon_count!;
+    expect(triangles).toBeGreaterThan(0);
+    expect(triangles).toBeLessThanOrEqual(100); // 200 before simplify: 0.5
+  });
+
+  it('refuses a bad option before reading the model', async () => {
+    const { body } = await submit(stack, { process: 'convert_file', file: { name: 'assembly.glb', content: glb }, params: { extension: 'stl', compression: 'draco' } });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.status).toBe('FAILURE');
+    expect(final.error).toBe('compression applies to glb and gltf outputs, not stl');
   });
 
   it('refuses the proprietary .pxz, naming what it supports', async () => {

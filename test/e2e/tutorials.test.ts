@@ -1,12 +1,12 @@
 // Every tutorial runs the same way on a laptop (pixyz-local, no Temporal) and through the
 // scheduler, with the same result.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readScript, REPO, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
+import { startStack, type Stack } from '../helpers/stack';
+import { runLocally as runLocallyIn, runScheduled as runScheduledOn } from '../helpers/tutorials';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-tutorials-'));
@@ -18,26 +18,8 @@ fs.writeFileSync(modelFile, MODEL);
 const quarterCrcSum = (data: Buffer) =>
   [0, 1, 2, 3].reduce((sum, i) => sum + zlib.crc32(data.subarray(Math.floor((i * data.length) / 4), Math.floor(((i + 1) * data.length) / 4))), 0);
 
-function runLocally(tutorial: string, params: unknown, input?: string): { result: unknown; outputs: string[] } {
-  const out = fs.mkdtempSync(path.join(work, 'out-'));
-  const args = [path.join(REPO, 'bin/pixyz-local.cjs'), path.join(REPO, 'scripts/tutorial', tutorial), '-o', out, '-p', JSON.stringify(params)];
-  if (input) args.push('-i', input);
-  const res = spawnSync(process.execPath, args, { cwd: work, encoding: 'utf8', timeout: 60_000 });
-  if (res.status !== 0) throw new Error(`pixyz-local ${tutorial} exited ${res.status}: ${res.stderr}`);
-  return { result: JSON.parse(res.stdout.trim().split('\n').at(-1)!), outputs: fs.readdirSync(out).sort() };
-}
-
-async function runScheduled(tutorial: string, params: unknown, input?: string) {
-  const { body } = await submit(stack, {
-    script: { name: tutorial, content: readScript(`scripts/tutorial/${tutorial}`) },
-    params,
-    ...(input ? { file: { name: path.basename(input), content: fs.readFileSync(input) } } : {}),
-  });
-  const final = await waitForEnd(stack, body.uuid, () => {}, 90_000);
-  expect(final.error).toBeNull();
-  expect(final.status).toBe('SUCCESS');
-  return final;
-}
+const runLocally = (tutorial: string, params: unknown, input?: string) => runLocallyIn(work, tutorial, params, input);
+const runScheduled = (tutorial: string, params: unknown, input?: string) => runScheduledOn(stack, tutorial, params, input);
 
 let stack: Stack;
 beforeAll(async () => {
@@ -50,14 +32,14 @@ afterAll(async () => {
 
 describe('tutorials, locally and through the scheduler', () => {
   it('00_sleep', async () => {
-    expect(runLocally('00_sleep.ts', {}).result).toBeNull();
+    expect((await runLocally('00_sleep.ts', {})).result).toBeNull();
     expect((await runScheduled('00_sleep.ts', {})).result).toBeNull();
   });
 
   it('00_progress', async () => {
     const params = { steps: 2, stepSeconds: 0.2 };
     const expected = { steps: 2, input: { name: 'quad.obj', bytes: MODEL.length } };
-    const local = runLocally('00_progress.ts', params, modelFile);
+    const local = await runLocally('00_progress.ts', params, modelFile);
     expect(local.result).toEqual(expected);
     expect(local.outputs).toEqual(['quad.obj', 'report.json']);
     const scheduled = await runScheduled('00_progress.ts', params, modelFile);
@@ -70,21 +52,21 @@ describe('tutorials, locally and through the scheduler', () => {
 
   it('02_celery_dag_sync: a chord of checksums over four parts, joined', async () => {
     const expected = { crc32: quarterCrcSum(MODEL) };
-    const local = runLocally('02_celery_dag_sync.ts', { sleep: 0 }, modelFile);
+    const local = await runLocally('02_celery_dag_sync.ts', { sleep: 0 }, modelFile);
     expect(local.result).toEqual(expected);
     expect(local.outputs).toEqual(['crc_part0', 'crc_part1', 'crc_part2', 'crc_part3']);
     expect((await runScheduled('02_celery_dag_sync.ts', { sleep: 0 }, modelFile)).result).toEqual(expected);
   });
 
   it('02_celery_dag_async: the same chord, its id returned at once', async () => {
-    expect(runLocally('02_celery_dag_async.ts', { sleep: 0 }, modelFile).result).toEqual({ chord: expect.stringMatching(UUID) });
+    expect((await runLocally('02_celery_dag_async.ts', { sleep: 0 }, modelFile)).result).toEqual({ chord: expect.stringMatching(UUID) });
     const { result } = await runScheduled('02_celery_dag_async.ts', { sleep: 0 }, modelFile);
     expect(await stack.client.workflow.getHandle(result.chord).result()).toEqual({ crc32: quarterCrcSum(MODEL) });
   });
 
   it('03_group_async: nested groups of sleeping sub-tasks', async () => {
     const params = { times: [0.1, 0.2, 0.3, 0.4] };
-    expect(runLocally('03_group_async.ts', params).result).toEqual({ group: expect.stringMatching(UUID) });
+    expect((await runLocally('03_group_async.ts', params)).result).toEqual({ group: expect.stringMatching(UUID) });
     const { result } = await runScheduled('03_group_async.ts', params);
     const value = (await stack.client.workflow.getHandle(result.group).result()) as { result: number }[][];
     expect(value.map((g) => g.map((t) => t.result))).toEqual([
@@ -94,7 +76,7 @@ describe('tutorials, locally and through the scheduler', () => {
   });
 
   it('04_chain_async: each step gets the previous one’s result', async () => {
-    expect(runLocally('04_chain_async.ts', { time: 0.2 }).result).toEqual({ chain: expect.stringMatching(UUID) });
+    expect((await runLocally('04_chain_async.ts', { time: 0.2 })).result).toEqual({ chain: expect.stringMatching(UUID) });
     const { result } = await runScheduled('04_chain_async.ts', { time: 0.2 });
     const value = (await stack.client.workflow.getHandle(result.chain).result()) as { time: number; id: number };
     expect(value.id).toBe(2);

@@ -31,9 +31,9 @@ export function readZip(buf: Buffer): Promise<Map<string, Buffer>> {
  * Writes a zip with exactly the entry names given — including hostile ones such as
  * '../evil.txt' or links, which zip libraries refuse to write — using Python's zipfile.
  */
-export function craftZip(file: string, entries: { name: string; content?: string; symlinkTo?: string }[]): void {
+export function craftZip(file: string, entries: { name: string; content?: string; base64?: string; symlinkTo?: string }[]): void {
   const script = `
-import json, sys, zipfile
+import base64, json, sys, zipfile
 entries = json.loads(sys.stdin.read())
 with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
     for e in entries:
@@ -44,7 +44,7 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
             z.writestr(info, e['symlinkTo'])
         else:
             info.external_attr = (0o100644 << 16)
-            z.writestr(info, e.get('content', ''))
+            z.writestr(info, base64.b64decode(e['base64']) if 'base64' in e else e.get('content', ''))
 `;
   const res = spawnSync('python3', ['-c', script, file], { input: JSON.stringify(entries), encoding: 'utf8' });
   if (res.status !== 0) throw new Error(`craftZip failed: ${res.error?.message ?? res.stderr}`);
