@@ -4,10 +4,9 @@
 //   mergeResult (cpu):     once every part is done, put them together → output.glb
 // main waits for the chord and returns its result.
 //
-// The parts: upload a zip of part files (the scheduler unpacks it); every file in the folder of
-// its first model file whose name matches `pattern` is a part. Upstream takes the .CATPart files
-// of the zip; here, the STEP files by default (any format loadModel reads will do). Locally,
-// pixyz-local does not unpack archives: pass one file of the unpacked folder (or the folder) with -i.
+// The parts: a zip of part files (the scheduler, and pixyz-local, unpack it); every file in the
+// folder of its first model file whose name matches `pattern` is a part. Upstream takes the
+// .CATPart files of the zip; here, the STEP files by default (any format loadModel reads will do).
 //
 //   params: { "pattern": "\\.(stp|step)$" }   a regular expression on the file names
 //   outputs: parts/<part>.glb for each part, output.glb (all of them, one node per part)
@@ -21,11 +20,12 @@ interface Part {
   triangles: number;
 }
 
-/** One part: tessellate it and write it as GLB, in the job's outputs/parts/. */
-export async function subtask(pc: ProgramContext, params: { part: string }): Promise<Part> {
-  pc.progressNext(`Importing ${path.basename(params.part)}`);
-  const model = await loadModel(params.part);
-  const file = `parts/${path.parse(params.part).name}.glb`;
+/** One part (its input file): tessellate it and write it as GLB, in the job's outputs/parts/. */
+export async function subtask(pc: ProgramContext): Promise<Part> {
+  const part = pc.getInputFile()!;
+  pc.progressNext(`Importing ${path.basename(part)}`);
+  const model = await loadModel(part);
+  const file = `parts/${path.parse(part).name}.glb`;
   fs.mkdirSync(pc.getOutputDir('parts'), { recursive: true });
   await saveModel(model.document, pc.getOutputDir(file), { units: model.units });
   return { file, triangles: countTriangles(model.document) };
@@ -65,17 +65,16 @@ export const main = pixyzSchedule({ queue: 'control' }, async (pc: ProgramContex
   pc.progressNext('Listing the parts');
   const input = pc.getInputFile();
   if (!input) throw new Error('send a zip of part files');
-  if (/\.(zip|tar\.gz)$/i.test(input)) throw new Error(`unzip ${path.basename(input)} and pass one of its files (or its folder) with -i: pixyz-local does not unpack archives`);
-  const folder = fs.statSync(input).isDirectory() ? input : path.dirname(input);
+  const folder = path.dirname(input);
   const pattern = new RegExp(params.pattern ?? '\\.(stp|step)$', 'i');
   const parts = fs.readdirSync(folder).filter((name) => pattern.test(name)).sort();
   if (parts.length === 0) throw new Error(`no file in ${path.basename(folder)}/ matches ${pattern}`);
 
   pc.progressNext(`Converting ${parts.length} parts in parallel`);
-  // Each part goes to its sub-task as a param: a clone of the job's context shares the job's
-  // directory (its files land in the job's outputs/) and, with it, the job's input file.
+  // A clone of the job's context shares the job's directory (its files land in the job's
+  // outputs/); `data` makes one part its input file, as upstream's pc.clone(data=…).
   const parallel = chord(
-    parts.map((name) => pc.clone({ entrypoint: 'subtask' }).s({ part: path.join(folder, name) }, { queue: 'cpu' })),
+    parts.map((name) => pc.clone({ entrypoint: 'subtask', data: path.join(folder, name) }).s({}, { queue: 'cpu' })),
     pc.clone({ entrypoint: 'mergeResult', raw: true }).s(undefined, { queue: 'cpu' }),
   ).applyAsync();
   // Upstream joins inside `allow_join_result()`; here joining never blocks a worker, the call is for parity.

@@ -35,7 +35,7 @@ function normalizeCanvas(c: Canvas, deps: SubTaskDeps): Canvas {
         throw new RequestError(ErrorType.InvalidInput, `Invalid queue '${c.queue}': configured queues are ${deps.queues.join(', ')} (QUEUES)`);
       }
       let data = c.data;
-      if (data !== null && !c.shareParent) {
+      if (data !== null) {
         const abs = path.resolve(deps.sharePath, data);
         if (!isInside(deps.sharePath, abs)) {
           throw new RequestError(ErrorType.PixyzSecurityViolation, `a sub-task's data must lie in the share: '${data}' does not`);

@@ -53,8 +53,9 @@ export class LocalBackend implements Backend {
       queue: sig.queue,
       name: sig.name,
       computeOnly: sig.computeOnly,
-      data: sig.shareParent ? this.base.inputFile : sig.data,
-      inputFile: sig.shareParent ? this.base.inputFile : sig.data,
+      // A clone works on its parent's input unless it names another file (pc.clone({ data })).
+      data: sig.shareParent && sig.data === null ? this.base.inputFile : sig.data,
+      inputFile: sig.shareParent && sig.data === null ? this.base.inputFile : sig.data,
       outputDir: this.base.outputDir,
     });
     const request = new Date().toISOString();

@@ -241,3 +241,48 @@ export async function extractArchive(file: string, dest: string, limits: Extract
   }
   return rules.count;
 }
+
+// Upstream's list of extensions it recognises as a model when it looks for an archive's root file.
+const MODEL_EXTENSIONS = new Set(
+  (
+    'PXZ 3DS ACIS SAT SAB DWG DXF WIRE FBX IPT IAM NWD NWC RVT RFA RCP RCS VPB CATPART CATPRODUCT CATSHAPE CGR 3DXML ' +
+    'ASM NEU PRT XAS XPR PVS PVZ CSB GLTF GLB GDS IFC IGS IGES JT OBJ X_B X_T P_T P_B XMT XMT_TXT XMT_BIN PDF PLMXML ' +
+    'E57 PTS PTX PRC 3DM RVM SKP PAR PWD PSM SLDASM SLDPRT STP STEP STPZ STEPZ STPX STPXZ STL U3D USD USDZ USDA USDC ' +
+    'VDA WRL VRML BREP BRP PLY OFF DAE 3MF'
+  ).split(' '),
+);
+
+/** All files under `dir`, sorted, relative to it with '/' separators. */
+async function listFiles(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  const items = (await fsp.readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+  for (const item of items) {
+    const rel = prefix ? `${prefix}/${item.name}` : item.name;
+    if (item.isDirectory()) out.push(...(await listFiles(path.join(dir, item.name), rel)));
+    else if (item.isFile()) out.push(rel);
+  }
+  return out;
+}
+
+/** The file to load in an unpacked archive: `rootFile` when given, else the first model file. */
+export async function findRootFile(dir: string, rootFile: string | null, archiveName: string): Promise<string> {
+  if (rootFile) {
+    const target = path.resolve(dir, rootFile);
+    if (rootFile.split(/[\\/]/).includes('..') || !isInside(dir, target)) {
+      throw new ArchiveRefusal(ErrorType.PixyzSecurityViolation, `root_file '${rootFile}' leaves the archive`);
+    }
+    if (!fs.existsSync(target) || !fs.statSync(target).isFile()) {
+      throw new ArchiveRefusal(ErrorType.PixyzFileNotFound, `root_file '${rootFile}' is not in '${archiveName}'`);
+    }
+    return target;
+  }
+  const files = await listFiles(dir);
+  const model = files.find((f) => MODEL_EXTENSIONS.has(path.extname(f).slice(1).toUpperCase()));
+  if (!model) {
+    throw new ArchiveRefusal(
+      ErrorType.PixyzFileNotFound,
+      `'${archiveName}' holds no file with a known 3D extension; name the file to load with config.root_file`,
+    );
+  }
+  return path.join(dir, model);
+}

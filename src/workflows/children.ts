@@ -34,13 +34,16 @@ export function validateCanvas(c: Canvas, pending: number): void {
 /** The child's JobInput, its defaults taken from the job that spawned it. */
 export function childJob(parent: JobInput, sig: TaskSignature, params: unknown, parentInputFile: string | null): JobInput {
   const shared = sig.shareParent;
+  // A clone works in its parent's directory, on the parent's input unless it names another file
+  // (pc.clone({ data }), e.g. one part of an unpacked assembly): that file is its input as is.
+  const ownInput = shared && sig.data !== null && sig.data !== parent.data;
   return {
     jobId: sig.id,
     process: parent.process,
     script: parent.script,
     entrypoint: sig.entrypoint,
     params,
-    data: shared ? parent.data : sig.data,
+    data: shared && !ownInput ? parent.data : sig.data,
     rootFile: shared ? parent.rootFile : sig.rootFile,
     queue: sig.queue,
     timeLimitSeconds: sig.timeLimitSeconds ?? parent.timeLimitSeconds,
@@ -50,7 +53,7 @@ export function childJob(parent: JobInput, sig: TaskSignature, params: unknown, 
     timeRequest: new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000'),
     taskQueuePrefix: parent.taskQueuePrefix,
     shareOf: shared ? (parent.shareOf ?? parent.jobId) : null,
-    inputFile: shared ? parentInputFile : null,
+    inputFile: shared ? (ownInput ? sig.data : parentInputFile) : null,
     parentId: parent.jobId,
   };
 }
