@@ -86,6 +86,7 @@ export async function loadModel(file: string, options: LoadOptions = {}): Promis
       }
       case 'glb':
       case 'gltf':
+        if (format === 'gltf') await checkGltfResources(file);
         document = await (await gltfReader()).read(file);
         units = 'm';
         break;
@@ -114,6 +115,27 @@ export interface SaveOptions {
   units?: string | null;
   /** glTF/GLB only: Draco or meshopt geometry compression. */
   compression?: Compression | null;
+}
+
+/** A .gltf's buffers and images: embedded, or files inside its folder (never elsewhere, never the network). */
+async function checkGltfResources(file: string): Promise<void> {
+  let json: { buffers?: { uri?: string }[]; images?: { uri?: string }[] };
+  try {
+    json = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (err) {
+    throw new ModelFormatError(`'${path.basename(file)}' is not glTF JSON: ${(err as Error).message}`);
+  }
+  const dir = path.dirname(path.resolve(file));
+  for (const { uri } of [...(json.buffers ?? []), ...(json.images ?? [])]) {
+    if (uri === undefined || uri.startsWith('data:')) continue;
+    const target = path.resolve(dir, decodeURIComponent(uri));
+    if (/^[a-z][a-z0-9+.-]*:/i.test(uri) || !target.startsWith(dir + path.sep)) {
+      throw new ModelFormatError(`'${path.basename(file)}' refers to '${uri}', outside its folder: send the model and its files as a zip`);
+    }
+    await fs.access(target).catch(() => {
+      throw new ModelFormatError(`'${path.basename(file)}' refers to '${uri}', which is not beside it: send the model and its files as a zip with root_file`);
+    });
+  }
 }
 
 /** Checks the tessellation options: each, when given, a positive number. */

@@ -150,12 +150,12 @@ function main(): void {
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
   installSdkResolution();
-  // Started ahead of its job (the worker's pool): load the 3D library (and OpenCascade) now, so
-  // that a job that uses them does not wait. PIXYZ_PRELOAD: geometry (default), all (OpenCascade
-  // too: faster CAD jobs, ~50 MB more per idle process), none.
+  // Started ahead of its job (the worker's pool): load the 3D library now, so that a job that
+  // uses it does not wait. PIXYZ_PRELOAD: geometry (default), all (the CAD/FBX/IFC WebAssembly
+  // too), none.
   const preload = process.env.PIXYZ_PRELOAD ?? 'geometry';
-  if (preload !== 'none') require('../geometry');
-  if (preload === 'all') (require('../geometry/cad') as typeof import('../geometry/cad')).preloadCad();
+  if (preload === 'geometry' || preload === 'all') require('../geometry');
+  if (preload === 'geometry' || preload === 'all') (require('../geometry/preload') as typeof import('../geometry/preload')).preloadGeometry(preload);
   const onRun = (message: ToRunner) => {
     if (message.type !== 'run') return;
     process.off('message', onRun);

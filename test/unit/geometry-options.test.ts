@@ -115,3 +115,21 @@ describe('writing outputs', () => {
     expect(fs.readdirSync(path.join(out, 'model.bin'))).toEqual(['taken']);
   });
 });
+
+describe('a .gltf’s own files', () => {
+  it('are read from its folder; one outside it, on the network or missing is refused by name', async () => {
+    const out = fs.mkdtempSync(path.join(dir, 'gltf-'));
+    await saveModel(assembly(), path.join(out, 'model.gltf'));
+    expect(countTriangles((await loadModel(path.join(out, 'model.gltf'))).document)).toBe(24);
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'model.gltf'), 'utf8'));
+    for (const [uri, message] of [
+      ['../../etc/passwd', "refers to '../../etc/passwd', outside its folder"],
+      ['https://example.com/model.bin', "refers to 'https://example.com/model.bin', outside its folder"],
+      ['gone.bin', "refers to 'gone.bin', which is not beside it"],
+    ]) {
+      json.buffers[0].uri = uri;
+      fs.writeFileSync(path.join(out, 'bad.gltf'), JSON.stringify(json));
+      await expect(loadModel(path.join(out, 'bad.gltf'))).rejects.toThrow(message);
+    }
+  });
+});
