@@ -7,7 +7,12 @@ import { createShareActivities } from './share';
  * script processes they use, which the worker closes when it stops.
  */
 export function createActivities(config: Config, env: NodeJS.ProcessEnv = process.env) {
-  const pool = createRunnerPool({ scriptMaxMemoryMb: config.worker.scriptMaxMemoryMb, poolSize: config.worker.runnerPoolSize, env });
+  const pool = createRunnerPool({
+    scriptMaxMemoryMb: config.worker.scriptMaxMemoryMb,
+    niceness: config.worker.scriptNiceness,
+    poolSize: config.worker.runnerPoolSize,
+    env,
+  });
   const activities = {
     ...createShareActivities({
       sharePath: config.sharePath,

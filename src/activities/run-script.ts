@@ -36,6 +36,8 @@ export interface ScriptActivityDeps extends SubTaskDeps {
 
 export interface ScriptPoolDeps {
   scriptMaxMemoryMb: number;
+  /** Niceness added to each script process (0: the worker's own priority). */
+  niceness?: number;
   /** Idle script processes kept ready (RUNNER_POOL_SIZE). */
   poolSize: number;
   /** The worker's environment, scrubbed before a script sees it. */
@@ -50,6 +52,7 @@ export function createRunnerPool(deps: ScriptPoolDeps): RunnerPool {
     execArgv: runnerExecArgv(deps.scriptMaxMemoryMb),
     env: scriptEnvironment(deps.env),
     cwd: os.tmpdir(),
+    niceness: deps.niceness ?? 0,
   });
 }
 

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import type { FromRunner } from '../shared/protocol';
 
 /** A script process started ahead of time, waiting for its job. */
@@ -16,6 +17,8 @@ export interface RunnerPoolOptions {
   /** The scrubbed environment every script process starts with. */
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Added to each script process's niceness (lower priority); what it starts inherits it. */
+  niceness?: number;
 }
 
 /**
@@ -38,6 +41,13 @@ export class RunnerPool {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });
+    if (this.opts.niceness && child.pid !== undefined) {
+      try {
+        os.setPriority(child.pid, Math.min(19, os.getPriority(process.pid) + this.opts.niceness));
+      } catch {
+        // not permitted here (or already gone): the script runs at the worker's priority
+      }
+    }
     const ready = new Promise<void>((resolve, reject) => {
       const onMessage = (m: FromRunner) => {
         if (m.type !== 'ready') return;

@@ -28,6 +28,8 @@ export const {
   writePly,
   readIfc,
   readAssimp,
+  readAssimpModel,
+  ASSIMP_FORMATS,
   renderView,
   writeThumbnails,
   UPSTREAM_VIEWS,

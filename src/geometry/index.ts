@@ -9,6 +9,6 @@ export { readStl, writeStl, isBinaryStl } from './stl';
 export { readObj, readObjFile, writeObj, readMtl, type MtlMaterial, type ObjFiles } from './obj';
 export { readPly, writePly } from './ply';
 export { readIfc, type IfcModel } from './ifc';
-export { readAssimp, readAssimpModel, preloadAssimp, ASSIMP_FORMATS, type AssimpModel } from './assimp';
+export { readAssimp, readAssimpModel, ASSIMP_FORMATS, type AssimpModel } from './assimp';
 export { renderView, writeThumbnails, UPSTREAM_VIEWS, type View } from './render';
 export { decimate, optimize, DEFAULT_PREVIEW_TRIANGLES, type OptimizeOptions } from './preview';

@@ -16,6 +16,8 @@ export interface WorkerConfig {
   readonly controlConcurrency: number;
   /** V8 heap cap of one script process in MiB; 0 = Node's default. */
   readonly scriptMaxMemoryMb: number;
+  /** Added to script processes' niceness: the worker, API and Temporal stay responsive when scripts fill the cores. */
+  readonly scriptNiceness: number;
   /** How long a stopping worker lets running scripts finish, in ms. */
   readonly shutdownGraceMs: number;
   /** Script processes kept started ahead of their jobs (0: start each on demand). */
@@ -143,6 +145,7 @@ export function loadConfig(env: Env = withDotEnv(process.env)): Config {
       concurrentTasks: int(env, 'CONCURRENT_TASKS', Math.max(1, os.availableParallelism() - 1), 1),
       controlConcurrency: int(env, 'CONTROL_CONCURRENCY', 50, 1),
       scriptMaxMemoryMb: int(env, 'SCRIPT_MAX_MEMORY_MB', 0),
+      scriptNiceness: int(env, 'SCRIPT_NICENESS', 10, 0),
       shutdownGraceMs: parseDurationSeconds('WORKER_SHUTDOWN_GRACE', env.WORKER_SHUTDOWN_GRACE || '30s') * 1000,
       runnerPoolSize: int(env, 'RUNNER_POOL_SIZE', 2),
       metricsAddress: env.WORKER_METRICS_ADDRESS || undefined,

@@ -1,6 +1,7 @@
 // What a user sees when things go wrong: a script that throws, crashes, runs forever and is
 // cancelled, returns too much; submissions that are refused; what a script can see.
 import fs from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,11 +113,13 @@ describe('cancelling a job', () => {
 });
 
 describe('a script', () => {
-  it('sees no API key and no Temporal credentials, and runs in its outputs directory', async () => {
+  it('sees no API key and no Temporal credentials, runs in its outputs directory, at a lower priority', async () => {
     const { body } = await submit(stack, { script: fixture('env.ts') });
     const final = await waitForEnd(stack, body.uuid);
     expect(final.status).toBe('SUCCESS');
-    const { keys, jobId, cwd, out } = final.result;
+    const { keys, jobId, cwd, out, niceness } = final.result;
+    // SCRIPT_NICENESS (10): scripts that fill the cores leave the worker and Temporal responsive.
+    expect(niceness).toBe(Math.min(19, os.getPriority() + 10));
     expect(keys.filter((k: string) => /^TEMPORAL_|GOD_PASSWORD/.test(k))).toEqual([]);
     expect(keys).toContain('PATH');
     expect(jobId).toBe(body.uuid);

@@ -2,13 +2,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeMetadata, loadModel, saveModel } from '../../src/geometry';
 import { PNG } from 'pngjs';
 import { assembly } from '../helpers/models';
 import { craftZip } from '../helpers/zip';
 import { JOB_PROCESS } from '../../src/shared/search-attributes';
-import { startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
+import { details, eventually, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-3d-'));
 let stack: Stack;
@@ -164,5 +165,44 @@ describe('thumbnail_chained', () => {
       steps.push(String(wf.typedSearchAttributes.get(JOB_PROCESS)));
     }
     expect(steps.sort()).toEqual(['thumbnail_chained:loadFileAndMetadata', 'thumbnail_chained:screenshot']);
+  });
+});
+
+describe('a long CAD import', () => {
+  // 24 plates, 2,208 B-rep faces: OpenCascade tessellates for several seconds in one WebAssembly call.
+  const plates = () => zlib.gunzipSync(fs.readFileSync(path.join(__dirname, '../../bench/fixtures/plates.step.gz')));
+
+  /** Processes whose working directory is the job's outputs/: its script process (Linux /proc). */
+  function scriptProcesses(jobId: string): number[] {
+    const outputs = path.join(stack.sharePath, jobId, 'outputs');
+    return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
+      try {
+        return fs.readlinkSync(`/proc/${pid}/cwd`) === outputs;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  it('is killed by cancel within 2 s, while OpenCascade runs', async () => {
+    const { body } = await submit(stack, { process: 'generate_metadata', file: { name: 'plates.step', content: plates() } });
+    await eventually(async () => ((await details(stack, body.uuid)).steps?.[0]?.info?.startsWith('Importing') ? true : undefined), 30_000);
+    await new Promise((r) => setTimeout(r, 500)); // inside the tessellation now
+    expect(scriptProcesses(body.uuid).length).toBeGreaterThan(0);
+    const cancelled = Date.now();
+    await stack.api(`/jobs/${body.uuid}/cancel`, { method: 'POST' });
+    await eventually(() => (scriptProcesses(body.uuid).length === 0 ? true : undefined), 2000, 50);
+    expect(Date.now() - cancelled).toBeLessThan(2000);
+    expect((await waitForEnd(stack, body.uuid)).status).toBe('REVOKED');
+    expect(fs.readdirSync(path.join(stack.sharePath, body.uuid, 'outputs'))).toEqual([]);
+  });
+
+  it('is stopped by the time limit, with upstream’s message', async () => {
+    const { body } = await submit(stack, { process: 'convert_file', file: { name: 'plates.step', content: plates() }, config: { time_limit: 2, retries: 0 } });
+    const final = await waitForEnd(stack, body.uuid, () => {}, 60_000);
+    expect(final.status).toBe('FAILURE');
+    expect(final.error).toBe('Task process timeout'); // upstream's text
+    expect(scriptProcesses(body.uuid)).toEqual([]);
+    expect(fs.readdirSync(path.join(stack.sharePath, body.uuid, 'outputs'))).toEqual([]);
   });
 });
