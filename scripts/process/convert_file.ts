@@ -15,7 +15,8 @@ import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
  *         made of several files.
  * units: glTF is written in metres (a STEP file in millimetres is scaled by 0.001); OBJ, STL and
  *        PLY keep the source units.
- * outputs: output.<extension> (with output.bin for gltf, output.mtl for obj)
+ * outputs: output.<extension> (with output.bin and the textures for gltf; output.mtl and
+ *          output_texture<n>.png|jpg for obj)
  * result: { "output": "output.<extension>" }
  */
 export const main = pixyzSchedule({ queue: 'cpu' }, async (pc: ProgramContext, params: Record<string, unknown>) => {

@@ -12,7 +12,7 @@ interface Params extends Record<string, unknown> {
 
 /**
  * Render thumbnails of a 3D file: iso, x, y and z views (upstream's camera directions), shaded
- * with the materials' colours on a transparent background, by a deterministic software renderer
+ * with the materials' colours and base colour textures on a transparent background, by a deterministic software renderer
  * (no GPU needed); plus a decimated preview.glb and metadata.json.
  *
  * params: { "width": 512, "height": 512, "previewTriangles": 500000 }
@@ -28,7 +28,7 @@ export const main = pixyzSchedule({ queue: 'gpu' }, async (pc: ProgramContext, p
   const width = Math.round(params.width ?? 512);
   const height = Math.round(params.height ?? 512);
   if (!(width >= 16 && width <= 4096 && height >= 16 && height <= 4096)) throw new Error('width and height must be between 16 and 4096 pixels');
-  const { load } = modelParams(params);
+  const { load, previewTriangles } = modelParams(params);
   const input = pc.getInputFile();
   if (!input) throw new Error('generate_thumbnails needs a model: send one as `file`');
   pc.progressSetTotal(4 + UPSTREAM_VIEWS.length);
@@ -37,7 +37,7 @@ export const main = pixyzSchedule({ queue: 'gpu' }, async (pc: ProgramContext, p
   const thumbs = await writeThumbnails(model.document, pc.getOutputDir(), width, height, (view) => pc.progressNext(`Screenshotting ${view.name}`));
   pc.progressNext('Exporting model preview to preview.glb');
   const metadata = computeMetadata(model.document, model); // before decimation: the model's own facts
-  await decimate(model.document, params.previewTriangles);
+  await decimate(model.document, previewTriangles);
   await saveModel(model.document, pc.getOutputDir('preview.glb'), { units: model.units });
   pc.progressNext('Generating metadata');
   pc.progressNext("Export 'metadata.json'");

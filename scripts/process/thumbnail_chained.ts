@@ -38,7 +38,7 @@ export async function loadFileAndMetadata(pc: ProgramContext, params: Params) {
   pc.progressNext('Export export.glb');
   await saveModel(model.document, pc.getOutputDir('export.glb'), { units: model.units });
   pc.progressNext('Exporting model preview to preview.glb');
-  await decimate(model.document, params.previewTriangles);
+  await decimate(model.document, modelParams(params).previewTriangles);
   await saveModel(model.document, pc.getOutputDir('preview.glb'), { units: model.units });
   const { nodes: _nodes, ...summary } = metadata;
   return {

@@ -8,7 +8,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { REPO_ROOT } from '../shared/config';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import type { FromRunner, ScriptErrorInfo, ScriptJob, ScriptUsage, ToRunner } from '../shared/protocol';
-import { fromShare, jobPaths, logFile } from '../shared/share';
+import { fromShare, isPartialFile, jobPaths, logFile } from '../shared/share';
 import type { ProgressSnapshot, RunScriptInput, RunScriptOutput } from '../shared/types';
 import { RunnerPool } from './runner-pool';
 import { answer, type SubTaskDeps } from './sub-tasks';
@@ -204,6 +204,8 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
       ctx.cancellationSignal.removeEventListener('abort', onAbort);
       killGroup(child, 'SIGKILL'); // whatever the script left running dies with it
       await Promise.race([streamsClosed, new Promise((r) => setTimeout(r, 2000))]);
+      // A script killed while saving a model leaves its temporary file: not an output.
+      if (outcome?.type !== 'result' && paths && child.pid !== undefined) removePartialFiles(paths.outputs, child.pid);
       if (outcome?.usage && log !== process.stdout) log.write(`--- ${describeUsage(outcome.usage)}\n`);
       if (log !== process.stdout) await new Promise<void>((resolve) => (log as fs.WriteStream).end(resolve));
 
@@ -238,4 +240,19 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
 /** The job log's last line: what the script process used (its peak memory is what sizes a worker). */
 export function describeUsage(usage: ScriptUsage): string {
   return `script process: peak RSS ${(usage.peakRssBytes / 2 ** 20).toFixed(0)} MiB, CPU ${usage.cpuSeconds.toFixed(2)} s`;
+}
+
+/** Removes the temporary files (saveModel's `.<name>.<pid>.partial`) that process `pid` left under `dir`. */
+export function removePartialFiles(dir: string, pid: number): void {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return; // no outputs/ (compute-only), or it went away
+  }
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) removePartialFiles(full, pid);
+    else if (entry.isFile() && isPartialFile(entry.name) && entry.name.endsWith(`.${pid}.partial`)) fs.rmSync(full, { force: true });
+  }
 }

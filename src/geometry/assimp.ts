@@ -25,6 +25,7 @@ import { GLB_BUFFER, Logger, NodeIO, PropertyType, type JSONDocument, type mat4,
 import { ALL_EXTENSIONS, KHRMaterialsIOR, type IOR } from '@gltf-transform/extensions';
 import { prune, weld } from '@gltf-transform/functions';
 import type { Document } from './model';
+import { srgbToLinear } from './color';
 import { ModelFormatError } from './stl';
 import { METRES_PER_UNIT } from './cad';
 
@@ -390,7 +391,8 @@ async function fixUp(doc: Document, format: AssimpFormat, content: Buffer, name:
           const color = /^#([0-9a-f]{6})([0-9a-f]{2})?$/i.exec(a.get('displaycolor') ?? '');
           if (!id || !a.get('name') || !color) continue;
           const hex = color[1]! + (color[2] ?? 'ff');
-          const rgba = [0, 2, 4, 6].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255) as [number, number, number, number];
+          // displaycolor is sRGB; glTF keeps base colours linear (alpha stays as is).
+          const rgba = [0, 2, 4, 6].map((i, k) => (k < 3 ? srgbToLinear : (x: number) => x)(parseInt(hex.slice(i, i + 2), 16) / 255)) as [number, number, number, number];
           bases.set(`id${id}_${a.get('name')}`, { name: a.get('name')!, rgba });
         }
       }

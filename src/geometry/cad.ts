@@ -1,6 +1,7 @@
 // STEP, IGES and BREP through OpenCascade (occt-import-js, LGPL-2.1, WebAssembly): tessellated
 // into meshes in the file's own length unit, with the assembly tree and the faces' colours.
 import { addMesh, colorMaterial, createDocument, type Document, type Material, type Node } from './model';
+import { srgbToLinear } from './color';
 import { ModelFormatError } from './stl';
 
 interface OcctMesh {
@@ -70,6 +71,14 @@ export interface CadModel {
 export async function readCad(buf: Buffer, name: string, format: 'step' | 'iges' | 'brep', quality: { linearDeflection?: number; angularDeflection?: number } = {}): Promise<CadModel> {
   const text = format === 'step' ? buf.toString('latin1') : '';
   if (format === 'step' && !/^\s*ISO-10303-21\s*;/.test(text)) throw new ModelFormatError(`'${name}' is not a STEP file (no ISO-10303-21 header)`);
+  // Parts kept in other files (DOCUMENT_FILE references), whether or not this file has geometry
+  // of its own: OpenCascade reads one file from memory, and a partial model is never the answer.
+  const external = [...text.matchAll(/DOCUMENT_FILE\s*\(\s*'([^']+)'/g)].map((m) => m[1]!).filter((f) => f.toLowerCase() !== name.toLowerCase());
+  if (external.length > 0) {
+    throw new ModelFormatError(
+      `'${name}' is an assembly whose parts are in other files (${[...new Set(external)].join(', ')}); send one STEP file that holds the whole assembly`,
+    );
+  }
   const units = format === 'step' ? (stepLengthUnit(text) ?? 'mm') : format === 'iges' ? 'mm' : null;
   const params = {
     linearUnit: OCCT_UNITS[units ?? 'mm'],
@@ -89,8 +98,7 @@ export async function readCad(buf: Buffer, name: string, format: 'step' | 'iges'
     const key = c.map((x) => x.toFixed(3)).join(',');
     let m = materials.get(key);
     if (!m) {
-      // occt gives sRGB colours in 0–1; glTF keeps linear ones.
-      const lin = c.map((x) => (x <= 0.04045 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4)));
+      const lin = c.map(srgbToLinear); // occt gives sRGB colours in 0–1
       m = colorMaterial(doc, `color_${materials.size}`, [lin[0]!, lin[1]!, lin[2]!, 1]);
       materials.set(key, m);
     }
@@ -119,12 +127,5 @@ export async function readCad(buf: Buffer, name: string, format: 'step' | 'iges'
     for (const child of n.children) build(child, node);
   };
   build(result.root);
-  const external = [...text.matchAll(/DOCUMENT_FILE\s*\(\s*'([^']+)'/g)].map((m) => m[1]!);
-  if (result.meshes.length === 0 && external.length > 0) {
-    // An assembly split over files: OpenCascade reads one file, never a silently partial model.
-    throw new ModelFormatError(
-      `'${name}' is an assembly whose parts are in other files (${[...new Set(external)].join(', ')}); send one STEP file that holds the whole assembly`,
-    );
-  }
   return { document: doc, units, bodies: result.meshes.length, faces };
 }

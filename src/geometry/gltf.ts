@@ -54,3 +54,10 @@ export async function gltfWriterFor(doc: Document, compression?: Compression | n
   else await doc.transform(meshopt({ encoder: (await meshoptimizer()).MeshoptEncoder }));
   return io;
 }
+
+/** The JSON chunk of a GLB file; null when `data` is not a GLB. */
+export function glbJson(data: Uint8Array): Record<string, unknown> | null {
+  const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (view.length < 20 || view.readUInt32LE(0) !== 0x46546c67 || view.readUInt32LE(16) !== 0x4e4f534a) return null;
+  return JSON.parse(view.subarray(20, 20 + view.readUInt32LE(12)).toString('utf8')) as Record<string, unknown>;
+}

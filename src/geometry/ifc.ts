@@ -9,6 +9,7 @@
 import type { Accessor, Mesh } from '@gltf-transform/core';
 import type { IfcAPI } from 'web-ifc';
 import { colorMaterial, createDocument, type Document, type Material, type Node } from './model';
+import { srgbToLinear } from './color';
 import { ModelFormatError } from './stl';
 
 type WebIfc = typeof import('web-ifc');
@@ -58,8 +59,8 @@ const textOf = (r: unknown): string | undefined => {
   return typeof v === 'string' && v.trim() !== '' ? v : undefined;
 };
 
-/** sRGB 0–1 (IFC colours are display colours) to linear, as glTF keeps base colours. */
-const linear = (x: number) => (x <= 0.04045 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4));
+/** IFC colours are display (sRGB) colours; glTF keeps base colours linear. */
+const linear = srgbToLinear;
 
 export async function readIfc(data: Uint8Array, name: string): Promise<IfcModel> {
   const head = new TextDecoder('latin1').decode(data.subarray(0, 64 * 1024));
@@ -200,6 +201,7 @@ function build(api: IfcAPI, lib: WebIfc, model: number, fileName: string): Docum
       list.push({ geometry: g.geometryExpressID, material: materialOf(g.color, g.geometryExpressID), matrix: Array.from(g.flatTransformation) });
     }
     if (list.length > 0) placed.set(mesh.expressID, (placed.get(mesh.expressID) ?? []).concat(list));
+    // (the FlatMesh is web-ifc's own while it streams: deleting it here breaks the stream)
   });
 
   const label = (id: number): string => {

@@ -1,7 +1,9 @@
 // Loading and saving models by file extension.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Document } from './model';
+import { Logger } from '@gltf-transform/core';
+import { cloneDocument, unpartition } from '@gltf-transform/functions';
+import type { Document, Node } from './model';
 import { readObjFile, writeObj } from './obj';
 import { readPly, writePly } from './ply';
 import { ModelFormatError, readStl, writeStl } from './stl';
@@ -9,7 +11,8 @@ import { METRES_PER_UNIT, readCad } from './cad';
 import { readIfc } from './ifc';
 import { readAssimpModel } from './assimp';
 import { countTriangles } from './metadata';
-import { COMPRESSIONS, gltfReader, gltfWriterFor, type Compression } from './gltf';
+import { partialFile } from '../shared/share';
+import { COMPRESSIONS, glbJson, gltfReader, gltfWriterFor, type Compression } from './gltf';
 
 export { ModelFormatError };
 
@@ -86,7 +89,7 @@ export async function loadModel(file: string, options: LoadOptions = {}): Promis
       }
       case 'glb':
       case 'gltf':
-        if (format === 'gltf') await checkGltfResources(file);
+        await checkGltfResources(file, format);
         document = await (await gltfReader()).read(file);
         units = 'm';
         break;
@@ -117,14 +120,15 @@ export interface SaveOptions {
   compression?: Compression | null;
 }
 
-/** A .gltf's buffers and images: embedded, or files inside its folder (never elsewhere, never the network). */
-async function checkGltfResources(file: string): Promise<void> {
-  let json: { buffers?: { uri?: string }[]; images?: { uri?: string }[] };
+/** A glTF's buffers and images (GLB too): embedded, or files inside its folder (never elsewhere, never the network). */
+async function checkGltfResources(file: string, format: 'glb' | 'gltf'): Promise<void> {
+  let json: { buffers?: { uri?: string }[]; images?: { uri?: string }[] } | null;
   try {
-    json = JSON.parse(await fs.readFile(file, 'utf8'));
+    json = format === 'glb' ? glbJson(await fs.readFile(file)) : JSON.parse(await fs.readFile(file, 'utf8'));
   } catch (err) {
-    throw new ModelFormatError(`'${path.basename(file)}' is not glTF JSON: ${(err as Error).message}`);
+    throw new ModelFormatError(`'${path.basename(file)}' is not ${format === 'glb' ? 'a GLB file' : 'glTF JSON'}: ${(err as Error).message}`);
   }
+  if (!json) throw new ModelFormatError(`'${path.basename(file)}' could not be read as .glb: no glTF binary header`);
   const dir = path.dirname(path.resolve(file));
   for (const { uri } of [...(json.buffers ?? []), ...(json.images ?? [])]) {
     if (uri === undefined || uri.startsWith('data:')) continue;
@@ -164,19 +168,12 @@ export async function saveModel(document: Document, file: string, options: SaveO
   if (options.compression && !(COMPRESSIONS as readonly string[]).includes(options.compression)) {
     throw new ModelFormatError(`unknown compression '${options.compression}'; supported: ${COMPRESSIONS.join(', ')}`);
   }
-  if (gltf && factor !== 1) return withScale(document, factor, () => saveModel(document, file, { ...options, units: null }));
   const files: [string, Uint8Array | string][] = [];
   switch (format) {
     case 'glb':
-      files.push([file, await (await gltfWriterFor(document, options.compression)).writeBinary(document)]);
+    case 'gltf':
+      files.push(...(await gltfFiles(document, file, factor, options.compression ?? null)));
       break;
-    case 'gltf': {
-      const io = await gltfWriterFor(document, options.compression);
-      const { json, resources } = await io.writeJSON(document, { basename: path.basename(file, '.gltf') });
-      files.push([file, JSON.stringify(json, null, 2)]);
-      for (const [uri, data] of Object.entries(resources)) files.push([path.join(dir, uri), data]);
-      break;
-    }
     case 'obj': {
       const mtlName = `${path.basename(file, '.obj')}.mtl`;
       const { obj, mtl, images } = writeObj(document, mtlName);
@@ -208,7 +205,7 @@ async function writeAllOrNone(files: [string, Uint8Array | string][]): Promise<v
   const renamed: string[] = [];
   try {
     for (const [target, data] of files) {
-      const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.partial`);
+      const temp = partialFile(target);
       temps.push(temp);
       await fs.mkdir(path.dirname(temp), { recursive: true }); // a glTF's textures may sit in a folder
       await fs.writeFile(temp, data);
@@ -223,8 +220,51 @@ async function writeAllOrNone(files: [string, Uint8Array | string][]): Promise<v
   }
 }
 
-/** Runs `write` with the scene under a node scaled by `factor`, then puts the scene back. */
-async function withScale<T>(document: Document, factor: number, write: () => Promise<T>): Promise<T> {
+/**
+ * The files of a glTF output. The caller's document is left as it was: a copy is written when the
+ * output needs changes (compression quantizes and welds, a .gltf names its files after the
+ * output, a GLB holds one buffer); otherwise the document itself, scaled for the time of writing.
+ */
+async function gltfFiles(document: Document, file: string, factor: number, compression: Compression | null): Promise<[string, Uint8Array | string][]> {
+  const format = extensionOf(file);
+  const base = path.basename(file, `.${format}`);
+  const copy = compression !== null || format === 'gltf' || document.getRoot().listBuffers().length > 1;
+  if (!copy) {
+    const io = await gltfWriterFor(document, null);
+    return [[file, await withScale(document, factor, () => io.writeBinary(document))]];
+  }
+  const doc = cloneDocument(document).setLogger(new Logger(Logger.Verbosity.WARN)); // no 'prune: removed…' in the job's log
+  if (doc.getRoot().listBuffers().length > 1) await doc.transform(unpartition());
+  if (factor !== 1) scaleScene(doc, factor);
+  if (format === 'gltf') nameResources(doc, base);
+  const io = await gltfWriterFor(doc, compression);
+  if (format === 'glb') return [[file, await io.writeBinary(doc)]];
+  const { json, resources } = await io.writeJSON(doc, { basename: base });
+  return [[file, JSON.stringify(json, null, 2)], ...Object.entries(resources).map(([uri, data]): [string, Uint8Array] => [path.join(path.dirname(file), uri), data])];
+}
+
+/** A .gltf's own files: `<base>.bin`, and its textures under their own names, made safe and unique. */
+function nameResources(doc: Document, base: string): void {
+  for (const buffer of doc.getRoot().listBuffers()) buffer.setURI(`${base}.bin`);
+  const taken = new Set<string>([`${base}.bin`]);
+  doc.getRoot().listTextures().forEach((texture, i) => {
+    const ext = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/ktx2': 'ktx2' }[texture.getMimeType()] ?? 'bin';
+    let uri = texture.getURI();
+    try {
+      uri = decodeURIComponent(uri);
+    } catch {
+      // a malformed escape: the name is made safe below all the same
+    }
+    const stem = path.basename(uri.replace(/\\/g, '/')).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]+/g, '_') || `${base}_texture${i}`;
+    let name = `${stem}.${ext}`;
+    for (let n = 2; taken.has(name.toLowerCase()); n++) name = `${stem}_${n}.${ext}`;
+    taken.add(name.toLowerCase());
+    texture.setURI(name);
+  });
+}
+
+/** Puts the scene under a node scaled by `factor` (for a copy: nothing to undo). */
+function scaleScene(document: Document, factor: number): Node {
   const scene = document.getRoot().getDefaultScene() ?? document.getRoot().listScenes()[0]!;
   const children = scene.listChildren();
   const units = document.createNode('units').setScale([factor, factor, factor]);
@@ -233,6 +273,15 @@ async function withScale<T>(document: Document, factor: number, write: () => Pro
     units.addChild(child);
   }
   scene.addChild(units);
+  return units;
+}
+
+/** Runs `write` with the scene under a node scaled by `factor`, then puts the scene back. */
+async function withScale<T>(document: Document, factor: number, write: () => Promise<T>): Promise<T> {
+  if (factor === 1) return write();
+  const scene = document.getRoot().getDefaultScene() ?? document.getRoot().listScenes()[0]!;
+  const units = scaleScene(document, factor);
+  const children = units.listChildren();
   try {
     return await write();
   } finally {

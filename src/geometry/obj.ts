@@ -27,10 +27,20 @@ export function readMtl(text: string): Map<string, MtlMaterial> {
     } else if (current && key === 'd' && rest.length >= 1) {
       current.color[3] = Number(rest[0]);
     } else if (current && key === 'map_Kd' && rest.length >= 1) {
-      current.map = rest.at(-1); // options such as -s 1 1 1 come first; the file name is last
+      current.map = textureFileName(rest);
     }
   }
   return materials;
+}
+
+/** The file of a texture statement's arguments: options (`-s 1 1 1`, `-clamp on`) first, then the name, which may hold spaces. */
+function textureFileName(args: string[]): string | undefined {
+  let i = 0;
+  while (i < args.length && args[i]!.startsWith('-')) {
+    i++; // the option, then its values: numbers, or on/off
+    while (i < args.length - 1 && /^(-?[\d.]+(e-?\d+)?|on|off)$/i.test(args[i]!)) i++;
+  }
+  return args.slice(i).join(' ') || undefined;
 }
 
 /** What readObj asks for beyond the OBJ text: files beside it, by the name the file uses. */
@@ -51,6 +61,16 @@ interface Group {
   indices: number[];
   /** Corners already added, by "vertex/texcoord". */
   seen: Map<string, number>;
+}
+
+/**
+ * The files of an `mtllib` statement: several, separated by spaces (the specification's form),
+ * unless the whole line names one `.mtl` file whose name holds spaces.
+ */
+function mtlLibraries(args: string[]): string[] {
+  const whole = args.join(' ');
+  const parts = args.filter((a) => /\.mtl$/i.test(a));
+  return parts.length > 1 && parts.length === args.length ? parts : [whole];
 }
 
 /** Parses OBJ text; `files` gives the material libraries and textures it names. */
@@ -96,11 +116,12 @@ export function readObj(text: string, name: string, files: ObjFiles = {}): Docum
       case 'usemtl':
         material = rest.join(' ') || null;
         break;
-      case 'mtllib': {
-        const lib = mtl(rest.join(' '));
-        if (lib !== null) for (const [k, v] of readMtl(lib)) library.set(k, v);
+      case 'mtllib':
+        for (const file of mtlLibraries(rest)) {
+          const lib = mtl(file);
+          if (lib !== null) for (const [k, v] of readMtl(lib)) library.set(k, v);
+        }
         break;
-      }
       case 'f': {
         const g = currentGroup();
         const count = vertices.length / 3;
@@ -192,6 +213,7 @@ export function writeObj(doc: Document, mtlName: string): { obj: string; mtl: st
   const images = new Map<string, Uint8Array>();
   const imageNames = new Map<Texture, string>();
   const materialNames = new Map<Material, string>();
+  const usedNames = new Set<string>();
   const stem = mtlName.replace(/\.mtl$/, '');
   let base = 0;
   let uvBase = 0;
@@ -206,7 +228,10 @@ export function writeObj(doc: Document, mtlName: string): { obj: string; mtl: st
     if (material) {
       let mName = materialNames.get(material);
       if (!mName) {
-        mName = (material.getName() || `material${materialNames.size}`).replace(/\s+/g, '_');
+        const wanted = (material.getName() || `material${materialNames.size}`).replace(/\s+/g, '_');
+        mName = wanted;
+        for (let n = 2; usedNames.has(mName); n++) mName = `${wanted}_${n}`; // two materials, one name: both kept
+        usedNames.add(mName);
         materialNames.set(material, mName);
         const [r, g, b, a] = material.getBaseColorFactor();
         mtl.push(`newmtl ${mName}`, `Kd ${fmt(r)} ${fmt(g)} ${fmt(b)}`, `d ${fmt(a)}`);
@@ -272,8 +297,8 @@ export async function readObjFile(file: string): Promise<Document> {
   const text = await fsp.readFile(file, 'utf8');
   const mtls = new Map<string, string | null>();
   const images = new Map<string, Uint8Array | null>();
-  for (const m of text.matchAll(/^\s*mtllib\s+(.+?)\s*$/gm)) {
-    const lib = m[1]!;
+  const libs = [...text.matchAll(/^\s*mtllib\s+(.+?)\s*$/gm)].flatMap((m) => mtlLibraries(m[1]!.split(/\s+/)));
+  for (const lib of libs) {
     if (mtls.has(lib)) continue;
     const mtlText = await readInside(dir, lib, (p) => fsp.readFile(p, 'utf8'));
     mtls.set(lib, mtlText);

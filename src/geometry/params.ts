@@ -8,6 +8,8 @@ export interface ModelParams {
   load: LoadOptions;
   optimize: OptimizeOptions;
   compression: Compression | null;
+  /** The triangle budget of a preview (`previewTriangles`, a whole number). */
+  previewTriangles?: number;
 }
 
 function positive(params: Record<string, unknown>, key: string, max?: number): number | undefined {
@@ -30,12 +32,15 @@ function flag(params: Record<string, unknown>, key: string): boolean {
 /**
  * Reads `linear_deflection` (CAD: largest distance between mesh and surface, in the file's unit),
  * `angular_deflection` (CAD: degrees), `weld` (boolean), `simplify` (fraction of triangles to
- * keep) and `compression` (`draco` or `meshopt`, glTF outputs) from a job's params.
+ * keep), `compression` (`draco` or `meshopt`, glTF outputs) and `previewTriangles` (a preview's
+ * triangle budget) from a job's params.
  */
 export function modelParams(params: Record<string, unknown> = {}): ModelParams {
   const linearDeflection = positive(params, 'linear_deflection');
   const angularDeflection = positive(params, 'angular_deflection', 180);
   const simplify = positive(params, 'simplify', 1);
+  const previewTriangles = positive(params, 'previewTriangles');
+  if (previewTriangles !== undefined && !Number.isInteger(previewTriangles)) throw new RangeError(`param 'previewTriangles' must be a whole number, not ${previewTriangles}`);
   const compression = params.compression ?? null;
   if (compression !== null && !(COMPRESSIONS as readonly unknown[]).includes(compression)) {
     throw new RangeError(`param 'compression' must be one of ${COMPRESSIONS.join(', ')}, not ${JSON.stringify(compression)}`);
@@ -44,5 +49,6 @@ export function modelParams(params: Record<string, unknown> = {}): ModelParams {
     load: { ...(linearDeflection !== undefined ? { linearDeflection } : {}), ...(angularDeflection !== undefined ? { angularDeflection } : {}) },
     optimize: { weld: flag(params, 'weld'), ...(simplify !== undefined ? { simplify } : {}) },
     compression: compression as Compression | null,
+    ...(previewTriangles !== undefined ? { previewTriangles } : {}),
   };
 }

@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Texture } from '@gltf-transform/core';
 import { PNG } from 'pngjs';
+import { linearToSrgbByte, srgbToLinear } from './color';
 import { triangles, type Document } from './model';
 
 type Vec3 = [number, number, number];
@@ -36,12 +37,9 @@ const SUPERSAMPLE = 2;
 const LIGHT: Vec3 = norm([-0.4, 0.8, 0.6]);
 
 /** glTF colours are linear; PNG pixels are sRGB. */
-function toSrgb(linear: number): number {
-  const c = linear <= 0.0031308 ? 12.92 * linear : 1.055 * Math.pow(linear, 1 / 2.4) - 0.055;
-  return Math.round(Math.min(1, Math.max(0, c)) * 255);
-}
+const toSrgb = linearToSrgbByte;
 
-const fromSrgb = (c: number) => (c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4));
+const fromSrgb = srgbToLinear;
 
 interface Texels {
   width: number;

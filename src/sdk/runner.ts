@@ -154,6 +154,7 @@ function main(): void {
   // uses it does not wait. PIXYZ_PRELOAD: geometry (default), all (the CAD/FBX/IFC WebAssembly
   // too), none.
   const preload = process.env.PIXYZ_PRELOAD ?? 'geometry';
+  if (!['geometry', 'all', 'none'].includes(preload)) console.warn(`PIXYZ_PRELOAD=${preload}: expected geometry, all or none; nothing is preloaded`);
   if (preload === 'geometry' || preload === 'all') require('../geometry');
   if (preload === 'geometry' || preload === 'all') (require('../geometry/preload') as typeof import('../geometry/preload')).preloadGeometry(preload);
   const onRun = (message: ToRunner) => {

@@ -59,3 +59,16 @@ export function toShare(sharePath: string, absolute: string): string {
 export function isInside(parent: string, child: string): boolean {
   return child === parent || child.startsWith(parent + path.sep);
 }
+
+/**
+ * Where a file is written before it is renamed to `target` (saveModel writes whole or not at all):
+ * beside it, hidden, named after the writing process.
+ */
+export function partialFile(target: string, pid = process.pid): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${pid}.partial`);
+}
+
+/** Whether a file name is one of partialFile's: left behind only by a process that was killed. */
+export function isPartialFile(name: string): boolean {
+  return /^\..+\.\d+\.partial$/.test(name);
+}

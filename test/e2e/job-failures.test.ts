@@ -79,6 +79,8 @@ describe('limits', () => {
     expect(final.error).toBe('Task process timeout');
     const second = JSON.parse(fs.readFileSync(pidsFile, 'utf8'));
     expect(second.script).not.toBe(first.script);
+    // What the killed scripts were writing is gone; another process's temporary file is not theirs.
+    expect(fs.readdirSync(path.join(stack.sharePath, body.uuid, 'outputs', 'models'))).toEqual(['.model.glb.1.partial']);
     await eventually(() => (!isAlive(second.script) && !isAlive(second.child) ? true : undefined), 3000, 20);
   });
 

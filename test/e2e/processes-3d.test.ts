@@ -6,6 +6,7 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeMetadata, loadModel, saveModel } from '../../src/geometry';
 import { PNG } from 'pngjs';
+import { glbJson } from '../../src/geometry/gltf';
 import { assembly } from '../helpers/models';
 import { craftZip } from '../helpers/zip';
 import { JOB_PROCESS } from '../../src/shared/search-attributes';
@@ -69,7 +70,7 @@ describe('convert_file', () => {
     expect(final.error).toBeNull();
     const out = path.join(dir, 'draco.glb');
     fs.writeFileSync(out, Buffer.from(await (await stack.api(`/jobs/${body.uuid}/outputs/output.glb`)).arrayBuffer()));
-    const json = JSON.parse(fs.readFileSync(out).subarray(20, 20 + fs.readFileSync(out).readUInt32LE(12)).toString());
+    const json = glbJson(fs.readFileSync(out)) as { extensionsRequired: string[]; images: unknown[] };
     expect(json.extensionsRequired).toEqual(['KHR_draco_mesh_compression']);
     expect(json.images).toHaveLength(1);
     const back = await loadModel(out);

@@ -97,3 +97,26 @@ describe('textures', () => {
     expect(material.getBaseColorFactor()).toEqual([0.5, 0.5, 0.5, 1]);
   });
 });
+
+describe('MTL details', () => {
+  it('reads map_Kd options and names with spaces, several libraries on one mtllib line, and keeps same-named materials apart', async () => {
+    const folder = fs.mkdtempSync(path.join(dir, 'mtl-'));
+    fs.writeFileSync(path.join(folder, 'my wood.png'), checker());
+    fs.writeFileSync(path.join(folder, 'a.mtl'), 'newmtl wood\nKd 1 1 1\nmap_Kd -s 1 1 1 -clamp on my wood.png\n');
+    fs.writeFileSync(path.join(folder, 'b.mtl'), 'newmtl paint\nKd 0 0 1\n');
+    const obj = ['mtllib a.mtl b.mtl', 'v 0 0 0', 'v 1 0 0', 'v 0 1 0', 'vt 0 0', 'vt 1 0', 'vt 0 1', 'usemtl wood', 'f 1/1 2/2 3/3', 'usemtl paint', 'f 1 3 2'];
+    fs.writeFileSync(path.join(folder, 'm.obj'), obj.join('\n'));
+    const m = await loadModel(path.join(folder, 'm.obj'));
+    const [wood, paint] = m.document.getRoot().listMaterials();
+    expect(wood!.getBaseColorTexture()?.getURI()).toBe('my wood.png');
+    expect(paint!.getBaseColorFactor()).toEqual([0, 0, 1, 1]);
+
+    paint!.setName('wood'); // two materials of one name
+    const out = fs.mkdtempSync(path.join(dir, 'mtl-out-'));
+    await saveModel(m.document, path.join(out, 'x.obj'));
+    const mtl = fs.readFileSync(path.join(out, 'x.mtl'), 'utf8');
+    expect(mtl.match(/^newmtl .*$/gm)).toEqual(['newmtl wood', 'newmtl wood_2']);
+    const back = await loadModel(path.join(out, 'x.obj'));
+    expect(back.document.getRoot().listMaterials().map((x) => x.getBaseColorFactor())).toEqual([[1, 1, 1, 1], [0, 0, 1, 1]]);
+  });
+});
