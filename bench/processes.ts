@@ -14,6 +14,9 @@ import { REPO_ROOT } from '../src/shared/config';
 import { wavyGrid } from '../test/helpers/models';
 import { startBenchStack } from './harness';
 
+/** Runs of each measurement (BENCH_RUNS); the table shows medians, and the largest peak RSS. */
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
 /** 24 machined plates, 2,208 B-rep faces, ~270k triangles once tessellated (bench/fixtures/make-plates.py). */
 const CAD_GZ = path.join(__dirname, 'fixtures', 'plates.step.gz');
 
@@ -53,13 +56,19 @@ async function main(): Promise<void> {
   const stack = await startBenchStack();
   await stack.runJob('warm-up.ts', Buffer.from('export const main = () => 1;\n')); // a running scheduler, not a cold one
   const rows: string[] = [];
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (const { label, file } of inputs) {
     for (const processName of Object.keys(BARE)) {
-      const out = fs.mkdtempSync(path.join(dir, 'out-'));
-      const direct = bare(processName, file, out);
-      const run = await stack.runProcess(processName, file);
-      const scheduled = run.ms / 1000;
-      const rss = /peak RSS (\d+) MiB/.exec(run.log)?.[1] ?? '?';
+      // RUNS of each, alternating, medians: one run of a 20 s job varies by a few seconds here.
+      const bareRuns: { seconds: number; rssMb: number }[] = [];
+      const scheduledRuns: { ms: number; log: string }[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        bareRuns.push(bare(processName, file, fs.mkdtempSync(path.join(dir, 'out-'))));
+        scheduledRuns.push(await stack.runProcess(processName, file));
+      }
+      const direct = { seconds: median(bareRuns.map((r) => r.seconds)), rssMb: Math.max(...bareRuns.map((r) => r.rssMb)) };
+      const scheduled = median(scheduledRuns.map((r) => r.ms)) / 1000;
+      const rss = Math.max(...scheduledRuns.map((r) => Number(/peak RSS (\d+) MiB/.exec(r.log)?.[1] ?? NaN)));
       rows.push(
         `| ${label} | ${processName} | ${direct.seconds.toFixed(2)} s | ${scheduled.toFixed(2)} s | ${(scheduled / direct.seconds).toFixed(2)}× | +${(scheduled - direct.seconds).toFixed(2)} s | ${direct.rssMb.toFixed(0)} MiB | ${rss} MiB |`,
       );
