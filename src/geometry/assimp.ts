@@ -26,6 +26,7 @@ import { ALL_EXTENSIONS, KHRMaterialsIOR, type IOR } from '@gltf-transform/exten
 import { prune, weld } from '@gltf-transform/functions';
 import type { Document } from './model';
 import { srgbToLinear } from './color';
+import { lazy } from './lazy';
 import { ModelFormatError } from './stl';
 import { METRES_PER_UNIT } from './cad';
 
@@ -60,17 +61,10 @@ interface Assimp {
   ConvertFile(name: string, format: string, content: Uint8Array, exists: (name: string) => boolean, load: (name: string) => Uint8Array): AssimpResult;
 }
 
-let assimp: Promise<Assimp> | undefined;
-const loadAssimp = () =>
-  (assimp ??= (require('assimpjs') as () => Promise<Assimp>)().catch((err: unknown) => {
-    assimp = undefined; // the next read tries again
-    throw err;
-  }));
+const assimp = lazy(() => (require('assimpjs') as () => Promise<Assimp>)());
 
 /** Starts loading assimp's WebAssembly now (a script process started ahead of its job). */
-export function preloadAssimp(): void {
-  loadAssimp().catch(() => {}); // a failure shows again, with its message, when a file is read
-}
+export const preloadAssimp = assimp.preload;
 
 export interface AssimpModel {
   document: Document;
@@ -94,7 +88,7 @@ export async function readAssimpModel(file: string, format: string): Promise<Ass
   const content = await fs.promises.readFile(file);
   if (content.length === 0) throw new ModelFormatError(`'${name}' is empty`);
   const siblings = new Siblings(path.dirname(path.resolve(file)));
-  const lib = await loadAssimp();
+  const lib = await assimp.get();
 
   // The extension picks assimp's importer: the format given decides, whatever the file is called.
   const assimpName = path.extname(name).slice(1).toLowerCase() === kind ? name : `${name}.${kind}`;
@@ -118,7 +112,7 @@ export async function readAssimpModel(file: string, format: string): Promise<Ass
     result = lib.ConvertFile(assimpName, 'glb2', content, exists, load);
   } catch (err) {
     // assimp aborted (out of memory, a crash): its WebAssembly instance is not used again.
-    assimp = undefined;
+    assimp.reset();
     throw new ModelFormatError(`'${name}' could not be read as ${LABEL[kind]}: assimp failed (${(err as Error).message})`);
   }
   let glb: Buffer;

@@ -2,6 +2,7 @@
 // into meshes in the file's own length unit, with the assembly tree and the faces' colours.
 import { addMesh, colorMaterial, createDocument, type Document, type Material, type Node } from './model';
 import { srgbToLinear } from './color';
+import { lazy } from './lazy';
 import { ModelFormatError } from './stl';
 
 interface OcctMesh {
@@ -27,13 +28,10 @@ interface Occt {
   ReadBrepFile(content: Uint8Array, params: object | null): OcctResult;
 }
 
-let occt: Promise<Occt> | undefined;
-const loadOcct = () => (occt ??= (require('occt-import-js') as () => Promise<Occt>)());
+const occt = lazy(() => (require('occt-import-js') as () => Promise<Occt>)());
 
 /** Starts loading OpenCascade's WebAssembly now (a script process started ahead of its job). */
-export function preloadCad(): void {
-  loadOcct().catch(() => {}); // a failure shows again, with its message, when a file is read
-}
+export const preloadCad = occt.preload;
 
 const OCCT_UNITS: Record<string, string> = { mm: 'millimeter', cm: 'centimeter', m: 'meter', in: 'inch', ft: 'foot' };
 const SI_PREFIX: Record<string, string> = { '.MILLI.': 'mm', '.CENTI.': 'cm', $: 'm' };
@@ -87,7 +85,7 @@ export async function readCad(buf: Buffer, name: string, format: 'step' | 'iges'
       : { linearDeflectionType: 'absolute_value', linearDeflection: quality.linearDeflection }),
     angularDeflection: quality.angularDeflection === undefined ? 0.5 : (quality.angularDeflection * Math.PI) / 180,
   };
-  const lib = await loadOcct();
+  const lib = await occt.get();
   const read = format === 'step' ? lib.ReadStepFile : format === 'iges' ? lib.ReadIgesFile : lib.ReadBrepFile;
   const result = read.call(lib, new Uint8Array(buf), params);
   if (!result.success) throw new ModelFormatError(`'${name}' could not be read by OpenCascade (corrupt, or not a ${format.toUpperCase()} file)`);

@@ -10,27 +10,21 @@ import type { Accessor, Mesh } from '@gltf-transform/core';
 import type { IfcAPI } from 'web-ifc';
 import { colorMaterial, createDocument, type Document, type Material, type Node } from './model';
 import { srgbToLinear } from './color';
+import { lazy } from './lazy';
 import { ModelFormatError } from './stl';
 
 type WebIfc = typeof import('web-ifc');
 
-let webIfc: Promise<{ api: IfcAPI; lib: WebIfc }> | undefined;
-const loadWebIfc = () =>
-  (webIfc ??= (async () => {
-    const lib = require('web-ifc') as WebIfc; // 6 MB of JavaScript: loaded at the first IFC file, not with the library
-    const api = new lib.IfcAPI();
-    await api.Init(); // in Node it finds web-ifc-node.wasm beside its own script: no SetWasmPath
-    api.SetLogLevel(lib.LogLevel.LOG_LEVEL_OFF); // a failure comes back as our error, naming the file
-    return { api, lib };
-  })().catch((err: unknown) => {
-    webIfc = undefined; // the next file tries again
-    throw err;
-  }));
+const webIfc = lazy(async () => {
+  const lib = require('web-ifc') as WebIfc; // 6 MB of JavaScript: loaded at the first IFC file, not with the library
+  const api = new lib.IfcAPI();
+  await api.Init(); // in Node it finds web-ifc-node.wasm beside its own script: no SetWasmPath
+  api.SetLogLevel(lib.LogLevel.LOG_LEVEL_OFF); // a failure comes back as our error, naming the file
+  return { api, lib };
+});
 
 /** Starts loading web-ifc's WebAssembly now (a script process started ahead of its job). */
-export function preloadIfc(): void {
-  loadWebIfc().catch(() => {}); // a failure shows again, with its message, when a file is read
-}
+export const preloadIfc = webIfc.preload;
 
 export interface IfcModel {
   document: Document;
@@ -70,7 +64,7 @@ export async function readIfc(data: Uint8Array, name: string): Promise<IfcModel>
   if (!schema) throw new ModelFormatError(`'${name}' is not an IFC file (no FILE_SCHEMA in its header)`);
   if (!schema.startsWith('IFC')) throw new ModelFormatError(`'${name}' is a STEP file of schema ${schema}, not IFC: read it as .step`);
 
-  const { api, lib } = await loadWebIfc();
+  const { api, lib } = await webIfc.get();
   let model = -1;
   try {
     model = api.OpenModel(data, { COORDINATE_TO_ORIGIN: false }); // keep the file's own (site) coordinates
