@@ -27,7 +27,9 @@ export const main = pixyzSchedule({ queue: 'gpu' }, async (pc: ProgramContext, p
   const started = performance.now();
   const width = Math.round(params.width ?? 512);
   const height = Math.round(params.height ?? 512);
-  if (!(width >= 16 && width <= 4096 && height >= 16 && height <= 4096)) throw new Error('width and height must be between 16 and 4096 pixels');
+  if (!(width >= 16 && width <= 4096 && height >= 16 && height <= 4096)) {
+    throw new Error(`width and height must be between 16 and 4096 pixels, not ${JSON.stringify(params.width ?? 512)}×${JSON.stringify(params.height ?? 512)}`);
+  }
   const { load, previewTriangles } = modelParams(params);
   const input = pc.getInputFile();
   if (!input) throw new Error('generate_thumbnails needs a model: send one as `file`');

@@ -12,7 +12,7 @@
 //   outputs: parts/<part>.glb for each part, output.glb (all of them, one node per part)
 import fs from 'node:fs';
 import path from 'node:path';
-import { addMesh, colorMaterial, countTriangles, createDocument, loadModel, saveModel, triangles, type Document } from 'pixyz-scheduler/geometry';
+import { addMesh, colorMaterial, countTriangles, createDocument, loadModel, optimize, saveModel, triangles, type Document } from 'pixyz-scheduler/geometry';
 import { chord, pixyzSchedule, type ProgramContext, type TaskOutput } from 'pixyz-scheduler';
 
 interface Part {
@@ -40,6 +40,7 @@ export async function mergeResult(pc: ProgramContext, outputs: TaskOutput[]) {
     const part = await loadModel(pc.getOutputDir(file));
     append(merged, part.document, path.basename(file, '.glb'));
   }
+  await optimize(merged, { weld: true }); // one vertex per corner shared by its triangles, not three
   await saveModel(merged, pc.getOutputDir('output.glb')); // the parts are in metres already
   return { output: 'output.glb', parts: outputs.length, triangles: countTriangles(merged) };
 }

@@ -3,9 +3,9 @@
 //
 // Units and axes: web-ifc tessellates each representation item in the file's own units and puts
 // the model's linear scaling factor (IfcUnitAssignment's length unit → metres) and a Z-up → Y-up
-// turn ((x, y, z) → (x, z, −y)) into the placement matrices it gives with them. The root node
-// turns the model back (+90° about x), as no other format has its axes rotated: the document is
-// in metres, in the file's own axes (Z up).
+// turn ((x, y, z) → (x, z, −y)) into the placement matrices it gives with them. That turn is kept:
+// IFC is Z-up by definition and glTF Y-up, and every BIM viewer and converter shows a building
+// upright that way — the one format whose axes we convert (the others keep their coordinates).
 import type { Accessor, Mesh } from '@gltf-transform/core';
 import type { IfcAPI } from 'web-ifc';
 import { colorMaterial, createDocument, type Document, type Material, type Node } from './model';
@@ -202,7 +202,7 @@ function build(api: IfcAPI, lib: WebIfc, model: number, fileName: string): Docum
     const own = textOf(line(id)?.Name);
     return own ?? `${api.GetNameFromTypeCode(api.GetLineType(model, id)) || 'IfcProduct'} #${id}`;
   };
-  const root = doc.createNode(fileName).setRotation([Math.SQRT1_2, 0, 0, Math.SQRT1_2]); // undoes web-ifc's Z-up → Y-up turn
+  const root = doc.createNode(fileName);
   doc.getRoot().getDefaultScene()!.addChild(root);
   const nodes = new Map<number, Node>();
   const nodeOf = (id: number, path = new Set<number>()): Node => {

@@ -58,6 +58,9 @@ interface Group {
   material: string | null;
   positions: number[];
   uvs: number[];
+  normals: number[];
+  /** Corners without a `vn`: the group gets no NORMAL attribute (viewers compute flat ones). */
+  missingNormals: number;
   indices: number[];
   /** Corners already added, by "vertex/texcoord". */
   seen: Map<string, number>;
@@ -79,6 +82,7 @@ export function readObj(text: string, name: string, files: ObjFiles = {}): Docum
   const doc = createDocument();
   const vertices: number[] = [];
   const texcoords: number[] = [];
+  const normals: number[] = [];
   const library = new Map<string, MtlMaterial>();
   const groups: Group[] = [];
   let objectName = name.replace(/\.[^.]+$/, '');
@@ -86,7 +90,7 @@ export function readObj(text: string, name: string, files: ObjFiles = {}): Docum
   let group: Group | null = null;
   const currentGroup = (): Group => {
     if (!group || group.name !== objectName || group.material !== material) {
-      group = { name: objectName, material, positions: [], uvs: [], indices: [], seen: new Map() };
+      group = { name: objectName, material, positions: [], uvs: [], normals: [], missingNormals: 0, indices: [], seen: new Map() };
       groups.push(group);
     }
     return group;
@@ -101,6 +105,14 @@ export function readObj(text: string, name: string, files: ObjFiles = {}): Docum
         const xyz = rest.slice(0, 3).map(Number);
         if (xyz.length < 3 || xyz.some((x) => !Number.isFinite(x))) throw new ModelFormatError(`'${name}' line ${lineNo + 1}: a vertex needs three numbers`);
         vertices.push(...xyz);
+        break;
+      }
+      case 'vn': {
+        const n = rest.slice(0, 3).map(Number);
+        if (n.length < 3 || n.some((x) => !Number.isFinite(x))) throw new ModelFormatError(`'${name}' line ${lineNo + 1}: a normal needs three numbers`);
+        const length = Math.hypot(n[0]!, n[1]!, n[2]!);
+        // glTF wants unit normals; a zero one points along +z rather than nowhere.
+        normals.push(...(length > 0 ? n.map((x) => x / length) : [0, 0, 1]));
         break;
       }
       case 'vt': {
@@ -126,6 +138,7 @@ export function readObj(text: string, name: string, files: ObjFiles = {}): Docum
         const g = currentGroup();
         const count = vertices.length / 3;
         const uvCount = texcoords.length / 2;
+        const normalCount = normals.length / 3;
         const resolve = (token: string | undefined, n: number, what: string): number | null => {
           if (token === undefined || token === '') return null;
           let i = Number.parseInt(token, 10);
@@ -134,16 +147,19 @@ export function readObj(text: string, name: string, files: ObjFiles = {}): Docum
           return i;
         };
         const corner = (token: string): number => {
-          const [vToken, tToken] = token.split('/');
+          const [vToken, tToken, nToken] = token.split('/');
           const v = resolve(vToken, count, 'vertex')!;
           const t = resolve(tToken, uvCount, 'texture coordinate');
-          const key = `${v}/${t ?? ''}`;
+          const n = resolve(nToken, normalCount, 'normal');
+          const key = `${v}/${t ?? ''}/${n ?? ''}`;
           const known = g.seen.get(key);
           if (known !== undefined) return known;
           const next = g.positions.length / 3;
           g.positions.push(vertices[(v - 1) * 3]!, vertices[(v - 1) * 3 + 1]!, vertices[(v - 1) * 3 + 2]!);
           // glTF's texture origin is the top left corner, OBJ's the bottom left.
           g.uvs.push(t === null ? 0 : texcoords[(t - 1) * 2]!, t === null ? 0 : 1 - texcoords[(t - 1) * 2 + 1]!);
+          if (n === null) g.missingNormals++;
+          g.normals.push(...(n === null ? [0, 0, 1] : normals.slice((n - 1) * 3, n * 3)));
           g.seen.set(key, next);
           return next;
         };
@@ -152,7 +168,7 @@ export function readObj(text: string, name: string, files: ObjFiles = {}): Docum
         break;
       }
       default:
-        break; // vn, s, l, p…: not used (normals are computed from the faces)
+        break; // s, l, p…: not used
     }
   });
   const materials = new Map<string, Material>();
@@ -186,6 +202,7 @@ export function readObj(text: string, name: string, files: ObjFiles = {}): Docum
       .createPrimitive()
       .setAttribute('POSITION', doc.createAccessor().setType('VEC3').setArray(Float32Array.from(g.positions)).setBuffer(buffer))
       .setIndices(doc.createAccessor().setType('SCALAR').setArray(Uint32Array.from(g.indices)).setBuffer(buffer));
+    if (g.missingNormals === 0) prim.setAttribute('NORMAL', doc.createAccessor().setType('VEC3').setArray(Float32Array.from(g.normals)).setBuffer(buffer));
     if (mat?.getBaseColorTexture()) prim.setAttribute('TEXCOORD_0', doc.createAccessor().setType('VEC2').setArray(Float32Array.from(g.uvs)).setBuffer(buffer));
     if (mat) prim.setMaterial(mat);
     const existing = byName.get(g.name);
@@ -200,7 +217,20 @@ export function readObj(text: string, name: string, files: ObjFiles = {}): Docum
   return doc;
 }
 
-const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(9).replace(/\.?0+$/, ''));
+/** The inverse transpose of a column-major 4×4 matrix's upper 3×3 (column-major): what turns normals. */
+function normalMatrix(m: number[]): number[] {
+  const [a, b, c, d, e, f, g, h, i] = [m[0]!, m[1]!, m[2]!, m[4]!, m[5]!, m[6]!, m[8]!, m[9]!, m[10]!];
+  // columns (a b c), (d e f), (g h i); the cofactor matrix is the inverse transpose times the determinant
+  const cof = [e * i - f * h, f * g - d * i, d * h - e * g, c * h - b * i, a * i - c * g, b * g - a * h, b * f - c * e, c * d - a * f, a * e - b * d];
+  const det = a * cof[0]! + b * cof[1]! + c * cof[2]!;
+  return det < 0 ? cof.map((x) => -x) : cof; // a mirrored node keeps normals pointing out
+}
+
+/** A number as OBJ text: 9 significant digits; a rounding residue (below 1e-12) is 0. */
+const fmt = (x: number) => {
+  const y = Math.abs(x) < 1e-12 ? 0 : x;
+  return Number.isInteger(y) ? String(y) : y.toPrecision(9).replace(/\.?0+$/, '');
+};
 const IMAGE_EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
 
 /**
@@ -217,6 +247,7 @@ export function writeObj(doc: Document, mtlName: string): { obj: string; mtl: st
   const stem = mtlName.replace(/\.mtl$/, '');
   let base = 0;
   let uvBase = 0;
+  let normalBase = 0;
   let currentNode: unknown = null;
   eachPrimitive(doc, (node, prim, world) => {
     if (node !== currentNode) {
@@ -264,13 +295,27 @@ export function writeObj(doc: Document, mtlName: string): { obj: string; mtl: st
     }
     const idx = prim.getIndices();
     const count = idx ? idx.getCount() : pos.getCount();
+    const normal = prim.getAttribute('NORMAL');
+    if (normal) {
+      const m = normalMatrix(world);
+      const n = [0, 0, 0];
+      for (let i = 0; i < normal.getCount(); i++) {
+        normal.getElement(i, n);
+        const w = [m[0]! * n[0]! + m[3]! * n[1]! + m[6]! * n[2]!, m[1]! * n[0]! + m[4]! * n[1]! + m[7]! * n[2]!, m[2]! * n[0]! + m[5]! * n[1]! + m[8]! * n[2]!];
+        const length = Math.hypot(w[0]!, w[1]!, w[2]!) || 1;
+        obj.push(`vn ${fmt(w[0]! / length)} ${fmt(w[1]! / length)} ${fmt(w[2]! / length)}`);
+      }
+    }
     const at = (i: number) => {
       const k = idx ? idx.getScalar(i) : i;
-      return uv ? `${base + 1 + k}/${uvBase + 1 + k}` : String(base + 1 + k);
+      const v = String(base + 1 + k);
+      const t = uv ? String(uvBase + 1 + k) : '';
+      return normal ? `${v}/${t}/${normalBase + 1 + k}` : uv ? `${v}/${t}` : v;
     };
     for (let i = 0; i + 2 < count; i += 3) obj.push(`f ${at(i)} ${at(i + 1)} ${at(i + 2)}`);
     base += pos.getCount();
     if (uv) uvBase += uv.getCount();
+    if (normal) normalBase += normal.getCount();
   });
   return { obj: `${obj.join('\n')}\n`, mtl: `${mtl.join('\n')}\n`, images };
 }
@@ -291,7 +336,7 @@ export async function readObjFile(file: string): Promise<Document> {
   const readInside = async <T>(base: string, ref: string, read: (p: string) => Promise<T>): Promise<T | null> => {
     const target = inside(base, ref);
     const data = target ? await read(target).catch(() => null) : null;
-    if (data === null) console.warn(`'${name}': '${ref}' is not ${target ? 'beside the model' : 'inside the model’s folder'}; it is left out`);
+    if (data === null) console.warn(`'${name}': '${ref}' ${target ? 'is missing (not found in the model’s folder)' : 'lies outside the model’s folder'}; it is left out`);
     return data;
   };
   const text = await fsp.readFile(file, 'utf8');

@@ -25,8 +25,8 @@ function expectClose(a: number[], b: number[]) {
   a.forEach((x, i) => expect(Math.abs(x - b[i]!), `${a} vs ${b}`).toBeLessThanOrEqual(1e-6));
 }
 
-// The fixture in its own IFC axes (Z up), as the document keeps them: x 0..4, y 0..3, z -0.2..3.
-const BBOX = { min: [0, 0, -0.2], max: [4, 3, 3] };
+// The fixture in IFC axes (Z up): x 0..4, y 0..3, z -0.2..3; in glTF's Y-up frame, (x, z, −y).
+const BBOX = { min: [0, -0.2, -3], max: [4, 3, 0] };
 
 describe('IFC through web-ifc', () => {
   it('reads each product as a node of 12 triangles under site, building and storey, in metres', async () => {

@@ -120,3 +120,31 @@ describe('MTL details', () => {
     expect(back.document.getRoot().listMaterials().map((x) => x.getBaseColorFactor())).toEqual([[1, 1, 1, 1], [0, 0, 1, 1]]);
   });
 });
+
+describe('OBJ normals', () => {
+  it('keeps vn as the NORMAL attribute (unit length) and writes them back, turned with their node', async () => {
+    const folder = fs.mkdtempSync(path.join(dir, 'vn-'));
+    const obj = ['v 0 0 0', 'v 1 0 0', 'v 0 1 0', 'vn 0 0 2', 'vn 0 0 1', 'vn 1 1 1', 'f 1//1 2//2 3//3'];
+    fs.writeFileSync(path.join(folder, 'tri.obj'), obj.join('\n'));
+    const m = await loadModel(path.join(folder, 'tri.obj'));
+    const normal = m.document.getRoot().listMeshes()[0]!.listPrimitives()[0]!.getAttribute('NORMAL')!;
+    expect([0, 1, 2].map((i) => normal.getElement(i, []).map((x) => Math.round(x * 1000) / 1000))).toEqual([
+      [0, 0, 1],
+      [0, 0, 1],
+      [0.577, 0.577, 0.577],
+    ]);
+    await saveModel(m.document, path.join(folder, 'tri.glb'));
+    const report = await validator.validateBytes(new Uint8Array(fs.readFileSync(path.join(folder, 'tri.glb'))));
+    expect(report.issues.numErrors, JSON.stringify(report.issues.messages)).toBe(0);
+
+    // Under a node turned 90° about x, the normal (0, 0, 1) becomes (0, -1, 0).
+    const turned = m.document.getRoot().listNodes()[0]!.setRotation([Math.SQRT1_2, 0, 0, Math.SQRT1_2]);
+    expect(turned.getMesh()).not.toBeNull();
+    await saveModel(m.document, path.join(folder, 'out.obj'));
+    const text = fs.readFileSync(path.join(folder, 'out.obj'), 'utf8');
+    expect(text).toContain('vn 0 -1 0');
+    expect(text).toMatch(/^f 1\/\/1 2\/\/2 3\/\/3$/m);
+    const back = await loadModel(path.join(folder, 'out.obj'));
+    expect(back.document.getRoot().listMeshes()[0]!.listPrimitives()[0]!.getAttribute('NORMAL')).not.toBeNull();
+  });
+});
