@@ -65,6 +65,15 @@ function decodeTexture(texture: Texture): Texels | null {
   }
 }
 
+/** Linear luminance below which a colour is lifted towards grey, so that a black part still shows its shape. */
+const MIN_LUMINANCE = 0.05;
+
+/** A linear colour under the light: `shade` (0.35–1) times the colour, dark colours lifted first. */
+function lit(r: number, g: number, b: number, shade: number): [number, number, number] {
+  const lift = Math.max(0, MIN_LUMINANCE - (0.2126 * r + 0.7152 * g + 0.0722 * b));
+  return [(r + lift) * shade, (g + lift) * shade, (b + lift) * shade];
+}
+
 /** Renders one view of the model as an RGBA PNG (transparent background). */
 export function renderView(doc: Document, view: View, width: number, height: number): Buffer {
   const tris = [...triangles(doc, { uv: true })];
@@ -118,7 +127,7 @@ export function renderView(doc: Document, view: View, width: number, height: num
     const n = norm(cross(sub(t.b, t.a), sub(t.c, t.a)));
     const shade = 0.35 + 0.65 * Math.abs(dot(n, LIGHT)); // two-sided: CAD faces are not always oriented
     const base = t.material ? t.material.getBaseColorFactor() : [0.8, 0.8, 0.8, 1];
-    const rgb = [base[0]! * shade, base[1]! * shade, base[2]! * shade];
+    const rgb = lit(base[0]!, base[1]!, base[2]!, shade);
     const texels = t.uv ? texelsOf(t.material!.getBaseColorTexture()!) : null;
     const area = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
     if (area === 0) continue;
@@ -147,9 +156,10 @@ export function renderView(doc: Document, view: View, width: number, height: num
           const tx = Math.min(texels.width - 1, Math.floor((u - Math.floor(u)) * texels.width));
           const ty = Math.min(texels.height - 1, Math.floor((v - Math.floor(v)) * texels.height));
           const k = (ty * texels.width + tx) * 3;
-          color[i * 4] = rgb[0]! * texels.rgb[k]!;
-          color[i * 4 + 1] = rgb[1]! * texels.rgb[k + 1]!;
-          color[i * 4 + 2] = rgb[2]! * texels.rgb[k + 2]!;
+          const texel = lit(base[0]! * texels.rgb[k]!, base[1]! * texels.rgb[k + 1]!, base[2]! * texels.rgb[k + 2]!, shade);
+          color[i * 4] = texel[0];
+          color[i * 4 + 1] = texel[1];
+          color[i * 4 + 2] = texel[2];
         } else {
           color[i * 4] = rgb[0]!;
           color[i * 4 + 1] = rgb[1]!;

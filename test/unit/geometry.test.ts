@@ -149,6 +149,16 @@ describe('thumbnails', () => {
     expect(d.n / (w * h)).toBeGreaterThan(0.98); // a filled square, not an outline
   });
 
+  it('shows a black part’s shape: its lit faces are lighter than its dark ones, none pure black', () => {
+    const doc = createDocument();
+    addMesh(doc, { name: 'black', ...cube(), material: colorMaterial(doc, 'black', [0, 0, 0, 1]) });
+    const png = PNG.sync.read(renderView(doc, UPSTREAM_VIEWS[0]!, 128, 128));
+    const greys = new Set<number>();
+    for (let i = 0; i < 128 * 128; i++) if (png.data[i * 4 + 3] === 255) greys.add(png.data[i * 4]!);
+    expect(Math.min(...greys)).toBeGreaterThan(10);
+    expect(Math.max(...greys) - Math.min(...greys)).toBeGreaterThan(6); // its faces tell apart
+  });
+
   it('renders every view, not blank, and the same bytes every time', () => {
     for (const view of UPSTREAM_VIEWS) {
       const a = renderView(assembly(), view, 128, 96);
