@@ -10,7 +10,7 @@ import { ErrorType } from '../shared/errors';
 import { countFinishedJob } from '../shared/job-metrics';
 
 export type { ExtractLimits } from '../shared/archive';
-import { fromShare, jobPaths, toShare } from '../shared/share';
+import { fromShare, jobPaths, logFile, toShare } from '../shared/share';
 import type { PreparedShare, PrepareShareInput, RecordStateInput, ZipOutputsInput, ZipOutputsOutput } from '../shared/types';
 
 export interface ShareActivityDeps {
@@ -71,6 +71,14 @@ export function createShareActivities(deps: ShareActivityDeps) {
         throw err;
       }
       const root = await resolveRootFile(dest, rootFile, path.basename(file));
+      if (!rootFile) {
+        // The job's log says which file was taken, so that a zip of several models is no surprise.
+        await fsp.appendFile(
+          logFile(sharePath, jobId),
+          `--- no root_file: the input file is '${path.relative(dest, root).split(path.sep).join('/')}', the first model file in '${path.basename(file)}'\n`,
+          { mode: FILE_MODE },
+        );
+      }
       return { inputFile: toShare(sharePath, root) };
     },
 

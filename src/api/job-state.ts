@@ -170,7 +170,8 @@ async function detailsOf(
   }
 }
 
-function runningState(
+/** A job whose workflow still runs, from its description (exported for its unit test). */
+export function runningState(
   client: Client,
   desc: WorkflowExecutionDescription,
   base: { uuid: string; name: string | null; time_info: TimeInfo },
@@ -183,10 +184,11 @@ function runningState(
       ? (fromPayloadsAtIndex(client.options.loadedDataConverter.payloadConverter, 0, payloads) as ProgressSnapshot | undefined)
       : undefined;
   let status: JobStatus;
+  // Before the script (preparing the share: PENDING) or after it (archiving: RUNNING once it
+  // succeeded, FAILURE once it failed): the workflow says which.
+  const phase = desc.searchAttributes?.PixyzStatus?.[0];
   if (!pending) {
-    // Before the script (preparing the share) or after it (archiving): the workflow knows which.
-    const phase = desc.searchAttributes?.PixyzStatus?.[0];
-    status = phase === 'RUNNING' ? 'RUNNING' : 'PENDING';
+    status = phase === 'RUNNING' || phase === 'FAILURE' ? 'RUNNING' : 'PENDING';
   } else if (attempt > 1) status = 'RETRY';
   else if (pending.state !== temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED) status = progress ? 'RUNNING' : 'STARTED';
   else status = 'PENDING';
@@ -194,7 +196,7 @@ function runningState(
   return {
     ...base,
     status,
-    progress: !pending && status === 'RUNNING' ? 100 : (progress?.progress ?? null),
+    progress: !pending && phase === 'RUNNING' ? 100 : (progress?.progress ?? null),
     error: null,
     time_info: { ...base.time_info, started: isoUtc(progress?.started ?? started) },
     steps: progress?.steps ?? (status === 'RUNNING' ? [] : null),

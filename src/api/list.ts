@@ -11,7 +11,7 @@ const READ_CONCURRENCY = 8;
 // A terminated or timed-out workflow cannot upsert PixyzStatus: filter on ExecutionStatus too.
 const STATUS_FILTERS: Record<string, string> = {
   PENDING: `ExecutionStatus = "Running" AND PixyzStatus = "PENDING"`,
-  RUNNING: `ExecutionStatus = "Running" AND PixyzStatus = "RUNNING"`,
+  RUNNING: `ExecutionStatus = "Running" AND PixyzStatus IN ("RUNNING", "FAILURE")`, // FAILURE: zipping a failed script's outputs
   SUCCESS: `ExecutionStatus = "Completed"`,
   FAILURE: `ExecutionStatus IN ("Failed", "Terminated", "TimedOut")`,
   REVOKED: `ExecutionStatus = "Canceled"`,

@@ -140,6 +140,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
       await settleChildren();
       // A failed script's partial outputs can still be downloaded as a zip, as upstream allows.
       if (ownShare && !isCancellation(err)) {
+        setStatus('FAILURE', 'archiving'); // the script failed: no "100 %" while its outputs are zipped
         await zipOutputs({ jobId: job.jobId }).catch((zipErr) => {
           if (isCancellation(zipErr)) throw zipErr; // a cancel during the zip still reads REVOKED
         });

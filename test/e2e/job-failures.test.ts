@@ -228,6 +228,8 @@ describe('an uploaded archive', () => {
     fs.rmSync(zipFile);
     const first = await submit(stack, { script: fixture('plain.mjs'), file: { name: 'model.zip', content }, config: { entrypoint: 'convert' } });
     expect((await waitForEnd(stack, first.body.uuid)).result.input).toBe('a.obj');
+    // The log says which file was taken.
+    expect(await (await stack.api(`/jobs/${first.body.uuid}/logs`)).text()).toContain("--- no root_file: the input file is 'parts/a.obj', the first model file in 'model.zip'\n");
     const chosen = await submit(stack, {
       script: fixture('plain.mjs'),
       file: { name: 'model.zip', content },
