@@ -64,7 +64,7 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-describe('3D tutorials, locally and through the scheduler', () => {
+describe('3D tutorials, locally and through the scheduler', { timeout: 180_000 }, () => {
   it('00_convert_a_file: STEP in, GLB out (in metres), the same file both ways', async () => {
     const [here, job] = await Promise.all([runLocally(work, '00_convert_a_file.ts', {}, CUBE_STEP), runScheduled(stack, '00_convert_a_file.ts', {}, CUBE_STEP)]);
     expect(here.result).toEqual({ output: 'output.glb' });

@@ -30,7 +30,8 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-describe('tutorials, locally and through the scheduler', () => {
+// Each runs a script twice (here and scheduled) with sub-tasks: minutes when the load test shares the 2 cores.
+describe('tutorials, locally and through the scheduler', { timeout: 180_000 }, () => {
   it('00_sleep', async () => {
     expect((await runLocally('00_sleep.ts', {})).result).toBeNull();
     expect((await runScheduled('00_sleep.ts', {})).result).toBeNull();

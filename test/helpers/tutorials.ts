@@ -59,7 +59,7 @@ export async function runScheduled(
     ...(options.entrypoint ? { config: { entrypoint: options.entrypoint } } : {}),
   });
   expect(status, JSON.stringify(body)).toBe(200);
-  const final = await waitForEnd(stack, body.uuid, () => {}, options.timeoutMs ?? 90_000);
+  const final = await waitForEnd(stack, body.uuid, () => {}, options.timeoutMs ?? 150_000);
   expect(final.error).toBeNull();
   expect(final.status).toBe('SUCCESS');
   return final;
