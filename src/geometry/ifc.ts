@@ -53,8 +53,6 @@ const textOf = (r: unknown): string | undefined => {
   return typeof v === 'string' && v.trim() !== '' ? v : undefined;
 };
 
-/** IFC colours are display (sRGB) colours; glTF keeps base colours linear. */
-const linear = srgbToLinear;
 
 export async function readIfc(data: Uint8Array, name: string): Promise<IfcModel> {
   const head = new TextDecoder('latin1').decode(data.subarray(0, 64 * 1024));
@@ -146,7 +144,7 @@ function build(api: IfcAPI, lib: WebIfc, model: number, fileName: string): Docum
     const key = rgba.map((v) => v.toFixed(4)).join(',');
     let m = materials.get(key);
     if (!m) {
-      m = colorMaterial(doc, styleOf.get(item) ?? `color_${materials.size}`, [linear(rgba[0]!), linear(rgba[1]!), linear(rgba[2]!), rgba[3]!]);
+      m = colorMaterial(doc, styleOf.get(item) ?? `color_${materials.size}`, [srgbToLinear(rgba[0]!), srgbToLinear(rgba[1]!), srgbToLinear(rgba[2]!), rgba[3]!] /* IFC colours are sRGB */);
       if (rgba[3]! < 1) m.setAlphaMode('BLEND');
       materials.set(key, m);
       materialIds.set(m, materialIds.size);

@@ -11,7 +11,7 @@ import { METRES_PER_UNIT, readCad } from './cad';
 import { readIfc } from './ifc';
 import { readAssimpModel } from './assimp';
 import { countTriangles } from './metadata';
-import { partialFile } from '../shared/share';
+import { isInside, partialFile } from '../shared/share';
 import { COMPRESSIONS, glbJson, gltfReader, gltfWriterFor, type Compression } from './gltf';
 
 export { ModelFormatError };
@@ -133,7 +133,7 @@ async function checkGltfResources(file: string, format: 'glb' | 'gltf'): Promise
   for (const { uri } of [...(json.buffers ?? []), ...(json.images ?? [])]) {
     if (uri === undefined || uri.startsWith('data:')) continue;
     const target = path.resolve(dir, decodeURIComponent(uri));
-    if (/^[a-z][a-z0-9+.-]*:/i.test(uri) || !target.startsWith(dir + path.sep)) {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(uri) || target === dir || !isInside(dir, target)) {
       throw new ModelFormatError(`'${path.basename(file)}' refers to '${uri}', outside its folder: send the model and its files as a zip`);
     }
     await fs.access(target).catch(() => {

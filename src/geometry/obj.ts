@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { Texture } from '@gltf-transform/core';
 import { applyMatrix, colorMaterial, createDocument, eachPrimitive, type Document, type Material, type Node } from './model';
+import { isInside } from '../shared/share';
 import { ModelFormatError } from './stl';
 
 export interface MtlMaterial {
@@ -331,7 +332,7 @@ export async function readObjFile(file: string): Promise<Document> {
   const name = path.basename(file);
   const inside = (base: string, ref: string): string | null => {
     const target = path.resolve(base, ref.replace(/\\/g, '/'));
-    return target.startsWith(dir + path.sep) ? target : null;
+    return target !== dir && isInside(dir, target) ? target : null;
   };
   const readInside = async <T>(base: string, ref: string, read: (p: string) => Promise<T>): Promise<T | null> => {
     const target = inside(base, ref);

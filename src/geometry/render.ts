@@ -36,10 +36,7 @@ const norm = (a: Vec3): Vec3 => {
 const SUPERSAMPLE = 2;
 const LIGHT: Vec3 = norm([-0.4, 0.8, 0.6]);
 
-/** glTF colours are linear; PNG pixels are sRGB. */
-const toSrgb = linearToSrgbByte;
 
-const fromSrgb = srgbToLinear;
 
 interface Texels {
   width: number;
@@ -58,7 +55,7 @@ function decodeTexture(texture: Texture): Texels | null {
     else if (texture.getMimeType() === 'image/jpeg') decoded = (require('jpeg-js') as typeof import('jpeg-js')).decode(image, { useTArray: true, maxMemoryUsageInMB: 1024 });
     else return null;
     const rgb = new Float32Array(decoded.width * decoded.height * 3);
-    for (let i = 0; i < decoded.width * decoded.height; i++) for (let k = 0; k < 3; k++) rgb[i * 3 + k] = fromSrgb(decoded.data[i * 4 + k]! / 255);
+    for (let i = 0; i < decoded.width * decoded.height; i++) for (let k = 0; k < 3; k++) rgb[i * 3 + k] = srgbToLinear(decoded.data[i * 4 + k]! / 255);
     return { width: decoded.width, height: decoded.height, rgb };
   } catch {
     return null;
@@ -190,9 +187,10 @@ export function renderView(doc: Document, view: View, width: number, height: num
       }
       const o = (y * width + x) * 4;
       if (cover > 0) {
-        png.data[o] = toSrgb(r / cover);
-        png.data[o + 1] = toSrgb(g / cover);
-        png.data[o + 2] = toSrgb(b / cover);
+        // glTF colours are linear; PNG pixels are sRGB.
+        png.data[o] = linearToSrgbByte(r / cover);
+        png.data[o + 1] = linearToSrgbByte(g / cover);
+        png.data[o + 2] = linearToSrgbByte(b / cover);
       }
       png.data[o + 3] = Math.round((255 * cover) / (SUPERSAMPLE * SUPERSAMPLE));
     }

@@ -155,8 +155,10 @@ function main(): void {
   // too), none.
   const preload = process.env.PIXYZ_PRELOAD ?? 'geometry';
   if (!['geometry', 'all', 'none'].includes(preload)) console.warn(`PIXYZ_PRELOAD=${preload}: expected geometry, all or none; nothing is preloaded`);
-  if (preload === 'geometry' || preload === 'all') require('../geometry');
-  if (preload === 'geometry' || preload === 'all') (require('../geometry/preload') as typeof import('../geometry/preload')).preloadGeometry(preload);
+  if (preload === 'geometry' || preload === 'all') {
+    require('../geometry');
+    (require('../geometry/preload') as typeof import('../geometry/preload')).preloadGeometry(preload);
+  }
   const onRun = (message: ToRunner) => {
     if (message.type !== 'run') return;
     process.off('message', onRun);
