@@ -28,12 +28,17 @@ export interface BenchStack {
 
 export const POLL_MS = 20;
 
-export async function startBenchStack(env: Record<string, string> = {}): Promise<BenchStack> {
+export interface BenchStackOptions {
+  /** Keep the embedded server's state in a SQLite file, as `npm start` does (default: in memory). */
+  dbFile?: boolean;
+}
+
+export async function startBenchStack(env: Record<string, string> = {}, opts: BenchStackOptions = {}): Promise<BenchStack> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-bench-'));
   const server = process.env.TEMPORAL_ADDRESS
     ? undefined
-    : await startDevServer({ cliPath: ensureTemporalCli().path, port: await freePort(), namespace: 'default', logFile: path.join(tmp, 'temporal.log') });
+    : await startDevServer({ cliPath: ensureTemporalCli().path, port: await freePort(), namespace: 'default', logFile: path.join(tmp, 'temporal.log'), ...(opts.dbFile ? { dbFile: path.join(tmp, 'temporal.db') } : {}) });
   const address = process.env.TEMPORAL_ADDRESS ?? server!.address;
   const key = randomUUID();
   const config = loadConfig({

@@ -1,0 +1,192 @@
+// The job path against Temporal's floor, in one run on one server (npm run bench):
+//   - latency of one trivial job, POST → SUCCESS seen by polling the API, against the floor
+//     (one workflow on the control queue running one no-op activity on the script's queue);
+//   - submission, POST /jobs returned, against a bare workflow start through the client;
+//   - throughput of 200 trivial jobs submitted at once, against 200 floor workflows started at
+//     once, with the whole machine's CPU per job (the server, API, worker and script processes);
+//   - a 100-child fan-out and join, and what one sub-task costs.
+// Default settings throughout (the worker's CONCURRENT_TASKS, RUNNER_* …), as `npm start` runs.
+//
+//   npm run bench     (BENCH_JOBS=30 latency runs, BENCH_BURST=200, BENCH_FANOUT=100)
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { fmt, startBenchStack, stats } from './harness';
+
+const JOBS = Number(process.env.BENCH_JOBS ?? 30);
+const BURST = Number(process.env.BENCH_BURST ?? 200);
+const FANOUT = Number(process.env.BENCH_FANOUT ?? 100);
+
+const TRIVIAL = Buffer.from(`export async function main(_pc: unknown, params: { n?: number }) { return { ok: true, n: params.n ?? 0 }; }\n`);
+const FANOUT_SCRIPT = Buffer.from(`
+import { group, pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
+export async function work(_pc: ProgramContext, p: { n: number }) { return { n: p.n * 2 }; }
+export const inline = pixyzSchedule({ queue: 'control' }, async (pc: ProgramContext) => work(pc, { n: 1 }));
+export const child = pixyzSchedule({ queue: 'control' }, async (pc: ProgramContext) => pc.clone({ entrypoint: 'work' }).execute({ n: 1 }).get());
+// On control, as upstream's waiting scripts; its clones run on cpu.
+export const fanout = pixyzSchedule({ queue: 'control' }, async (pc: ProgramContext, p: { count: number }) => {
+  const r = await group(Array.from({ length: p.count }, (_, n) => pc.clone({ entrypoint: 'work', raw: true }).s({ n }))).applyAsync<unknown[]>().get();
+  return r.length;
+});
+`);
+
+/** Busy CPU time of the whole machine so far, in ms (all cores; /proc/stat, 100 ticks a second). */
+function machineCpuMs(): number {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const [user, nice, system, _idle, _iowait, irq, softirq, steal] = line.split(/\s+/).slice(1).map(Number) as number[];
+  return (user! + nice! + system! + irq! + softirq! + steal!) * 10;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t, value };
+}
+
+const phase = (what: string) => console.error(`[bench] ${new Date().toISOString().slice(11, 19)} ${what}`);
+
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+
+async function main(): Promise<void> {
+  const stack = await startBenchStack({}, { dbFile: true });
+  const headers = { 'x-api-key': stack.key };
+  const connection = await Connection.connect({ address: stack.address });
+  const client = new Client({ connection });
+
+  // The floor's workers, in this process like ours, on queues of their own.
+  const floorControl = stack.taskQueue('floor-control');
+  const floorCpu = stack.taskQueue('floor-cpu');
+  const nativeConnection = await NativeConnection.connect({ address: stack.address });
+  const bundle = await bundleWorkflowCode({ workflowsPath: path.join(__dirname, 'floor', 'workflows.ts'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
+  const floorWorkers = [
+    await Worker.create({ connection: nativeConnection, taskQueue: floorControl, workflowBundle: bundle }),
+    await Worker.create({ connection: nativeConnection, taskQueue: floorCpu, activities: { async noop() {} } }),
+  ];
+  const floorRunning = Promise.all(floorWorkers.map((w) => w.run()));
+  let n = 0;
+  const startFloor = () =>
+    client.workflow.start('floorJob', { taskQueue: floorControl, workflowId: `floor-${process.pid}-${n++}`, args: [{ activityQueue: floorCpu }] });
+
+  const post = async (script: Buffer, name: string, params: unknown = {}, entrypoint = 'main'): Promise<string> => {
+    const form = new FormData();
+    form.set('script', new Blob([script]), name);
+    form.set('params', JSON.stringify(params));
+    form.set('config', JSON.stringify({ entrypoint }));
+    const res = await fetch(`${stack.url}/jobs`, { method: 'POST', body: form, headers });
+    if (res.status !== 200) throw new Error(`POST /jobs: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { uuid: string }).uuid;
+  };
+  const seen = async (uuid: string, pollMs: number): Promise<void> => {
+    for (;;) {
+      const d = (await (await fetch(`${stack.url}/jobs/${uuid}`, { headers })).json()) as { status: string; error: string | null };
+      if (d.status === 'SUCCESS') return;
+      if (d.status === 'FAILURE' || d.status === 'REVOKED') throw new Error(`job ${uuid} ended ${d.status}: ${d.error}`);
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  };
+
+  phase('warm-up');
+  // Warm-up: both paths once or twice, so that neither pays a first-time cost here.
+  for (let i = 0; i < 3; i++) {
+    await (await startFloor()).result();
+    await seen(await post(TRIVIAL, 'trivial.ts'), 5);
+  }
+
+  phase('latency and submission');
+  // 1. Latency and submission, interleaved so that both see the same machine.
+  const floorLatency: number[] = [];
+  const floorStart: number[] = [];
+  const ours: number[] = [];
+  const submit: number[] = [];
+  for (let i = 0; i < JOBS; i++) {
+    const f0 = performance.now();
+    const h = await startFloor();
+    floorStart.push(performance.now() - f0);
+    await h.result();
+    floorLatency.push(performance.now() - f0);
+    await new Promise((r) => setTimeout(r, 50));
+    const o0 = performance.now();
+    const uuid = await post(TRIVIAL, 'trivial.ts', { n: i });
+    submit.push(performance.now() - o0);
+    await seen(uuid, 5);
+    ours.push(performance.now() - o0);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  // 2. Throughput: a burst of jobs at once, to the last one done.
+  const burst = async (start: () => Promise<() => Promise<unknown>>) => {
+    const cpu0 = machineCpuMs();
+    const { ms } = await timed(async () => {
+      const waits = await Promise.all(Array.from({ length: BURST }, () => start()));
+      await Promise.all(waits.map((w) => w()));
+    });
+    return { ms, perSecond: (BURST * 1000) / ms, cpuPerJob: (machineCpuMs() - cpu0) / BURST };
+  };
+  await new Promise((r) => setTimeout(r, 1000));
+  phase('floor burst');
+  const floorBurst = await burst(async () => {
+    const h = await startFloor();
+    return () => h.result();
+  });
+  await new Promise((r) => setTimeout(r, 1000));
+  phase('our burst');
+  const ourBurst = await burst(async () => {
+    const uuid = await post(TRIVIAL, 'trivial.ts');
+    return () => client.workflow.getHandle(uuid).result();
+  });
+
+  phase('sub-tasks');
+  // 3. Sub-tasks: one child against the same work inline; a fan-out and join.
+  await new Promise((r) => setTimeout(r, 1000));
+  const run = async (entrypoint: string, params: unknown = {}) => {
+    const t = performance.now();
+    await seen(await post(FANOUT_SCRIPT, 'fanout.ts', params, entrypoint), 5);
+    return performance.now() - t;
+  };
+  await run('child');
+  const inline: number[] = [];
+  const child: number[] = [];
+  for (let i = 0; i < Math.min(JOBS, 10); i++) {
+    inline.push(await run('inline'));
+    child.push(await run('child'));
+  }
+  const fanCpu0 = machineCpuMs();
+  const fan = await run('fanout', { count: FANOUT });
+  const fanCpu = machineCpuMs() - fanCpu0;
+
+  const fl = stats(floorLatency);
+  const o = stats(ours);
+  const fs0 = stats(floorStart);
+  const sb = stats(submit);
+  const inl = stats(inline);
+  const ch = stats(child);
+  console.log(`job path against Temporal's floor (same server, same process; ${JOBS} latency runs, a burst of ${BURST}, ${FANOUT}-child fan-out)`);
+  console.log('');
+  console.log('| measure | floor (Temporal alone) | this project | ratio | goal |');
+  console.log('|---|---|---|---|---|');
+  console.log(`| trivial job, p50 (POST → SUCCESS seen) | ${fl.median.toFixed(1)} ms | ${o.median.toFixed(1)} ms | ${ratio(o.median, fl.median)} | ≤ 1.5× |`);
+  console.log(`| trivial job, p90 | ${fl.p90.toFixed(1)} ms | ${o.p90.toFixed(1)} ms | ${ratio(o.p90, fl.p90)} | |`);
+  console.log(`| submission, p50 (POST /jobs vs workflow start) | ${fs0.median.toFixed(1)} ms | ${sb.median.toFixed(1)} ms | ${ratio(sb.median, fs0.median)} | ≤ 2× |`);
+  console.log(`| throughput, ${BURST} at once | ${floorBurst.perSecond.toFixed(1)} /s | ${ourBurst.perSecond.toFixed(1)} /s | ${ratio(ourBurst.perSecond, floorBurst.perSecond)} | ≥ 30/s and ≥ 0.7× |`);
+  console.log(`| machine CPU per job, in the burst | ${floorBurst.cpuPerJob.toFixed(1)} ms | ${ourBurst.cpuPerJob.toFixed(1)} ms | ${ratio(ourBurst.cpuPerJob, floorBurst.cpuPerJob)} | ≤ 50 ms |`);
+  console.log(`| one sub-task (job with one child vs same work inline), p50 | ${inl.median.toFixed(1)} ms | ${ch.median.toFixed(1)} ms | +${(ch.median - inl.median).toFixed(1)} ms | |`);
+  console.log(`| ${FANOUT}-child fan-out and join | — | ${(fan / 1000).toFixed(2)} s | ${((fan - inl.median) / FANOUT).toFixed(1)} ms a child | ≤ 3 s, ≤ 30 ms a child |`);
+  console.log(`| machine CPU of the fan-out | — | ${(fanCpu / 1000).toFixed(2)} s | ${(fanCpu / FANOUT).toFixed(1)} ms a child | |`);
+  console.log('');
+  console.log(`floor latency:  ${fmt(fl)}`);
+  console.log(`our latency:    ${fmt(o)}`);
+  console.log(`floor start:    ${fmt(fs0)}`);
+  console.log(`POST /jobs:     ${fmt(sb)}`);
+
+  for (const w of floorWorkers) w.shutdown();
+  await floorRunning;
+  await nativeConnection.close();
+  await connection.close();
+  await stack.stop();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
