@@ -107,6 +107,13 @@ export async function startBenchStack(env: Record<string, string> = {}, opts: Be
   };
 }
 
+/** Busy CPU time of the whole machine so far, in ms (all cores; /proc/stat, 100 ticks a second). */
+export function machineCpuMs(): number {
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, _idle, _iowait, irq, softirq, steal] = fields as [number, number, number, number, number, number, number, number];
+  return (user + nice + system + irq + softirq + steal) * 10;
+}
+
 export function stats(ms: number[]) {
   const s = [...ms].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;

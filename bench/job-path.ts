@@ -8,11 +8,10 @@
 // Default settings throughout (the worker's CONCURRENT_TASKS, RUNNER_* …), as `npm start` runs.
 //
 //   npm run bench     (BENCH_JOBS=30 latency runs, BENCH_BURST=200, BENCH_FANOUT=100)
-import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
-import { fmt, startBenchStack, stats } from './harness';
+import { fmt, machineCpuMs, startBenchStack, stats } from './harness';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 30);
 const BURST = Number(process.env.BENCH_BURST ?? 200);
@@ -31,12 +30,6 @@ export const fanout = pixyzSchedule({ queue: 'control' }, async (pc: ProgramCont
 });
 `);
 
-/** Busy CPU time of the whole machine so far, in ms (all cores; /proc/stat, 100 ticks a second). */
-function machineCpuMs(): number {
-  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-  const [user, nice, system, _idle, _iowait, irq, softirq, steal] = line.split(/\s+/).slice(1).map(Number) as number[];
-  return (user! + nice! + system! + irq! + softirq! + steal!) * 10;
-}
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const t = performance.now();

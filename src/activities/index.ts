@@ -1,4 +1,6 @@
 import { extractLimits, type Config } from '../shared/config';
+import { CONTROL_QUEUE, taskQueueName } from '../shared/queues';
+import { ComputeSlots } from './compute-slots';
 import { createRunnerPool, createScriptActivities } from './run-script';
 import { createShareActivities } from './share';
 
@@ -11,16 +13,26 @@ export function createActivities(config: Config, env: NodeJS.ProcessEnv = proces
     scriptMaxMemoryMb: config.worker.scriptMaxMemoryMb,
     niceness: config.worker.scriptNiceness,
     poolSize: config.worker.runnerPoolSize,
+    maxJobs: config.worker.runnerMaxJobs,
+    maxMemoryMb: config.worker.runnerMaxMemoryMb,
     env,
   });
+  // One set of compute slots per script queue (CONCURRENT_TASKS; CONTROL_CONCURRENCY on control),
+  // shared by the worker's tuner and the runScript activity.
+  const slots = new Map<string, ComputeSlots>(
+    config.queues.map((queue) => [
+      taskQueueName(config.taskQueuePrefix, queue),
+      new ComputeSlots(queue === CONTROL_QUEUE ? config.worker.controlConcurrency : config.worker.concurrentTasks),
+    ]),
+  );
   const activities = {
     ...createShareActivities({
       sharePath: config.sharePath,
       limits: extractLimits(config),
     }),
-    ...createScriptActivities({ sharePath: config.sharePath, queues: config.queues }, pool),
+    ...createScriptActivities({ sharePath: config.sharePath, queues: config.queues, computeSlots: (taskQueue) => slots.get(taskQueue) }, pool),
   };
-  return { activities, pool };
+  return { activities, pool, slots };
 }
 
 export type Activities = ReturnType<typeof createActivities>['activities'];

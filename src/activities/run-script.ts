@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,13 +11,17 @@ import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import type { FromRunner, ScriptErrorInfo, ScriptJob, ScriptUsage, ToRunner } from '../shared/protocol';
 import { fromShare, isPartialFile, jobPaths, logFile } from '../shared/share';
 import type { ProgressSnapshot, RunScriptInput, RunScriptOutput } from '../shared/types';
+import type { ComputeSlots, ScriptSlot } from './compute-slots';
 import { RunnerPool } from './runner-pool';
+import { emptyArchiveIfNoOutputs, ensureJobDirectories } from './share';
 import { answer, type SubTaskDeps } from './sub-tasks';
 
 /** Heartbeat this often even without progress: a cancel reaches an activity only in a heartbeat reply. */
 export const HEARTBEAT_INTERVAL_MS = 500;
 /** After SIGTERM, a script's process group gets this long before SIGKILL. */
 export const KILL_GRACE_MS = 1000;
+/** How long the job's last output may trail its answer before the process is deemed unfit for another job. */
+const OUTPUT_END_WAIT_MS = 1000;
 const LOG_TAIL_BYTES = 2048;
 /** setTimeout's ceiling (about 24.8 days); a longer delay would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -32,6 +37,8 @@ export function runnerExecArgv(maxMemoryMb = 0): string[] {
 
 export interface ScriptActivityDeps extends SubTaskDeps {
   sharePath: string;
+  /** The compute slots of a task queue (CONCURRENT_TASKS), when its worker bounds scripts with them. */
+  computeSlots?: (taskQueue: string) => ComputeSlots | undefined;
 }
 
 export interface ScriptPoolDeps {
@@ -40,11 +47,15 @@ export interface ScriptPoolDeps {
   niceness?: number;
   /** Idle script processes kept ready (RUNNER_POOL_SIZE). */
   poolSize: number;
+  /** Jobs one script process serves before it is replaced (RUNNER_MAX_JOBS). */
+  maxJobs: number;
+  /** Resident memory (MiB) past which a script process is replaced after its job (RUNNER_MAX_MEMORY_MB); 0: no bound. */
+  maxMemoryMb: number;
   /** The worker's environment, scrubbed before a script sees it. */
   env: NodeJS.ProcessEnv;
 }
 
-/** The script processes of one worker: forked ahead of time, scrubbed environment, heap cap. */
+/** The script processes of one worker: forked ahead of time, reused, scrubbed environment, heap cap. */
 export function createRunnerPool(deps: ScriptPoolDeps): RunnerPool {
   return new RunnerPool({
     size: deps.poolSize,
@@ -53,6 +64,8 @@ export function createRunnerPool(deps: ScriptPoolDeps): RunnerPool {
     env: scriptEnvironment(deps.env),
     cwd: os.tmpdir(),
     niceness: deps.niceness ?? 0,
+    maxJobs: deps.maxJobs,
+    maxMemoryMb: deps.maxMemoryMb,
   });
 }
 
@@ -109,135 +122,207 @@ function scriptFailure(error: ScriptErrorInfo, progress: ProgressSnapshot | null
   return failure;
 }
 
+/** Waits for a compute slot, heartbeating (a cancel arrives only in a heartbeat's reply). */
+async function untilComputing(slot: ScriptSlot, ctx: Context): Promise<void> {
+  const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
+  try {
+    await Promise.race([slot.start(), ctx.cancelled]);
+  } finally {
+    clearInterval(beat);
+  }
+}
+
 export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPool) {
   return {
     /**
-     * Runs a job script in its own process group and returns what its entrypoint returned.
-     * Progress becomes heartbeat details; a cancel or time-out kills the whole group.
+     * Runs a job script in its own process group and returns what its entrypoint returned, once
+     * a compute slot of its queue is free (a script waiting on sub-tasks lends its slot).
+     * With `ownsShare`, also does what prepareShare would have: the job's directories before,
+     * and its empty archive after when the script wrote no outputs.
      */
-    async runScript({ job, inputFile }: RunScriptInput): Promise<RunScriptOutput> {
+    async runScript(input: RunScriptInput): Promise<RunScriptOutput> {
       const ctx = Context.current();
-      // A sub-task from pc.clone() works in its parent's directory, with a log of its own.
-      const paths = job.computeOnly ? null : jobPaths(deps.sharePath, job.shareOf ?? job.jobId);
-      const logPath = paths ? logFile(deps.sharePath, job.jobId, job.shareOf) : null;
-      const scriptJob: ScriptJob = {
-        jobId: job.jobId,
-        script: scriptPath(deps.sharePath, job.process, job.script),
-        entrypoint: job.entrypoint,
-        params: job.params,
-        name: job.name,
-        queue: job.queue,
-        timeLimitSeconds: job.timeLimitSeconds,
-        computeOnly: job.computeOnly,
-        timeRequest: job.timeRequest,
-        data: job.data === null ? null : fromShare(deps.sharePath, job.data),
-        rootFile: job.rootFile,
-        inputFile: inputFile === null ? null : fromShare(deps.sharePath, inputFile),
-        inputDir: paths?.inputs ?? null,
-        outputDir: paths?.outputs ?? null,
-        attempt: ctx.info.attempt,
-      };
-
-      // The script's stdout and stderr go to its log (the worker's own output for compute-only jobs).
-      let log: NodeJS.WritableStream = process.stdout;
-      if (paths && logPath) {
-        fs.mkdirSync(paths.logs, { recursive: true, mode: 0o755 });
-        const file = fs.createWriteStream(logPath, { flags: 'a', mode: 0o644 });
-        file.write(`--- ${new Date().toISOString()} attempt ${ctx.info.attempt} on ${ctx.info.taskQueue}\n`);
-        log = file;
+      if (input.ownsShare) await ensureJobDirectories(deps.sharePath, input.job.jobId, input.job.data);
+      const slot = deps.computeSlots?.(ctx.info.taskQueue)?.forScript();
+      try {
+        if (slot) await untilComputing(slot, ctx);
+        const out = await runInProcess(input, slot, ctx);
+        return input.ownsShare ? { ...out, emptyArchive: await emptyArchiveIfNoOutputs(deps.sharePath, input.job.jobId) } : out;
+      } finally {
+        slot?.end();
       }
-      const { child, ready } = pool.take();
-      child.stdout!.pipe(log, { end: false });
-      child.stderr!.pipe(log, { end: false });
-      const streamsClosed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-
-      let latest: ProgressSnapshot | null = null;
-      let outcome: Extract<FromRunner, { type: 'result' | 'error' }> | undefined;
-      child.on('message', (message: FromRunner) => {
-        if (message.type === 'request') {
-          const { type: _t, requestId, ...request } = message;
-          void answer(request, deps, ctx).then((reply) => {
-            if (child.connected) child.send({ type: 'reply', requestId, ...reply } satisfies ToRunner);
-          });
-        } else if (message.type === 'progress') {
-          latest = message.progress;
-          ctx.heartbeat(latest);
-        } else if (message.type === 'result' || message.type === 'error') {
-          outcome = message;
-          if (message.progress) latest = message.progress;
-        }
-      });
-      const run: ToRunner = {
-        type: 'run',
-        job: scriptJob,
-        cwd: paths?.outputs ?? path.dirname(scriptJob.script),
-        env: { PIXYZ_JOB_ID: job.jobId },
-      };
-      ready.then(
-        () => child.connected && child.send(run),
-        () => {}, // it exited: reported below like any exit without a result
-      );
-      const beat = setInterval(() => ctx.heartbeat(latest ?? undefined), HEARTBEAT_INTERVAL_MS);
-      let killTimer: NodeJS.Timeout | undefined;
-      const stopScript = () => {
-        if (killTimer) return;
-        killGroup(child, 'SIGTERM');
-        killTimer = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS);
-      };
-      const onAbort = () => stopScript();
-      ctx.cancellationSignal.addEventListener('abort', onAbort);
-      // The time limit is enforced here, so the script is gone before Temporal's own (later)
-      // start-to-close timeout lets another attempt start.
-      let timedOut = false;
-      const limit = setTimeout(() => {
-        timedOut = true;
-        stopScript();
-      }, Math.min(job.timeLimitSeconds * 1000, MAX_TIMER_MS));
-
-      const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
-        child.once('error', (error) => resolve({ code: null, signal: null, error }));
-        child.once('exit', (code, signal) => resolve({ code, signal }));
-      });
-      clearInterval(beat);
-      clearTimeout(limit);
-      clearTimeout(killTimer);
-      ctx.cancellationSignal.removeEventListener('abort', onAbort);
-      killGroup(child, 'SIGKILL'); // whatever the script left running dies with it
-      await Promise.race([streamsClosed, new Promise((r) => setTimeout(r, 2000))]);
-      // A script killed while saving a model leaves its temporary file: not an output.
-      if (outcome?.type !== 'result' && paths && child.pid !== undefined) removePartialFiles(paths.outputs, child.pid);
-      if (outcome?.usage && log !== process.stdout) log.write(`--- ${describeUsage(outcome.usage)}\n`);
-      if (log !== process.stdout) await new Promise<void>((resolve) => (log as fs.WriteStream).end(resolve));
-
-      const cancel = ctx.cancellationDetails;
-      if (timedOut && !ctx.cancellationSignal.aborted) {
-        throw ApplicationFailure.retryable(`Task process timeout (${job.timeLimitSeconds} s)`, ErrorType.ScriptTimeout);
-      }
-      if (ctx.cancellationSignal.aborted) {
-        if (cancel?.cancelRequested) throw new CancelledFailure('the job was cancelled; its script process was killed');
-        if (cancel?.workerShutdown) {
-          throw ApplicationFailure.retryable('the worker shut down while the script was running', ErrorType.ScriptKilled);
-        }
-        throw ApplicationFailure.retryable(`Task process timeout (${job.timeLimitSeconds} s)`, ErrorType.ScriptTimeout);
-      }
-      if (outcome?.type === 'result') return { result: outcome.value, progress: outcome.progress, attempt: ctx.info.attempt };
-      if (outcome?.type === 'error') throw scriptFailure(outcome.error, outcome.progress ?? latest, ctx.info.attempt);
-      const logTail = readTail(logPath);
-      const how = exit.error
-        ? `could not start: ${exit.error.message}`
-        : exit.signal
-          ? `was killed by ${exit.signal}`
-          : `exited with code ${exit.code} before returning a result`;
-      throw ApplicationFailure.create({
-        type: exit.signal ? ErrorType.ScriptKilled : ErrorType.ScriptExited,
-        message: `Task process exited with error: the script process ${how}`,
-        details: [{ errorName: 'ProcessExit', stack: null, progress: latest, logTail, attempt: ctx.info.attempt }],
-      });
     },
   };
+
+  /**
+   * Runs the script in a pooled process of its own process group. Progress becomes heartbeat
+   * details; a cancel or time-out kills the whole group.
+   */
+  async function runInProcess({ job, inputFile }: RunScriptInput, slot: ScriptSlot | undefined, ctx: Context): Promise<RunScriptOutput> {
+    // A sub-task from pc.clone() works in its parent's directory, with a log of its own.
+    const paths = job.computeOnly ? null : jobPaths(deps.sharePath, job.shareOf ?? job.jobId);
+    const logPath = paths ? logFile(deps.sharePath, job.jobId, job.shareOf) : null;
+    const scriptJob: ScriptJob = {
+      jobId: job.jobId,
+      script: scriptPath(deps.sharePath, job.process, job.script),
+      entrypoint: job.entrypoint,
+      params: job.params,
+      name: job.name,
+      queue: job.queue,
+      timeLimitSeconds: job.timeLimitSeconds,
+      computeOnly: job.computeOnly,
+      timeRequest: job.timeRequest,
+      data: job.data === null ? null : fromShare(deps.sharePath, job.data),
+      rootFile: job.rootFile,
+      inputFile: inputFile === null ? null : fromShare(deps.sharePath, inputFile),
+      inputDir: paths?.inputs ?? null,
+      outputDir: paths?.outputs ?? null,
+      attempt: ctx.info.attempt,
+    };
+
+    // The script's stdout and stderr go to its log (the worker's own output for compute-only jobs).
+    let log: NodeJS.WritableStream = process.stdout;
+    if (paths && logPath) {
+      fs.mkdirSync(paths.logs, { recursive: true, mode: 0o755 });
+      const file = fs.createWriteStream(logPath, { flags: 'a', mode: 0o644 });
+      file.write(`--- ${new Date().toISOString()} attempt ${ctx.info.attempt} on ${ctx.info.taskQueue}\n`);
+      log = file;
+    }
+    const runner = pool.take();
+    const { child, ready } = runner;
+    // Unique to this job: a script cannot end its own log early by printing it.
+    const endMarker = `\u001e--- end of job ${job.jobId} ${randomUUID()}`;
+    const outputDone = runner.output.attach(log, endMarker);
+    let onClose!: () => void;
+    const streamsClosed = new Promise<void>((resolve) => (onClose = resolve));
+    child.once('close', onClose);
+
+    let latest: ProgressSnapshot | null = null;
+    let outcome: Extract<FromRunner, { type: 'result' | 'error' }> | undefined;
+    let answered!: () => void;
+    const answeredOrExited = new Promise<void>((resolve) => (answered = resolve));
+    let released = false; // the process may serve another job: no late reply for this one
+    const onMessage = (message: FromRunner) => {
+      if (message.type === 'request') {
+        const { type: _t, requestId, ...request } = message;
+        // A join waits on sub-tasks: the script computes nothing meanwhile, its slot is lent.
+        const answering = request.op === 'join' && slot ? slot.waiting(() => answer(request, deps, ctx)) : answer(request, deps, ctx);
+        void answering.then((reply) => {
+          if (child.connected && !released) child.send({ type: 'reply', requestId, ...reply } satisfies ToRunner);
+        });
+      } else if (message.type === 'progress') {
+        latest = message.progress;
+        ctx.heartbeat(latest);
+      } else if (message.type === 'result' || message.type === 'error') {
+        outcome = message;
+        if (message.progress) latest = message.progress;
+        answered();
+      }
+    };
+    child.on('message', onMessage);
+    const run: ToRunner = {
+      type: 'run',
+      job: scriptJob,
+      cwd: paths?.outputs ?? path.dirname(scriptJob.script),
+      env: { PIXYZ_JOB_ID: job.jobId },
+      endMarker,
+    };
+    ready.then(
+      () => child.connected && child.send(run),
+      () => {}, // it exited: reported below like any exit without a result
+    );
+    const beat = setInterval(() => ctx.heartbeat(latest ?? undefined), HEARTBEAT_INTERVAL_MS);
+    let killTimer: NodeJS.Timeout | undefined;
+    const stopScript = () => {
+      if (killTimer) return;
+      killGroup(child, 'SIGTERM');
+      killTimer = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS);
+    };
+    const onAbort = () => stopScript();
+    ctx.cancellationSignal.addEventListener('abort', onAbort);
+    // The time limit is enforced here, so the script is gone before Temporal's own (later)
+    // start-to-close timeout lets another attempt start.
+    let timedOut = false;
+    const limit = setTimeout(() => {
+      timedOut = true;
+      stopScript();
+    }, Math.min(job.timeLimitSeconds * 1000, MAX_TIMER_MS));
+
+    type Exit = { code: number | null; signal: NodeJS.Signals | null; error?: Error };
+    let onExit!: (code: number | null, signal: NodeJS.Signals | null) => void;
+    let onError!: (error: Error) => void;
+    const exited = new Promise<Exit>((resolve) => {
+      onError = (error) => resolve({ code: null, signal: null, error });
+      onExit = (code, signal) => resolve({ code, signal });
+    });
+    child.once('error', onError);
+    child.once('exit', onExit);
+    // The job ends with its result or error (the process lives on), or with the process.
+    let exit = await Promise.race([exited, answeredOrExited.then(() => null)]);
+    // A script being killed is over only once it is gone.
+    if (killTimer) exit = await exited;
+    clearInterval(beat);
+    clearTimeout(limit);
+    clearTimeout(killTimer);
+    ctx.cancellationSignal.removeEventListener('abort', onAbort);
+    let outputEnded = false;
+    if (exit === null) {
+      // The runner writes its end markers before its answer: they are in the pipes by now.
+      outputEnded = await Promise.race([outputDone, delay(OUTPUT_END_WAIT_MS, false)]);
+    } else {
+      killGroup(child, 'SIGKILL'); // whatever the script left running dies with it
+      await Promise.race([streamsClosed, delay(2000, undefined)]);
+    }
+    runner.output.detach();
+    released = true;
+    child.off('message', onMessage);
+    child.off('close', onClose);
+    child.off('exit', onExit);
+    child.off('error', onError);
+    // A script killed while saving a model leaves its temporary file: not an output. (Before the
+    // process may serve a job that shares this directory and writes its own.)
+    if (outcome?.type !== 'result' && paths && child.pid !== undefined) removePartialFiles(paths.outputs, child.pid);
+    pool.release(runner, {
+      retire: exit !== null ? 'it was killed or exited' : !outputEnded ? 'its output did not end with the job' : outcome?.retire,
+      rssBytes: outcome?.usage?.rssBytes,
+    });
+    if (outcome?.usage && log !== process.stdout) log.write(`--- ${describeUsage(outcome.usage)}\n`);
+    if (log !== process.stdout) await new Promise<void>((resolve) => (log as fs.WriteStream).end(resolve));
+
+    const cancel = ctx.cancellationDetails;
+    if (timedOut && !ctx.cancellationSignal.aborted) {
+      throw ApplicationFailure.retryable(`Task process timeout (${job.timeLimitSeconds} s)`, ErrorType.ScriptTimeout);
+    }
+    if (ctx.cancellationSignal.aborted) {
+      if (cancel?.cancelRequested) throw new CancelledFailure('the job was cancelled; its script process was killed');
+      if (cancel?.workerShutdown) {
+        throw ApplicationFailure.retryable('the worker shut down while the script was running', ErrorType.ScriptKilled);
+      }
+      throw ApplicationFailure.retryable(`Task process timeout (${job.timeLimitSeconds} s)`, ErrorType.ScriptTimeout);
+    }
+    if (outcome?.type === 'result') return { result: outcome.value, progress: outcome.progress, attempt: ctx.info.attempt };
+    if (outcome?.type === 'error') throw scriptFailure(outcome.error, outcome.progress ?? latest, ctx.info.attempt);
+    const logTail = readTail(logPath);
+    exit = exit!; // no answer: the job ended with its process
+    const how = exit.error
+      ? `could not start: ${exit.error.message}`
+      : exit.signal
+        ? `was killed by ${exit.signal}`
+        : `exited with code ${exit.code} before returning a result`;
+    throw ApplicationFailure.create({
+      type: exit.signal ? ErrorType.ScriptKilled : ErrorType.ScriptExited,
+      message: `Task process exited with error: the script process ${how}`,
+      details: [{ errorName: 'ProcessExit', stack: null, progress: latest, logTail, attempt: ctx.info.attempt }],
+    });
+  }
 }
 
-/** The job log's last line: what the script process used (its peak memory is what sizes a worker). */
+const delay = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(resolve, ms, value));
+
+/**
+ * The job log's last line: what the script process used during the job (its peak memory, which
+ * includes what the process held before the job, is what sizes a worker).
+ */
 export function describeUsage(usage: ScriptUsage): string {
   return `script process: peak RSS ${(usage.peakRssBytes / 2 ** 20).toFixed(0)} MiB, CPU ${usage.cpuSeconds.toFixed(2)} s`;
 }

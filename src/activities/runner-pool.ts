@@ -1,12 +1,22 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
+import type { Readable } from 'node:stream';
 import type { FromRunner } from '../shared/protocol';
 
-/** A script process started ahead of time, waiting for its job. */
+/** Idle processes beyond the pool's size (left by a burst of jobs) are stopped after this long unused. */
+export const IDLE_SURPLUS_MS = 60_000;
+
+/** A script process started ahead of time, serving one job after another. */
 export interface PooledRunner {
-  child: ChildProcess;
+  readonly child: ChildProcess;
   /** Resolves once it said `ready` (Node, TypeScript support and the SDK loaded). */
-  ready: Promise<void>;
+  readonly ready: Promise<void>;
+  /** Its stdout and stderr, copied to the log of the job it runs. */
+  readonly output: RunnerOutput;
+  /** Jobs it was given so far. */
+  jobs: number;
+  isReady: boolean;
+  idleSince: number;
 }
 
 export interface RunnerPoolOptions {
@@ -19,16 +29,23 @@ export interface RunnerPoolOptions {
   cwd: string;
   /** Added to each script process's niceness (lower priority); what it starts inherits it. */
   niceness?: number;
+  /** Jobs a process serves before it is replaced (Celery's max_tasks_per_child); 1: one process per job. */
+  maxJobs: number;
+  /** Resident memory (MiB) past which a process is replaced after its job; 0: no bound. */
+  maxMemoryMb: number;
 }
 
 /**
- * Script processes started before they are needed: starting Node with TypeScript support takes
- * about 0.3 s, which a job no longer waits for. Each process runs one job, then exits (jobs
- * never share a process); the pool starts a new one to replace it.
+ * Script processes started before they are needed (starting Node with TypeScript support costs
+ * about 0.3 s of CPU), each serving job after job as Celery's prefork children do. A process is
+ * replaced after `maxJobs` jobs, when it was killed or crashed, when it holds more than
+ * `maxMemoryMb` after a job, or when its job left something running; the pool then starts
+ * another so that `size` processes wait idle.
  */
 export class RunnerPool {
   private readonly idle: PooledRunner[] = [];
   private closed = false;
+  private trimTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: RunnerPoolOptions) {}
 
@@ -52,17 +69,21 @@ export class RunnerPool {
       const onMessage = (m: FromRunner) => {
         if (m.type !== 'ready') return;
         child.off('message', onMessage);
+        entry.isReady = true;
         resolve();
       };
       child.on('message', onMessage);
       child.once('exit', (code, signal) => reject(new Error(`the script process exited before it was ready (${signal ?? `code ${code}`})`)));
       child.once('error', reject);
     });
+    const entry: PooledRunner = { child, ready, output: new RunnerOutput(child), jobs: 0, isReady: false, idleSince: Date.now() };
     ready.catch(() => {});
-    const entry = { child, ready };
     child.once('exit', () => {
       const i = this.idle.indexOf(entry);
-      if (i >= 0) this.idle.splice(i, 1);
+      if (i < 0) return;
+      this.idle.splice(i, 1);
+      // An idle process that died is replaced; one that never started is not (no fork loop).
+      if (entry.isReady) this.refill();
     });
     return entry;
   }
@@ -73,11 +94,65 @@ export class RunnerPool {
 
   /** A script process for one job: an idle one if there is, else a new one. */
   take(): PooledRunner {
-    let runner = this.idle.shift();
-    while (runner && (runner.child.exitCode !== null || !runner.child.connected)) runner = this.idle.shift();
-    runner ??= this.start();
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const { child } = this.idle[i]!;
+      if (child.exitCode !== null || child.signalCode !== null || !child.connected) this.idle.splice(i, 1);
+    }
+    // The most recently used ready process (the others may then age out), else the oldest started.
+    let i = this.idle.findLastIndex((r) => r.isReady);
+    if (i < 0 && this.idle.length > 0) i = 0;
+    const runner = i >= 0 ? this.idle.splice(i, 1)[0]! : this.start();
+    runner.jobs++;
     setImmediate(() => this.refill());
     return runner;
+  }
+
+  /**
+   * Takes a process back after its job. `retire` (why it must not serve another job: it was
+   * killed, or its job left something behind) and the pool's own bounds decide whether it waits
+   * for the next job or is killed with its process group and replaced.
+   */
+  release(runner: PooledRunner, end: { retire?: string | undefined; rssBytes?: number | undefined } = {}): void {
+    const { child } = runner;
+    const alive = child.exitCode === null && child.signalCode === null && child.connected;
+    const reason =
+      end.retire ??
+      (this.closed
+        ? 'the worker is stopping'
+        : !alive
+          ? 'it exited'
+          : runner.jobs >= this.opts.maxJobs
+            ? `it served ${runner.jobs} jobs`
+            : this.opts.maxMemoryMb > 0 && (end.rssBytes ?? 0) > this.opts.maxMemoryMb * 2 ** 20
+              ? `it holds ${Math.round(end.rssBytes! / 2 ** 20)} MiB`
+              : undefined);
+    if (reason !== undefined) {
+      killGroup(child);
+      this.refill();
+      return;
+    }
+    runner.idleSince = Date.now();
+    this.idle.push(runner);
+    if (this.idle.length > this.opts.size && !this.trimTimer) {
+      this.trimTimer = setTimeout(() => this.trim(), IDLE_SURPLUS_MS);
+      this.trimTimer.unref();
+    }
+  }
+
+  /** Stops idle processes beyond the pool's size that waited longer than IDLE_SURPLUS_MS, oldest first. */
+  private trim(): void {
+    this.trimTimer = undefined;
+    const now = Date.now();
+    for (const runner of [...this.idle].sort((a, b) => a.idleSince - b.idleSince)) {
+      if (this.idle.length <= this.opts.size) break;
+      if (now - runner.idleSince < IDLE_SURPLUS_MS) continue;
+      this.idle.splice(this.idle.indexOf(runner), 1);
+      killGroup(runner.child);
+    }
+    if (this.idle.length > this.opts.size) {
+      this.trimTimer = setTimeout(() => this.trim(), IDLE_SURPLUS_MS);
+      this.trimTimer.unref();
+    }
   }
 
   /** Starts the idle processes (the worker calls this when it starts). */
@@ -87,12 +162,140 @@ export class RunnerPool {
 
   close(): void {
     this.closed = true;
-    for (const { child } of this.idle.splice(0)) {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
+    clearTimeout(this.trimTimer);
+    for (const { child } of this.idle.splice(0)) killGroup(child);
+  }
+}
+
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+interface StreamState {
+  stream: Readable;
+  /** The end of what was read that may be the start of the marker. */
+  carry: Buffer;
+  /** The job's marker was read, or the stream ended. */
+  done: boolean;
+  sawMarker: boolean;
+  /** Paused until this sink drains. */
+  blocked: { sink: NodeJS.WritableStream; resume: () => void } | null;
+}
+
+/**
+ * The stdout and stderr of one script process. During a job, each is copied to the job's log
+ * up to the marker line the runner writes after the job (IPC and the pipes are separate, so the
+ * result may arrive before the job's last lines); the marker is not copied. Between jobs, what a
+ * process writes belongs to no job: it goes to the worker's stderr, never to another job's log.
+ */
+export class RunnerOutput {
+  private sink: NodeJS.WritableStream = process.stderr;
+  private marker: Buffer | null = null;
+  private readonly states: StreamState[];
+  private onDone: ((clean: boolean) => void) | null = null;
+
+  constructor(child: ChildProcess) {
+    this.states = [child.stdout!, child.stderr!].map((stream) => ({ stream, carry: EMPTY, done: false, sawMarker: false, blocked: null }));
+    for (const s of this.states) {
+      s.stream.on('data', (chunk: Buffer) => this.data(s, chunk));
+      s.stream.once('end', () => {
+        this.write(s, s.carry);
+        s.carry = EMPTY;
+        s.done = true;
+        this.check();
+      });
     }
   }
+
+  /**
+   * Copies the output to `sink` until the runner writes `marker` on both streams (or they end);
+   * resolves with true when both markers were read.
+   */
+  attach(sink: NodeJS.WritableStream, marker: string): Promise<boolean> {
+    this.sink = sink;
+    this.marker = Buffer.from(`${marker}\n`);
+    for (const s of this.states) {
+      s.carry = EMPTY;
+      s.sawMarker = false;
+      s.done = s.stream.readableEnded;
+    }
+    const done = new Promise<boolean>((resolve) => (this.onDone = resolve));
+    this.check();
+    return done;
+  }
+
+  /** Stops copying to the job's log (what a stream still held back goes there first). */
+  detach(): void {
+    for (const s of this.states) {
+      if (!s.done) this.write(s, s.carry);
+      s.carry = EMPTY;
+      // An ending log never drains: a stream paused for it would block the process for good.
+      if (s.blocked) {
+        s.blocked.sink.off('drain', s.blocked.resume);
+        s.blocked.resume();
+      }
+    }
+    this.marker = null;
+    this.sink = process.stderr;
+    this.onDone?.(false);
+    this.onDone = null;
+  }
+
+  private data(s: StreamState, chunk: Buffer): void {
+    if (!this.marker || s.done) {
+      this.write(s, chunk, process.stderr);
+      return;
+    }
+    const buf = s.carry.length > 0 ? Buffer.concat([s.carry, chunk]) : chunk;
+    s.carry = EMPTY;
+    const at = buf.indexOf(this.marker);
+    if (at >= 0) {
+      this.write(s, buf.subarray(0, at));
+      s.done = true;
+      s.sawMarker = true;
+      this.write(s, buf.subarray(at + this.marker.length), process.stderr);
+      this.check();
+      return;
+    }
+    const keep = partialMarker(buf, this.marker);
+    this.write(s, buf.subarray(0, buf.length - keep));
+    s.carry = buf.subarray(buf.length - keep);
+  }
+
+  private write(s: StreamState, bytes: Buffer, sink = this.sink): void {
+    if (bytes.length === 0) return;
+    // Backpressure as pipe() gives it: a script that writes faster than the disk waits.
+    if (!sink.write(bytes) && !s.blocked) {
+      const resume = () => {
+        s.blocked = null;
+        s.stream.resume();
+      };
+      s.blocked = { sink, resume };
+      s.stream.pause();
+      sink.once('drain', resume);
+    }
+  }
+
+  private check(): void {
+    if (!this.onDone || !this.states.every((s) => s.done)) return;
+    const clean = this.states.every((s) => s.sawMarker);
+    this.onDone(clean);
+    this.onDone = null;
+  }
+}
+
+/** How many bytes at the end of `buf` are the start of `marker`. */
+function partialMarker(buf: Buffer, marker: Buffer): number {
+  const first = buf.lastIndexOf(marker[0]!, buf.length - 1);
+  if (first < 0 || buf.length - first >= marker.length) return 0;
+  for (let k = Math.min(buf.length, marker.length - 1); k > 0; k--) {
+    if (buf.subarray(buf.length - k).equals(marker.subarray(0, k))) return k;
+  }
+  return 0;
 }

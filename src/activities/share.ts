@@ -49,18 +49,47 @@ async function whileHeartbeating<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A zip with no entries: its end-of-central-directory record alone. */
+const EMPTY_ZIP = Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array<number>(18).fill(0)]);
+
+/**
+ * What prepareShare does for a job without an archive to unpack, done by runScript itself (one
+ * step less): the job's directories, and its input file checked.
+ */
+export async function ensureJobDirectories(sharePath: string, jobId: string, data: string | null): Promise<void> {
+  const paths = jobPaths(sharePath, jobId);
+  for (const dir of [paths.inputs, paths.outputs, paths.archives, paths.logs]) {
+    await fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
+  }
+  if (data !== null && !fs.existsSync(fromShare(sharePath, data))) {
+    throw invalid(ErrorType.PixyzFileNotFound, `the input file '${path.basename(data)}' is missing`);
+  }
+}
+
+/**
+ * When the script left outputs/ empty, writes the job's archive (a zip with no entries) and
+ * returns its share path; else null, and zipOutputs packs the outputs.
+ */
+export async function emptyArchiveIfNoOutputs(sharePath: string, jobId: string): Promise<string | null> {
+  const paths = jobPaths(sharePath, jobId);
+  const dir = await fsp.opendir(paths.outputs).catch(() => null);
+  if (!dir) return null; // no outputs/ (or a link in its place): zipOutputs decides
+  const first = await dir.read();
+  await dir.close();
+  if (first !== null) return null;
+  await fsp.writeFile(paths.archive, EMPTY_ZIP, { mode: FILE_MODE });
+  return toShare(sharePath, paths.archive);
+}
+
 export function createShareActivities(deps: ShareActivityDeps) {
   const { sharePath } = deps;
   return {
     /** Creates the job's directories and unpacks an uploaded archive. Idempotent: safe to retry. */
     async prepareShare({ jobId, data, rootFile }: PrepareShareInput): Promise<PreparedShare> {
       const paths = jobPaths(sharePath, jobId);
-      for (const dir of [paths.inputs, paths.outputs, paths.archives, paths.logs]) {
-        await fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
-      }
+      await ensureJobDirectories(sharePath, jobId, data);
       if (data === null) return { inputFile: null };
       const file = fromShare(sharePath, data);
-      if (!fs.existsSync(file)) throw invalid(ErrorType.PixyzFileNotFound, `the input file '${path.basename(file)}' is missing`);
       if (!archiveKind(file)) return { inputFile: data };
       const dest = path.join(paths.inputs, EXTRACT_DIR);
       await fsp.rm(dest, { recursive: true, force: true }); // a retried attempt starts clean

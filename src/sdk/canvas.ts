@@ -54,3 +54,8 @@ export async function settleStarts(): Promise<void> {
   const unseen = results.findIndex((r, i) => r.status === 'rejected' && !observed.has(starts[i]!));
   if (unseen >= 0) throw (results[unseen] as PromiseRejectedResult).reason;
 }
+
+/** Forgets the starts of a job that is over: a script process serves one job after another. */
+export function forgetStarts(): void {
+  starts.length = 0;
+}

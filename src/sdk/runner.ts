@@ -1,20 +1,21 @@
-// The script process. Started by the runScript activity with Node IPC; receives one `run`
-// message, loads the job script, calls its entrypoint with (pc, params) and reports progress,
-// then the result or the error. It never outlives its worker: when the IPC channel closes, it
-// kills its process group and exits.
+// The script process. Started ahead of its jobs by the worker's pool, with Node IPC; serves one
+// `run` message after another, as Celery's prefork children do: loads the job script afresh,
+// calls its entrypoint with (pc, params), reports progress, then the result or the error, and
+// undoes what the job changed in the process before the next one. It never outlives its worker:
+// when the IPC channel closes, it kills its process group and exits.
+import fs from 'node:fs';
 import { ErrorType } from '../shared/errors';
 import {
   MAX_RESULT_BYTES,
   type FromRunner,
   type RunnerRequest,
   type ScriptErrorInfo,
-  type ScriptJob,
+  type ScriptUsage,
   type ToRunner,
-  usageOfThisProcess,
 } from '../shared/protocol';
 import type { Canvas, SpawnOutput } from '../shared/types';
 import { setBackend, type Backend } from './backend';
-import { settleStarts } from './canvas';
+import { forgetStarts, settleStarts } from './canvas';
 import { PixyzNotSerializable, SubTaskFailed } from './errors';
 import { assertSerializable, ProgramContext } from './program-context';
 import { installSdkResolution } from './resolve';
@@ -23,24 +24,34 @@ import { callEntrypoint, loadEntrypoint, ScriptLoadError } from './load';
 /** Errors the runner raises about the script (not thrown by it), with their ErrorType. */
 class RunnerError extends ScriptLoadError {}
 
-/** Sub-tasks through the worker: each call is a request over IPC that the activity answers. */
-class RemoteBackend implements Backend {
-  private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+/** Request ids are never reused in a process, so that a late reply cannot reach a later job. */
+let nextRequestId = 1;
 
-  constructor(readonly jobId: string) {
-    process.on('message', (message: ToRunner) => {
-      if (message.type !== 'reply') return;
-      const waiter = this.waiting.get(message.requestId);
-      if (!waiter) return;
-      this.waiting.delete(message.requestId);
-      if (message.ok) waiter.resolve(message.value);
-      else waiter.reject(new SubTaskFailed(message.error.message, message.error.type, message.error.childId ?? null));
-    });
+/** Sub-tasks through the worker: each call is a request over IPC that the activity answers. One per job. */
+class RemoteBackend implements Backend {
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private closed = false;
+
+  constructor(readonly jobId: string) {}
+
+  /** The activity's answer to one of this job's requests (replies to other jobs' are ignored). */
+  settle(message: Extract<ToRunner, { type: 'reply' }>): void {
+    const waiter = this.waiting.get(message.requestId);
+    if (!waiter) return;
+    this.waiting.delete(message.requestId);
+    if (message.ok) waiter.resolve(message.value);
+    else waiter.reject(new SubTaskFailed(message.error.message, message.error.type, message.error.childId ?? null));
+  }
+
+  /** The job is over: what it still waits for never settles, and what it asks now is refused. */
+  close(): void {
+    this.closed = true;
+    this.waiting.clear();
   }
 
   private request(req: RunnerRequest): Promise<unknown> {
-    const requestId = this.nextId++;
+    if (this.closed) return Promise.reject(new Error(`job ${this.jobId} is over: its sub-tasks can no longer be started or joined`));
+    const requestId = nextRequestId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(requestId, { resolve, reject });
       void send({ type: 'request', requestId, ...req });
@@ -96,39 +107,161 @@ function checkedResult(value: unknown): unknown {
   return JSON.parse(json);
 }
 
-async function run(job: ScriptJob): Promise<void> {
-  const pc = new ProgramContext({
-    taskId: job.jobId,
-    script: job.script,
-    data: job.data,
-    rootFile: job.rootFile,
-    entrypoint: job.entrypoint,
-    timeRequest: job.timeRequest,
-    timeLimit: job.timeLimitSeconds,
-    computeOnly: job.computeOnly,
-    queue: job.queue,
-    name: job.name,
-    params: job.params,
-    inputFile: job.inputFile,
-    inputDir: job.inputDir,
-    outputDir: job.outputDir,
-    retry: job.attempt - 1,
-  });
-  setBackend(new RemoteBackend(job.jobId));
-  ProgramContext.attachReporter(pc, (progress) => void send({ type: 'progress', progress }));
-  void send({ type: 'progress', progress: pc.progress }); // the job is RUNNING from here
+/** The process as it started, which every job leaves it as. */
+interface Baseline {
+  cwd: string;
+  env: Record<string, string | undefined>;
+  umask: number;
+}
+
+/** Process events a script may listen to; listeners it adds are removed after its job. */
+const PROCESS_EVENTS = ['exit', 'beforeExit', 'uncaughtException', 'unhandledRejection', 'warning', 'message', 'disconnect', 'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'] as const;
+/** Handle kinds that outlive a job only when the script left them running (timers, servers, sockets, subprocesses). */
+const LASTING_RESOURCES = new Set(['Timeout', 'TCPSocketWrap', 'TCPServerWrap', 'UDPWrap', 'PipeWrap', 'PipeServerWrap', 'ProcessWrap', 'FSEventWrap', 'StatWatcher']);
+
+let baseline: Baseline;
+let jobs = 0;
+let current: RemoteBackend | null = null;
+
+function countResources(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo()) if (LASTING_RESOURCES.has(kind)) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return counts;
+}
+
+/** Processes of this process group other than this one: what the script started and left running. */
+function leftoverProcesses(): number[] | null {
+  let entries: string[];
   try {
-    const entrypoint = await loadEntrypoint(job.script, job.entrypoint);
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return null; // not Linux: cannot tell
+  }
+  const found: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+    const close = stat.lastIndexOf(')');
+    const [state, ppid, pgrp] = stat.slice(close + 2).split(' ');
+    if (Number(pgrp) !== process.pid || state === 'Z') continue;
+    // tsx's esbuild service (which the loader shares) lives as long as this process.
+    if (Number(ppid) === process.pid && stat.slice(stat.indexOf('(') + 1, close) === 'esbuild') continue;
+    found.push(Number(entry));
+  }
+  return found;
+}
+
+/** Why this process must not serve another job after this one, if it must not. */
+async function leftovers(resourcesBefore: Map<string, number>): Promise<string | undefined> {
+  const processes = leftoverProcesses();
+  if (processes === null) return 'its leftover subprocesses cannot be listed here';
+  if (processes.length > 0) return `the script left ${processes.length} subprocess(es) running (${processes.join(', ')})`;
+  await new Promise((resolve) => setImmediate(resolve)); // handles closed by the job are released by now
+  const grown = [...countResources()].filter(([kind, n]) => n > (resourcesBefore.get(kind) ?? 0)).map(([kind, n]) => `${n - (resourcesBefore.get(kind) ?? 0)} ${kind}`);
+  if (grown.length > 0) return `the script left ${grown.join(', ')} running`;
+  return undefined;
+}
+
+/** Puts back what the job changed: working directory, environment, umask, process listeners. */
+function restore(listeners: Map<string, ((...args: unknown[]) => void)[]>): void {
+  process.chdir(baseline.cwd);
+  for (const key of Object.keys(process.env)) if (!Object.hasOwn(baseline.env, key)) delete process.env[key];
+  Object.assign(process.env, baseline.env);
+  process.umask(baseline.umask);
+  process.exitCode = undefined;
+  for (const [event, kept] of listeners) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!kept.includes(listener as (...args: unknown[]) => void)) process.off(event, listener);
+    }
+  }
+}
+
+/** The job's peak resident set (Linux lets a process reset its high-water mark), else the process's. */
+function startUsage(): () => ScriptUsage {
+  let ownPeak = true;
+  try {
+    fs.writeFileSync('/proc/self/clear_refs', '5');
+  } catch {
+    ownPeak = false;
+  }
+  const cpu = process.cpuUsage();
+  return () => {
+    let peakRssBytes = process.resourceUsage().maxRSS * 1024;
+    if (ownPeak) {
+      const hwm = /^VmHWM:\s*(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+      if (hwm) peakRssBytes = Number(hwm[1]) * 1024;
+    }
+    const used = process.cpuUsage(cpu);
+    return { peakRssBytes, rssBytes: process.memoryUsage.rss(), cpuSeconds: (used.user + used.system) / 1e6 };
+  };
+}
+
+async function run(message: Extract<ToRunner, { type: 'run' }>): Promise<void> {
+  const { job } = message;
+  const n = ++jobs;
+  const listeners = new Map(PROCESS_EVENTS.map((e) => [e as string, process.listeners(e as NodeJS.Signals) as ((...args: unknown[]) => void)[]]));
+  const resourcesBefore = countResources();
+  const usage = startUsage();
+  forgetStarts();
+  const backend = new RemoteBackend(job.jobId);
+  current = backend;
+  setBackend(backend);
+  let live = true;
+  let pc: ProgramContext | null = null;
+  let end: Extract<FromRunner, { type: 'result' | 'error' }>;
+  try {
+    // The job's directory and variables come with it.
+    if (message.cwd) process.chdir(message.cwd);
+    if (message.env) Object.assign(process.env, message.env);
+    pc = new ProgramContext({
+      taskId: job.jobId,
+      script: job.script,
+      data: job.data,
+      rootFile: job.rootFile,
+      entrypoint: job.entrypoint,
+      timeRequest: job.timeRequest,
+      timeLimit: job.timeLimitSeconds,
+      computeOnly: job.computeOnly,
+      queue: job.queue,
+      name: job.name,
+      params: job.params,
+      inputFile: job.inputFile,
+      inputDir: job.inputDir,
+      outputDir: job.outputDir,
+      retry: job.attempt - 1,
+    });
+    // A context the script kept (in a timer, say) reports nothing once its job is over.
+    ProgramContext.attachReporter(pc, (progress) => {
+      if (live) void send({ type: 'progress', progress });
+    });
+    void send({ type: 'progress', progress: pc.progress }); // the job is RUNNING from here
+    const entrypoint = await loadEntrypoint(job.script, job.entrypoint, n);
     const returned = await callEntrypoint(entrypoint, pc, job.params);
     await settleStarts();
     const value = checkedResult(returned);
     pc.progressStop();
-    await send({ type: 'result', value, progress: pc.progress, usage: usageOfThisProcess() });
-    process.exit(0);
+    end = { type: 'result', value, progress: pc.progress };
   } catch (err) {
-    await send({ type: 'error', error: errorInfo(err), progress: pc.progress, usage: usageOfThisProcess() });
-    process.exit(0);
+    end = { type: 'error', error: errorInfo(err), progress: pc?.progress ?? null };
   }
+  live = false;
+  backend.close();
+  current = null;
+  forgetStarts();
+  restore(listeners);
+  const retire = await leftovers(resourcesBefore);
+  // After all of the job's output: the activity reads up to these lines, then stops copying it to the job's log.
+  if (message.endMarker) {
+    process.stdout.write(`${message.endMarker}\n`);
+    process.stderr.write(`${message.endMarker}\n`);
+  }
+  await send({ ...end, usage: usage(), ...(retire ? { retire } : {}) });
 }
 
 function main(): void {
@@ -136,6 +269,9 @@ function main(): void {
     console.error('runner: start me through the runScript activity (needs an IPC channel)');
     process.exit(2);
   }
+  const umask = process.umask(0o022); // reading it means setting it
+  process.umask(umask);
+  baseline = { cwd: process.cwd(), env: { ...process.env }, umask };
   process.on('disconnect', () => {
     // The worker is gone: take the whole process group (the script's own children) with us.
     try {
@@ -144,8 +280,11 @@ function main(): void {
       process.exit(1);
     }
   });
+  // What a script throws outside its entrypoint's promise fails its job, and the process, whose
+  // state nobody knows any more, exits (the pool replaces it).
   const fail = (err: unknown) => {
-    void send({ type: 'error', error: errorInfo(err), progress: null }).then(() => process.exit(0));
+    const message: FromRunner = { type: 'error', error: errorInfo(err), progress: null, retire: 'the script threw outside its entrypoint' };
+    void (current ? send(message) : Promise.resolve()).then(() => process.exit(0));
   };
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
@@ -159,15 +298,15 @@ function main(): void {
     require('../geometry');
     (require('../geometry/preload') as typeof import('../geometry/preload')).preloadGeometry(preload);
   }
-  const onRun = (message: ToRunner) => {
-    if (message.type !== 'run') return;
-    process.off('message', onRun);
-    // Started ahead of its job: the job's directory and variables come with it.
-    if (message.cwd) process.chdir(message.cwd);
-    if (message.env) Object.assign(process.env, message.env);
-    void run(message.job);
-  };
-  process.on('message', onRun);
+  let busy = false;
+  process.on('message', (message: ToRunner) => {
+    if (message.type === 'reply') current?.settle(message);
+    else if (message.type === 'run' && !busy) {
+      // The pool hands a process one job at a time.
+      busy = true;
+      void run(message).finally(() => (busy = false));
+    }
+  });
   void send({ type: 'ready' }); // messages sent before a listener exists would be lost
 }
 

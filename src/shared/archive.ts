@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import tar from 'tar-stream';
 import yauzl from 'yauzl';
+import { archiveKind, type ArchiveKind } from './archive-kind';
 import { ErrorType } from './errors';
 import { isInside } from './share';
 
@@ -34,14 +35,7 @@ const RATIO_FLOOR_BYTES = 64 * 1024 * 1024;
 const DIR_MODE = 0o755;
 const FILE_MODE = 0o644;
 
-export type ArchiveKind = 'zip' | 'tar.gz';
-
-export function archiveKind(file: string): ArchiveKind | null {
-  const lower = file.toLowerCase();
-  if (lower.endsWith('.zip')) return 'zip';
-  if (lower.endsWith('.tar.gz') || lower.endsWith('.tgz')) return 'tar.gz';
-  return null;
-}
+export { archiveKind, type ArchiveKind };
 
 type EntryType = 'file' | 'directory' | 'symlink' | 'link' | 'device' | 'fifo' | 'other';
 

@@ -22,6 +22,10 @@ export interface WorkerConfig {
   readonly shutdownGraceMs: number;
   /** Script processes kept started ahead of their jobs (0: start each on demand). */
   readonly runnerPoolSize: number;
+  /** Jobs one script process serves before it is replaced (1: a process per job). */
+  readonly runnerMaxJobs: number;
+  /** Resident memory in MiB past which a script process is replaced after a job; 0 = no bound. */
+  readonly runnerMaxMemoryMb: number;
   /** host:port where the Temporal SDK's Prometheus metrics are served; unset: none. */
   readonly metricsAddress: string | undefined;
 }
@@ -148,6 +152,8 @@ export function loadConfig(env: Env = withDotEnv(process.env)): Config {
       scriptNiceness: int(env, 'SCRIPT_NICENESS', 10, 0),
       shutdownGraceMs: parseDurationSeconds('WORKER_SHUTDOWN_GRACE', env.WORKER_SHUTDOWN_GRACE || '30s') * 1000,
       runnerPoolSize: int(env, 'RUNNER_POOL_SIZE', 2),
+      runnerMaxJobs: int(env, 'RUNNER_MAX_JOBS', 1000, 1),
+      runnerMaxMemoryMb: int(env, 'RUNNER_MAX_MEMORY_MB', 1024),
       metricsAddress: env.WORKER_METRICS_ADDRESS || undefined,
     },
     logLevel: env.LOG_LEVEL || 'info',

@@ -30,8 +30,12 @@ export type RunnerRequest =
 export type RunnerReply = { ok: true; value: unknown } | { ok: false; error: ScriptErrorInfo & { childId?: string } };
 
 export type ToRunner =
-  /** Runs the job in `cwd`, with `env` added to the process's (scrubbed) environment. */
-  | { type: 'run'; job: ScriptJob; cwd?: string; env?: Record<string, string> }
+  /**
+   * Runs the job in `cwd`, with `env` added to the process's (scrubbed) environment. After the
+   * job the runner writes `endMarker` and a newline on stdout and on stderr, so that the activity
+   * knows it has all of this job's output before the process serves another job.
+   */
+  | { type: 'run'; job: ScriptJob; cwd?: string; env?: Record<string, string>; endMarker?: string }
   | ({ type: 'reply'; requestId: number } & RunnerReply);
 
 export type SpawnReply = SpawnOutput;
@@ -48,20 +52,24 @@ export type FromRunner =
   | { type: 'ready' }
   | { type: 'progress'; progress: ProgressSnapshot }
   | ({ type: 'request'; requestId: number } & RunnerRequest)
-  | { type: 'result'; value: unknown; progress: ProgressSnapshot; usage?: ScriptUsage }
-  | { type: 'error'; error: ScriptErrorInfo; progress: ProgressSnapshot | null; usage?: ScriptUsage };
+  | ({ type: 'result'; value: unknown; progress: ProgressSnapshot } & JobEnd)
+  | ({ type: 'error'; error: ScriptErrorInfo; progress: ProgressSnapshot | null } & JobEnd);
 
-/** What the script process used, from its start (pre-started in the pool) to its answer. */
-export interface ScriptUsage {
-  /** Peak resident set size, in bytes. */
-  peakRssBytes: number;
-  /** CPU time, user + system, in seconds. */
-  cpuSeconds: number;
+/** What every job's last message says about the process, for its log and the pool. */
+export interface JobEnd {
+  usage?: ScriptUsage;
+  /** Why this process must not serve another job (it is exiting, or the job left something running); absent: it may. */
+  retire?: string;
 }
 
-export function usageOfThisProcess(): ScriptUsage {
-  const u = process.resourceUsage();
-  return { peakRssBytes: u.maxRSS * 1024, cpuSeconds: (u.userCPUTime + u.systemCPUTime) / 1e6 };
+/** What the script process used for one job. */
+export interface ScriptUsage {
+  /** Peak resident set size during the job (of the process so far where the job's own peak cannot be read), in bytes. */
+  peakRssBytes: number;
+  /** Resident set size once the job is over, in bytes: the pool replaces a process that grew too large. */
+  rssBytes?: number;
+  /** CPU time of the job, user + system, in seconds. */
+  cpuSeconds: number;
 }
 
 /** Results travel through Temporal (about 2 MB a payload): keep them well under. */

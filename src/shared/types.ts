@@ -166,6 +166,12 @@ export interface PreparedShare {
 export interface RunScriptInput {
   job: JobInput;
   inputFile: string | null;
+  /**
+   * Set by workflows that skip prepareShare for a job without an archive to unpack: runScript
+   * creates the job's directories and checks its input file itself, and when the script leaves
+   * outputs/ empty it writes the (empty) archive too, so that no zipOutputs step is needed.
+   */
+  ownsShare?: boolean;
 }
 
 export interface RunScriptOutput {
@@ -173,6 +179,8 @@ export interface RunScriptOutput {
   progress: ProgressSnapshot;
   /** Which attempt succeeded (1 = the first). */
   attempt: number;
+  /** With `ownsShare`: the empty archive written because outputs/ was empty (relative to SHARE_PATH), else null. */
+  emptyArchive?: string | null;
 }
 
 export interface ZipOutputsInput {

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkerTuner, type WorkflowBundleOption } from '@temporalio/worker';
+import type { ComputeSlots } from '../activities/compute-slots';
 import { createActivities } from '../activities';
 import { startCleanup } from './cleanup';
 import type { Config } from '../shared/config';
@@ -59,17 +60,29 @@ const quietBundlerLogger = {
   error: (m: string) => console.error(m),
 };
 
-function concurrencyOf(config: Config, queue: string): number {
-  if (queue === CONTROL_QUEUE) return config.worker.controlConcurrency;
-  if (queue === SHARE_QUEUE) return SHARE_CONCURRENCY;
-  return config.worker.concurrentTasks;
+/** The SDK's own defaults for the slots a tuner must also name. */
+const WORKFLOW_TASK_SLOTS = 40;
+const LOCAL_ACTIVITY_SLOTS = 100;
+const NEXUS_TASK_SLOTS = 10;
+
+/**
+ * Slots of one queue's worker: on a script queue, activity slots come from its ComputeSlots (a
+ * script waiting on sub-tasks holds none); on `share`, a fixed number.
+ */
+function tunerOf(slots: ComputeSlots | undefined): WorkerTuner {
+  return {
+    workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: WORKFLOW_TASK_SLOTS },
+    activityTaskSlotSupplier: slots ? slots.slotSupplier() : { type: 'fixed-size', numSlots: SHARE_CONCURRENCY },
+    localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: LOCAL_ACTIVITY_SLOTS },
+    nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: NEXUS_TASK_SLOTS },
+  };
 }
 
 /** One Temporal worker per served queue; workflows run on `control`. */
 export async function createWorkers(deps: WorkerDeps): Promise<Workers> {
   const { config, connection, namespace } = deps;
   const queues = [...(deps.queues ?? config.worker.queues)];
-  const { activities, pool } = createActivities(config, deps.env);
+  const { activities, pool, slots } = createActivities(config, deps.env);
   const workflowBundle = queues.includes(CONTROL_QUEUE) ? (deps.workflowBundle ?? (await bundleWorkflows())) : undefined;
   const workers = await Promise.all(
     queues.map((queue) =>
@@ -79,7 +92,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Workers> {
         taskQueue: taskQueueName(config.taskQueuePrefix, queue),
         activities,
         ...(queue === CONTROL_QUEUE ? { workflowBundle } : {}),
-        maxConcurrentActivityTaskExecutions: concurrencyOf(config, queue),
+        tuner: tunerOf(slots.get(taskQueueName(config.taskQueuePrefix, queue))),
         maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE,
         shutdownGraceTime: config.worker.shutdownGraceMs,
       }),

@@ -6,7 +6,9 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   TimeoutFailure,
   upsertMemo,
@@ -14,6 +16,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { ScriptActivities, ShareActivities } from '../activities';
+import { archiveKind } from '../shared/archive-kind';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import { SHARE_QUEUE, taskQueueName } from '../shared/queues';
 import { JOB_STATUS } from '../shared/search-attributes';
@@ -39,6 +42,15 @@ export const RUN_SCRIPT_TIMEOUT_MARGIN_SECONDS = 15;
 export const RUN_SCRIPT_HEARTBEAT_TIMEOUT = '10 seconds';
 /** Upstream: a script's own exception is final; a crashed or killed process (or a lost worker) runs once more. */
 export const RUN_SCRIPT_RETRIES = 1;
+/** recordState as a local activity: a small file and a counter, on the workflow's own worker. */
+export const RECORD_STATE_LOCAL_TIMEOUT = '1 minute';
+/**
+ * The job's path since issue #11: prepareShare runs only for an archive to unpack (runScript makes
+ * the directories and checks the input itself), zipOutputs only when the script wrote outputs, and
+ * recordState runs as a local activity — a trivial job is two workflow tasks and one activity, as
+ * Temporal's floor. Histories recorded before it replay the older path.
+ */
+export const FEWER_STEPS_PATCH = 'fewer-steps-v1';
 export const RUN_SCRIPT_RETRY = {
   maximumAttempts: 1 + RUN_SCRIPT_RETRIES,
   initialInterval: '1 second',
@@ -64,7 +76,11 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     heartbeatTimeout: SHARE_HEARTBEAT_TIMEOUT,
     retry: SHARE_RETRY,
   };
-  const { prepareShare, recordState } = proxyActivities<ShareActivities>(shareOptions);
+  const { prepareShare, recordState: recordStateActivity } = proxyActivities<ShareActivities>(shareOptions);
+  const { recordState: recordStateLocal } = proxyLocalActivities<ShareActivities>({
+    startToCloseTimeout: RECORD_STATE_LOCAL_TIMEOUT,
+    retry: SHARE_RETRY,
+  });
   const { zipOutputs } = proxyActivities<ShareActivities>({ ...shareOptions, startToCloseTimeout: ZIP_OUTPUTS_TIMEOUT });
   const { runScript } = proxyActivities<ScriptActivities>({
     taskQueue: taskQueueName(job.taskQueuePrefix, job.queue),
@@ -78,6 +94,10 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
   // A sub-task from pc.clone() works in its parent's directory: the parent prepares and zips it.
   const ownShare = !job.computeOnly && !job.shareOf;
   let prepared: PreparedShare = { inputFile: job.inputFile ?? null };
+  const fewerSteps = patched(FEWER_STEPS_PATCH);
+  const recordState = fewerSteps ? recordStateLocal : recordStateActivity;
+  // Only an archive needs a step of its own before the script: unpacking may take minutes.
+  const needsPrepare = ownShare && (!fewerSteps || (job.data !== null && archiveKind(job.data) !== null));
 
   // Sub-tasks: every child is awaited before the job ends; a cancelled job cancels them.
   const children: Promise<unknown>[] = [];
@@ -126,14 +146,16 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
 
   const requested = job.timeRequest;
   try {
-    if (ownShare) {
+    if (needsPrepare) {
       view.phase = 'preparing';
       prepared = await prepareShare({ jobId: job.jobId, data: job.data, rootFile: job.rootFile });
+    } else if (ownShare) {
+      prepared = { inputFile: job.data };
     }
     setStatus('RUNNING', 'running');
     let run;
     try {
-      run = await runScript({ job, inputFile: prepared.inputFile });
+      run = await runScript({ job, inputFile: prepared.inputFile, ...(fewerSteps && ownShare ? { ownsShare: true } : {}) });
       view.phase = 'archiving';
       await settleChildren();
     } catch (err) {
@@ -148,7 +170,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
       throw err;
     }
     let archive: string | null = null;
-    if (ownShare) archive = (await zipOutputs({ jobId: job.jobId })).archive;
+    if (ownShare) archive = run.emptyArchive ?? (await zipOutputs({ jobId: job.jobId })).archive;
     const result: JobResult = {
       result: run.result,
       retry: run.attempt - 1,

@@ -4,8 +4,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RUNNER, runnerExecArgv } from '../../src/activities/run-script';
+import { RunnerOutput } from '../../src/activities/runner-pool';
 import type { FromRunner, ScriptJob } from '../../src/shared/protocol';
 import { eventually, isAlive } from '../helpers/stack';
 
@@ -39,24 +42,48 @@ function job(script: string, overrides: Partial<ScriptJob> = {}): ScriptJob {
   };
 }
 
-function startRunner(j: ScriptJob): { child: ChildProcess; messages: FromRunner[]; exited: Promise<number | null> } {
+interface Runner {
+  child: ChildProcess;
+  messages: FromRunner[];
+  exited: Promise<number | null>;
+  /** Sends a job once the runner is ready; resolves with its result or error message. */
+  run(j: ScriptJob, extra?: { cwd?: string; env?: Record<string, string>; endMarker?: string }): Promise<JobEnd>;
+}
+type JobEnd = Extract<FromRunner, { type: 'result' | 'error' }>;
+
+const running: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+function startRunner(first?: ScriptJob, stdio: 'ignore' | 'pipe' = 'ignore'): Runner {
   const child = fork(RUNNER, [], {
     execArgv: runnerExecArgv(),
     cwd: dir,
     detached: true,
-    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    stdio: ['ignore', stdio, stdio, 'ipc'],
   });
+  running.push(child);
   const messages: FromRunner[] = [];
-  child.on('message', (m: FromRunner) => {
-    messages.push(m);
-    if (m.type === 'ready') child.send({ type: 'run', job: j });
+  const ready = new Promise<void>((resolve) => {
+    child.on('message', (m: FromRunner) => {
+      messages.push(m);
+      if (m.type === 'ready') resolve();
+    });
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, messages, exited };
+  const run: Runner['run'] = async (j, extra = {}) => {
+    await ready;
+    const from = messages.length;
+    child.send({ type: 'run', job: j, ...extra });
+    return eventually(() => messages.slice(from).find((m): m is JobEnd => m.type === 'result' || m.type === 'error'), 20_000, 10);
+  };
+  if (first) void run(first);
+  return { child, messages, exited, run };
 }
 
 describe('the runner', () => {
-  it('says ready, reports each progress change, then the result, and exits', async () => {
+  it('says ready, reports each progress change, then the result, and waits for the next job', async () => {
     const script = writeScript(
       'ok.ts',
       `import { pixyzSchedule } from 'pixyz-scheduler';
@@ -67,10 +94,10 @@ describe('the runner', () => {
          return { doubled: params.n * 2, when: new Date(0) };
        });`,
     );
-    const { messages, exited } = startRunner(job(script));
-    expect(await exited).toBe(0);
+    const { child, messages, run } = startRunner();
+    const result = (await run(job(script))) as Extract<FromRunner, { type: 'result' }>;
     expect(messages.map((m) => m.type)).toEqual(['ready', 'progress', 'progress', 'progress', 'progress', 'progress', 'result']);
-    const result = messages.at(-1) as Extract<FromRunner, { type: 'result' }>;
+    expect(child.exitCode).toBeNull();
     expect(result.value).toEqual({ doubled: 4, when: '1970-01-01T00:00:00.000Z' });
     expect(result.progress.progress).toBe(100);
     expect(result.progress.steps.map((s) => s.info)).toEqual(['one', 'two']);
@@ -85,7 +112,7 @@ describe('the runner', () => {
     await eventually(() => messages.find((m) => m.type === 'error'));
     const error = messages.find((m) => m.type === 'error') as Extract<FromRunner, { type: 'error' }>;
     expect(error.error).toMatchObject({ type: 'ScriptFailed', name: 'RangeError', message: 'out of range' });
-    expect(error.error.stack).toContain('bad.ts');
+    expect(error.error.stack).toContain(`${script}:1:`); // the script's own file and line
   });
 
   it('names a missing entrypoint', async () => {
@@ -122,5 +149,143 @@ describe('the runner', () => {
     child.disconnect(); // what a killed worker looks like from the script process
     await exited;
     await eventually(() => (!isAlive(grandchild) ? true : undefined), 5000, 20);
+  });
+});
+
+describe('a runner serving job after job', () => {
+  // A script that mutates module-level state, the environment, the working directory and process listeners.
+  const counter = (name: string) =>
+    writeScript(
+      name,
+      `let runs = 0;
+       export async function main(pc: unknown, params: { set?: string }) {
+         runs += 1;
+         const seen = { runs, pid: process.pid, cwd: process.cwd(), jobVar: process.env.PIXYZ_JOB_ID ?? null, leaked: process.env.LEAKED ?? null, exitListeners: process.listenerCount('exit') };
+         if (params.set) {
+           process.env.LEAKED = params.set;
+           process.chdir('/');
+           process.on('exit', () => {});
+         }
+         return seen;
+       }`,
+    );
+
+  it('gives each job a fresh script module, its own cwd and env, and the process as it started', async () => {
+    const script = counter('counter.ts');
+    const jobDir = fs.mkdtempSync(path.join(dir, 'job-'));
+    const { run, child } = startRunner();
+    const first = await run(job(script, { params: { set: 'from job 1' } }), { cwd: jobDir, env: { PIXYZ_JOB_ID: 'job-1' } });
+    const second = await run(job(script, { params: {} }));
+    expect(first).toMatchObject({ type: 'result', value: { runs: 1, pid: child.pid, cwd: fs.realpathSync(jobDir), jobVar: 'job-1', leaked: null } });
+    // Same process; the module, the variables, the directory and the listener of job 1 are gone.
+    expect(second).toMatchObject({ type: 'result', value: { runs: 1, pid: child.pid, cwd: fs.realpathSync(dir), jobVar: null, leaked: null } });
+    expect((second as Extract<FromRunner, { type: 'result' }>).value).toMatchObject({ exitListeners: (first as any).value.exitListeners });
+    expect(first.retire).toBeUndefined();
+    expect(second.retire).toBeUndefined();
+  });
+
+  it('gives ES modules, top-level-await modules and scripts reading import.meta a fresh instance too', async () => {
+    const esm = writeScript('counter.mjs', `let runs = 0;\nexport function main() { return { runs: ++runs, url: import.meta.url }; }`);
+    const tla = writeScript('tla.mts', `let runs = 0;\nawait Promise.resolve();\nexport function main(): number { return ++runs; }`);
+    const meta = writeScript('meta.ts', `let runs = 0;\nexport function main() { return { runs: ++runs, url: import.meta.url, dir: import.meta.dirname }; }`);
+    const { run } = startRunner();
+    for (let i = 0; i < 2; i++) {
+      expect(await run(job(esm))).toMatchObject({ type: 'result', value: { runs: 1, url: expect.stringMatching(/\/counter\.mjs\?job=\d+$/) } });
+      expect(await run(job(tla))).toMatchObject({ type: 'result', value: 1 });
+      expect(await run(job(meta))).toMatchObject({ type: 'result', value: { runs: 1, url: pathToFileURL(meta).href, dir } });
+    }
+  });
+
+  it('reports the job’s CPU and the process’s memory after it', async () => {
+    const script = writeScript('spin.ts', `export function main() { const end = Date.now() + 300; while (Date.now() < end); return 1; }`);
+    const { run } = startRunner();
+    const end = await run(job(script));
+    expect(end.usage!.cpuSeconds).toBeGreaterThan(0.2);
+    expect(end.usage!.cpuSeconds).toBeLessThan(2); // the job's own, not the process's start-up
+    expect(end.usage!.rssBytes).toBeGreaterThan(20 * 2 ** 20);
+    expect(end.usage!.peakRssBytes).toBeGreaterThanOrEqual(end.usage!.rssBytes! * 0.5);
+  });
+
+  it('asks to be replaced when the script left a subprocess or a timer running', async () => {
+    const spawner = writeScript(
+      'spawner.ts',
+      `import { spawn } from 'node:child_process';
+       export function main() { const c = spawn('sleep', ['60'], { stdio: 'ignore' }); c.unref(); return c.pid; }`,
+    );
+    const ticker = writeScript('ticker.ts', `export function main() { setInterval(() => {}, 1000); return 1; }`);
+    const tidy = writeScript('tidy.ts', `export async function main() { await new Promise((r) => setTimeout(r, 10)); return 1; }`);
+    const { run } = startRunner();
+    expect((await run(job(tidy))).retire).toBeUndefined();
+    const spawned = await run(job(spawner));
+    expect(spawned.retire).toMatch(new RegExp(`left 1 subprocess\\(es\\) running \\(${(spawned as any).value}\\)`));
+    process.kill((spawned as any).value, 'SIGKILL');
+    const second = startRunner();
+    expect((await second.run(job(ticker))).retire).toMatch(/left 1 Timeout running/);
+  });
+
+  it('writes the end marker on stdout and stderr after the job’s own output', async () => {
+    const script = writeScript('talk.ts', `export function main() { console.log('out line'); console.error('err line'); return 1; }`);
+    const { child, run } = startRunner(undefined, 'pipe');
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    await run(job(script), { endMarker: '\u001eEND-1' });
+    await eventually(() => (out.includes('END-1') && err.includes('END-1') ? true : undefined));
+    expect(out).toBe('out line\n\u001eEND-1\n');
+    expect(err).toBe('err line\n\u001eEND-1\n');
+  });
+
+  it('refuses what a job asks for once it is over', async () => {
+    // Job 1 keeps its context and starts a sub-task after it returned.
+    const late = writeScript(
+      'late.ts',
+      `export function main(pc: any) {
+         setTimeout(() => pc.execute({}).get().then(() => {}, (e: Error) => { (globalThis as any).lateError = e.message; }), 50);
+         return 1;
+       }`,
+    );
+    const probe = writeScript('probe.ts', `export function main() { return (globalThis as any).lateError ?? null; }`);
+    const { run, messages } = startRunner();
+    expect((await run(job(late))).retire).toMatch(/left 1 Timeout running/); // the pool would not reuse it
+    await new Promise((r) => setTimeout(r, 300));
+    const second = await run(job(probe));
+    expect(messages.filter((m) => m.type === 'request')).toEqual([]);
+    expect((second as any).value).toMatch(/is over: its sub-tasks can no longer be started or joined/);
+  });
+});
+
+describe('the output of a reused process', () => {
+  it('goes to the job’s log up to the end marker, even split across reads, and no further', async () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const output = new RunnerOutput({ stdout, stderr } as unknown as ChildProcess);
+    const log = new PassThrough();
+    let text = '';
+    log.on('data', (d) => (text += d));
+    const done = output.attach(log, '\u001eEND');
+    stdout.write('line 1\n\u001eE');
+    stderr.write('oops \u001e not the end\n\u001eEND\n');
+    stdout.write('ND');
+    await new Promise((r) => setImmediate(r));
+    expect(text).toBe('line 1\noops \u001e not the end\n'); // the split marker is held back, not logged
+    stdout.write('\nafter the job\n');
+    expect(await done).toBe(true);
+    output.detach();
+    expect(text).toBe('line 1\noops \u001e not the end\n');
+  });
+
+  it('says so when the process ended before its marker', async () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const output = new RunnerOutput({ stdout, stderr } as unknown as ChildProcess);
+    const log = new PassThrough();
+    let text = '';
+    log.on('data', (d) => (text += d));
+    const done = output.attach(log, '\u001eEND');
+    stdout.end('last words \u001eEN');
+    stderr.end();
+    expect(await done).toBe(false);
+    expect(text).toBe('last words \u001eEN');
   });
 });

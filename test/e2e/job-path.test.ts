@@ -1,0 +1,91 @@
+// The job's path since issue #11: as few Temporal steps as the job needs, and slots that bound
+// scripts that compute, not scripts that wait on their sub-tasks.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { details, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { craftZip, readZip } from '../helpers/zip';
+
+let stack: Stack;
+beforeAll(async () => {
+  // One compute slot per queue, as the default on a 2-core machine (cores − 1).
+  stack = await startStack({ CONCURRENT_TASKS: '1' });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Activity types of a job's history, in order (local ones too, from their markers). */
+async function steps(id: string): Promise<string[]> {
+  const history = await stack.client.workflow.getHandle(id).fetchHistory();
+  const out: string[] = [];
+  for (const e of history.events ?? []) {
+    if (e.activityTaskScheduledEventAttributes) out.push(e.activityTaskScheduledEventAttributes.activityType!.name!);
+    if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') out.push('local');
+  }
+  return out;
+}
+
+const run = async (content: string, params: unknown = {}, file?: { name: string; content: string | Buffer }) => {
+  const { status, body } = await submit(stack, { script: { name: 'job.ts', content }, params, ...(file ? { file } : {}) });
+  expect(status).toBe(200);
+  return { id: body.uuid as string, final: await waitForEnd(stack, body.uuid, () => {}, 60_000) };
+};
+
+describe('the job path', () => {
+  it('a job that writes nothing is one activity; its archive is an empty zip', async () => {
+    const { id, final } = await run(`export async function main() { return { ok: 1 }; }`);
+    expect(final.status).toBe('SUCCESS');
+    expect(final.result).toEqual({ ok: 1 });
+    expect(await steps(id)).toEqual(['runScript', 'local']);
+    const res = await stack.api(`/jobs/${id}/outputs/archive`);
+    expect(res.status).toBe(200);
+    const zip = Buffer.from(await res.arrayBuffer());
+    expect([...(await readZip(zip)).keys()]).toEqual([]);
+  });
+
+  it('a job with outputs gets them zipped', async () => {
+    const { id, final } = await run(
+      `import fs from 'node:fs'; import path from 'node:path';
+       export async function main(pc: any) { fs.writeFileSync(path.join(pc.getOutputDir(), 'a.txt'), fs.readFileSync(pc.getInputFile())); return 1; }`,
+      {},
+      { name: 'model.obj', content: 'v 0 0 0\n' },
+    );
+    expect(final.status).toBe('SUCCESS');
+    expect(await steps(id)).toEqual(['runScript', 'zipOutputs', 'local']);
+    const zip = Buffer.from(await (await stack.api(`/jobs/${id}/outputs/archive`)).arrayBuffer());
+    expect((await readZip(zip)).get('a.txt')?.toString()).toBe('v 0 0 0\n');
+  });
+
+  it('an uploaded archive is unpacked by its own step first', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-zip-')), 'parts.zip');
+    craftZip(file, [{ name: 'part.obj', content: 'v 1 2 3\n' }]);
+    const archive = fs.readFileSync(file);
+    const { id, final } = await run(
+      `import fs from 'node:fs'; export async function main(pc: any) { return fs.readFileSync(pc.getInputFile(), 'utf8'); }`,
+      {},
+      { name: 'parts.zip', content: archive },
+    );
+    expect(final.status).toBe('SUCCESS');
+    expect(final.result).toBe('v 1 2 3\n');
+    expect((await steps(id))[0]).toBe('prepareShare');
+  });
+
+  it('with CONCURRENT_TASKS=1, a script on cpu that fans out on cpu and joins finishes', async () => {
+    // The README's example: five clones on the parent's own queue, joined.
+    const { id, final } = await run(`
+      import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
+      export async function part(_pc: ProgramContext, p: { i: number }) { return p.i * p.i; }
+      export const main = pixyzSchedule({ queue: 'cpu' }, async (pc: ProgramContext) => {
+        const results = [0, 1, 2, 3, 4].map((i) => pc.clone({ entrypoint: 'part', raw: true }).execute({ i }, { queue: 'cpu' }));
+        const values = [];
+        for (const r of results) values.push(await r.get());
+        return values;
+      });
+    `);
+    expect(final.status).toBe('SUCCESS');
+    expect(final.result).toEqual([0, 1, 4, 9, 16]);
+    expect((await details(stack, id)).children).toEqual({ started: 5, done: 5, failed: 0 });
+  });
+});
