@@ -18,6 +18,8 @@ export interface BenchStack {
   url: string;
   key: string;
   address: string;
+  /** The embedded server's pid (undefined with TEMPORAL_ADDRESS). */
+  serverPid: number | undefined;
   taskQueue(queue: string): string;
   /** Submits `script` (content) and polls until it ends; returns ms from POST to SUCCESS. */
   runJob(scriptName: string, script: Buffer, params?: unknown, entrypoint?: string): Promise<number>;
@@ -92,6 +94,7 @@ export async function startBenchStack(env: Record<string, string> = {}, opts: Be
     url: api.url,
     key,
     address,
+    serverPid: server?.process.pid,
     taskQueue: (queue) => `${config.taskQueuePrefix}${queue}`,
     runJob,
     runProcess,
@@ -112,6 +115,18 @@ export function machineCpuMs(): number {
   const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
   const [user, nice, system, _idle, _iowait, irq, softirq, steal] = fields as [number, number, number, number, number, number, number, number];
   return (user + nice + system + irq + softirq + steal) * 10;
+}
+
+/** CPU time (user + system) of one process so far, in ms; 0 when it is gone. */
+export function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
 }
 
 export function stats(ms: number[]) {

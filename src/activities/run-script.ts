@@ -15,6 +15,7 @@ import type { ComputeSlots, ScriptSlot } from './compute-slots';
 import { RunnerPool } from './runner-pool';
 import { emptyArchiveIfNoOutputs, ensureJobDirectories } from './share';
 import { answer, type SubTaskDeps } from './sub-tasks';
+import { scriptRunningSignal } from '../workflows/definitions';
 
 /** Heartbeat this often even without progress: a cancel reaches an activity only in a heartbeat reply. */
 export const HEARTBEAT_INTERVAL_MS = 500;
@@ -144,11 +145,21 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
       const ctx = Context.current();
       if (input.ownsShare) await ensureJobDirectories(deps.sharePath, input.job.jobId, input.job.data);
       const slot = deps.computeSlots?.(ctx.info.taskQueue)?.forScript();
+      let announce: NodeJS.Timeout | undefined;
       try {
         if (slot) await untilComputing(slot, ctx);
+        const execution = ctx.info.workflowExecution;
+        if (input.announceRunningAfterMs !== undefined && execution) {
+          const { workflowId, runId } = execution;
+          announce = setTimeout(() => {
+            // A lost signal only delays what lists show; the job itself is unaffected.
+            ctx.client.workflow.getHandle(workflowId, runId).signal(scriptRunningSignal).catch(() => {});
+          }, input.announceRunningAfterMs);
+        }
         const out = await runInProcess(input, slot, ctx);
         return input.ownsShare ? { ...out, emptyArchive: await emptyArchiveIfNoOutputs(deps.sharePath, input.job.jobId) } : out;
       } finally {
+        clearTimeout(announce);
         slot?.end();
       }
     },
@@ -211,8 +222,9 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
           if (child.connected && !released) child.send({ type: 'reply', requestId, ...reply } satisfies ToRunner);
         });
       } else if (message.type === 'progress') {
+        // Sent with the next beat (within HEARTBEAT_INTERVAL_MS): a job shorter than that
+        // costs Temporal no heartbeat at all.
         latest = message.progress;
-        ctx.heartbeat(latest);
       } else if (message.type === 'result' || message.type === 'error') {
         outcome = message;
         if (message.progress) latest = message.progress;

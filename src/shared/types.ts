@@ -172,6 +172,8 @@ export interface RunScriptInput {
    * outputs/ empty it writes the (empty) archive too, so that no zipOutputs step is needed.
    */
   ownsShare?: boolean;
+  /** Signal the workflow (scriptRunning) once the script has run this long; unset: never. */
+  announceRunningAfterMs?: number;
 }
 
 export interface RunScriptOutput {

@@ -22,9 +22,9 @@ import { SHARE_QUEUE, taskQueueName } from '../shared/queues';
 import { JOB_STATUS } from '../shared/search-attributes';
 import type { FinalState, JobInput, JobResult, JobStatus, JobStatusView, PreparedShare, ProgressSnapshot } from '../shared/types';
 import { startCanvas, startTask, taskIds, validateCanvas } from './children';
-import { spawnUpdate, statusQuery } from './definitions';
+import { scriptRunningSignal, spawnUpdate, statusQuery } from './definitions';
 
-export { spawnUpdate, statusQuery };
+export { scriptRunningSignal, spawnUpdate, statusQuery };
 
 // Timeouts and retries of each activity, never Temporal's defaults.
 /** Creating directories and unpacking an upload (large archives take a while). */
@@ -51,6 +51,8 @@ export const RECORD_STATE_LOCAL_TIMEOUT = '1 minute';
  * Temporal's floor. Histories recorded before it replay the older path.
  */
 export const FEWER_STEPS_PATCH = 'fewer-steps-v1';
+/** Since fewer-steps-v1, a script shows as RUNNING in visibility once it has run this long (runScript signals it). */
+export const ANNOUNCE_RUNNING_AFTER_MS = 1000;
 export const RUN_SCRIPT_RETRY = {
   maximumAttempts: 1 + RUN_SCRIPT_RETRIES,
   initialInterval: '1 second',
@@ -62,13 +64,22 @@ export const RUN_SCRIPT_RETRY = {
 export async function pixyzJob(job: JobInput): Promise<JobResult> {
   const view: JobStatusView = { status: 'PENDING', phase: 'queued', children: { started: 0, done: 0, failed: 0 } };
   setHandler(statusQuery, () => ({ ...view, children: { ...view.children } }));
-  const setStatus = (status: JobStatus, phase: JobStatusView['phase']) => {
-    view.phase = phase;
-    if (view.status !== status) {
-      view.status = status;
-      upsertSearchAttributes([{ key: JOB_STATUS, value: status }]);
-    }
+  // The status in visibility (search attribute PixyzStatus) may lag the query's: RUNNING is
+  // published only once the script has run a while (see scriptRunningSignal).
+  let published: JobStatus = 'PENDING';
+  const publish = (status: JobStatus) => {
+    if (published === status) return;
+    published = status;
+    upsertSearchAttributes([{ key: JOB_STATUS, value: status }]);
   };
+  const setStatus = (status: JobStatus, phase: JobStatusView['phase'], visible = true) => {
+    view.phase = phase;
+    view.status = status;
+    if (visible) publish(status);
+  };
+  setHandler(scriptRunningSignal, () => {
+    if (view.status === 'RUNNING') publish('RUNNING');
+  });
 
   const shareOptions: ActivityOptions = {
     taskQueue: taskQueueName(job.taskQueuePrefix, SHARE_QUEUE),
@@ -152,10 +163,15 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     } else if (ownShare) {
       prepared = { inputFile: job.data };
     }
-    setStatus('RUNNING', 'running');
+    setStatus('RUNNING', 'running', !fewerSteps);
     let run;
     try {
-      run = await runScript({ job, inputFile: prepared.inputFile, ...(fewerSteps && ownShare ? { ownsShare: true } : {}) });
+      run = await runScript({
+        job,
+        inputFile: prepared.inputFile,
+        ...(fewerSteps && ownShare ? { ownsShare: true } : {}),
+        ...(fewerSteps ? { announceRunningAfterMs: ANNOUNCE_RUNNING_AFTER_MS } : {}),
+      });
       view.phase = 'archiving';
       await settleChildren();
     } catch (err) {

@@ -1,7 +1,7 @@
 // The job's path since issue #11: as few Temporal steps as the job needs, and slots that bound
 // scripts that compute, not scripts that wait on their sub-tasks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { details, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
+import { details, eventually, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,6 +70,22 @@ describe('the job path', () => {
     expect(final.status).toBe('SUCCESS');
     expect(final.result).toBe('v 1 2 3\n');
     expect((await steps(id))[0]).toBe('prepareShare');
+  });
+
+  it('a job that runs a while is listed as RUNNING (visibility) within a second or two of its start', async () => {
+    const { status, body } = await submit(stack, {
+      script: { name: 'slow.ts', content: `export async function main() { await new Promise((r) => setTimeout(r, 4000)); return 1; }` },
+    });
+    expect(status).toBe(200);
+    const listed = async (filter: string) => {
+      const res = await stack.api(`/jobs?status=${filter}&all=true`);
+      return ((await res.json()) as { jobs: { uuid: string }[] }).jobs.some((j) => j.uuid === body.uuid);
+    };
+    const t0 = Date.now();
+    await eventually(async () => ((await listed('RUNNING')) ? true : undefined), 10_000, 100);
+    expect(Date.now() - t0).toBeLessThan(3500); // the script announces itself after 1 s
+    expect(await listed('PENDING')).toBe(false);
+    expect((await waitForEnd(stack, body.uuid)).status).toBe('SUCCESS');
   });
 
   it('with CONCURRENT_TASKS=1, a script on cpu that fans out on cpu and joins finishes', async () => {
