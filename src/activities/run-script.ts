@@ -13,7 +13,8 @@ import { fromShare, isPartialFile, jobPaths, logFile } from '../shared/share';
 import type { ProgressSnapshot, RunScriptInput, RunScriptOutput } from '../shared/types';
 import type { ComputeSlots, ScriptSlot } from './compute-slots';
 import { RunnerPool } from './runner-pool';
-import { emptyArchiveIfNoOutputs, ensureJobDirectories } from './share';
+import { finalRecord } from '../shared/final-state';
+import { emptyArchiveIfNoOutputs, ensureJobDirectories, recordFinalState } from './share';
 import { answer, type SubTaskDeps } from './sub-tasks';
 import { scriptRunningSignal } from '../workflows/definitions';
 
@@ -157,6 +158,11 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
           }, input.announceRunningAfterMs);
         }
         const out = await runInProcess(input, slot, ctx);
+        if (input.recordsSuccess) {
+          const record = finalRecord(input.job, { status: 'SUCCESS', result: out.result, error: null, progress: out.progress, retry: out.attempt - 1 }, new Date().toISOString());
+          // As when the workflow recorded it: a state.json lost to a broken share does not fail the job.
+          await recordFinalState(deps.sharePath, record, true).catch(() => {});
+        }
         return input.ownsShare ? { ...out, emptyArchive: await emptyArchiveIfNoOutputs(deps.sharePath, input.job.jobId) } : out;
       } finally {
         clearTimeout(announce);

@@ -81,6 +81,21 @@ export async function emptyArchiveIfNoOutputs(sharePath: string, jobId: string):
   return toShare(sharePath, paths.archive);
 }
 
+/** Counts the ended job in the job metrics (with `count`) and writes its state.json atomically (with `write`). */
+export async function recordFinalState(sharePath: string, { state, process, write }: RecordStateInput, count: boolean): Promise<void> {
+  if (count) {
+    const requested = Date.parse(`${state.timeInfo.request}Z`);
+    const stopped = Date.parse(state.timeInfo.stopped ?? '');
+    countFinishedJob(process, state.status, Number.isNaN(requested) || Number.isNaN(stopped) ? null : (stopped - requested) / 1000);
+  }
+  if (!write) return;
+  const paths = jobPaths(sharePath, state.jobId);
+  await fsp.mkdir(paths.dir, { recursive: true, mode: DIR_MODE });
+  const partial = `${paths.state}.partial`;
+  await fsp.writeFile(partial, JSON.stringify(state, null, 2), { mode: FILE_MODE });
+  await fsp.rename(partial, paths.state);
+}
+
 export function createShareActivities(deps: ShareActivityDeps) {
   const { sharePath } = deps;
   return {
@@ -112,19 +127,9 @@ export function createShareActivities(deps: ShareActivityDeps) {
     },
 
     /** Counts the ended job in the job metrics and writes its final state to state.json, atomically. */
-    async recordState({ state, process, write }: RecordStateInput): Promise<void> {
+    async recordState(input: RecordStateInput): Promise<void> {
       // Only the first attempt counts: a retried write must not count the job twice.
-      if (Context.current().info.attempt === 1) {
-        const requested = Date.parse(`${state.timeInfo.request}Z`);
-        const stopped = Date.parse(state.timeInfo.stopped ?? '');
-        countFinishedJob(process, state.status, Number.isNaN(requested) || Number.isNaN(stopped) ? null : (stopped - requested) / 1000);
-      }
-      if (!write) return;
-      const paths = jobPaths(sharePath, state.jobId);
-      await fsp.mkdir(paths.dir, { recursive: true, mode: DIR_MODE });
-      const partial = `${paths.state}.partial`;
-      await fsp.writeFile(partial, JSON.stringify(state, null, 2), { mode: FILE_MODE });
-      await fsp.rename(partial, paths.state);
+      await recordFinalState(sharePath, input, Context.current().info.attempt === 1);
     },
 
     /** Writes archives/{jobId}.zip from outputs/, atomically (a reader never sees half a zip). */

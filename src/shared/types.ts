@@ -174,6 +174,8 @@ export interface RunScriptInput {
   ownsShare?: boolean;
   /** Signal the workflow (scriptRunning) once the script has run this long; unset: never. */
   announceRunningAfterMs?: number;
+  /** Write the job's final state and count it in the job metrics when the script succeeds (the workflow then does not). */
+  recordsSuccess?: boolean;
 }
 
 export interface RunScriptOutput {

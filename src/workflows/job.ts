@@ -17,6 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { ScriptActivities, ShareActivities } from '../activities';
 import { archiveKind } from '../shared/archive-kind';
+import { finalRecord } from '../shared/final-state';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import { SHARE_QUEUE, taskQueueName } from '../shared/queues';
 import { JOB_STATUS } from '../shared/search-attributes';
@@ -47,8 +48,9 @@ export const RECORD_STATE_LOCAL_TIMEOUT = '1 minute';
 /**
  * The job's path since issue #11: prepareShare runs only for an archive to unpack (runScript makes
  * the directories and checks the input itself), zipOutputs only when the script wrote outputs, and
- * recordState runs as a local activity — a trivial job is two workflow tasks and one activity, as
- * Temporal's floor. Histories recorded before it replay the older path.
+ * runScript records a success itself (state.json, the job metrics); a failure or a cancel is
+ * recorded by recordState as a local activity — a trivial job is two workflow tasks and one
+ * activity, as Temporal's floor. Histories recorded before it replay the older path.
  */
 export const FEWER_STEPS_PATCH = 'fewer-steps-v1';
 /** Since fewer-steps-v1, a script shows as RUNNING in visibility once it has run this long (runScript signals it). */
@@ -170,7 +172,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
         job,
         inputFile: prepared.inputFile,
         ...(fewerSteps && ownShare ? { ownsShare: true } : {}),
-        ...(fewerSteps ? { announceRunningAfterMs: ANNOUNCE_RUNNING_AFTER_MS } : {}),
+        ...(fewerSteps ? { announceRunningAfterMs: ANNOUNCE_RUNNING_AFTER_MS, recordsSuccess: true } : {}),
       });
       view.phase = 'archiving';
       await settleChildren();
@@ -194,7 +196,8 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
       timeInfo: { request: requested, started: run.progress.started, stopped: run.progress.stopped },
       archive,
     };
-    await record({ status: 'SUCCESS', result: result.result, error: null, progress: result.progress, retry: result.retry });
+    // Since fewer-steps-v1, runScript records a success itself (no step of its own).
+    if (!fewerSteps) await record({ status: 'SUCCESS', result: result.result, error: null, progress: result.progress, retry: result.retry });
     setStatus('SUCCESS', 'done');
     return result;
   } catch (err) {
@@ -218,17 +221,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
 
   /** Counts the job in the metrics, and writes state.json in its directory: the API's answer once Temporal has forgotten it. */
   async function record(state: Omit<FinalState, 'jobId' | 'name' | 'timeInfo'>): Promise<void> {
-    const stopped = new Date().toISOString();
-    await recordState({
-      state: {
-        ...state,
-        jobId: job.jobId,
-        name: job.name,
-        timeInfo: { request: requested, started: state.progress?.started ?? null, stopped: state.progress?.stopped ?? stopped },
-      },
-      process: job.process === 'custom' ? (job.script.split('/').pop() ?? 'custom') : job.process,
-      write: ownShare,
-    }).catch((e) => {
+    await recordState(finalRecord(job, state, new Date().toISOString())).catch((e) => {
       if (isCancellation(e)) throw e; // only a record lost to a broken share is tolerated
     });
   }

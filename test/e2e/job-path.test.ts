@@ -38,11 +38,22 @@ describe('the job path', () => {
     const { id, final } = await run(`export async function main() { return { ok: 1 }; }`);
     expect(final.status).toBe('SUCCESS');
     expect(final.result).toEqual({ ok: 1 });
-    expect(await steps(id)).toEqual(['runScript', 'local']);
+    expect(await steps(id)).toEqual(['runScript']);
+    // runScript recorded the success: state.json answers once Temporal has forgotten the job.
+    const state = JSON.parse(fs.readFileSync(path.join(stack.sharePath, id, 'state.json'), 'utf8'));
+    expect(state).toMatchObject({ status: 'SUCCESS', result: { ok: 1 }, error: null, jobId: id });
     const res = await stack.api(`/jobs/${id}/outputs/archive`);
     expect(res.status).toBe(200);
     const zip = Buffer.from(await res.arrayBuffer());
     expect([...(await readZip(zip)).keys()]).toEqual([]);
+  });
+
+  it('a failed job is recorded by a local activity', async () => {
+    const { id, final } = await run(`export async function main() { throw new Error('no faces'); }`);
+    expect(final.status).toBe('FAILURE');
+    expect(await steps(id)).toEqual(['runScript', 'zipOutputs', 'local']);
+    const state = JSON.parse(fs.readFileSync(path.join(stack.sharePath, id, 'state.json'), 'utf8'));
+    expect(state).toMatchObject({ status: 'FAILURE', error: { message: 'no faces' } });
   });
 
   it('a job with outputs gets them zipped', async () => {
@@ -53,7 +64,7 @@ describe('the job path', () => {
       { name: 'model.obj', content: 'v 0 0 0\n' },
     );
     expect(final.status).toBe('SUCCESS');
-    expect(await steps(id)).toEqual(['runScript', 'zipOutputs', 'local']);
+    expect(await steps(id)).toEqual(['runScript', 'zipOutputs']);
     const zip = Buffer.from(await (await stack.api(`/jobs/${id}/outputs/archive`)).arrayBuffer());
     expect((await readZip(zip)).get('a.txt')?.toString()).toBe('v 0 0 0\n');
   });

@@ -1,0 +1,18 @@
+// What a job records when it ends (state.json and the job metrics), built the same way by the
+// workflow (failures, cancels) and by runScript (a success, since fewer-steps-v1). Pure: the
+// workflow sandbox imports it.
+import type { FinalState, JobInput, RecordStateInput } from './types';
+
+export function finalRecord(job: JobInput, state: Omit<FinalState, 'jobId' | 'name' | 'timeInfo'>, now: string): RecordStateInput {
+  return {
+    state: {
+      ...state,
+      jobId: job.jobId,
+      name: job.name,
+      timeInfo: { request: job.timeRequest, started: state.progress?.started ?? null, stopped: state.progress?.stopped ?? now },
+    },
+    process: job.process === 'custom' ? (job.script.split('/').pop() ?? 'custom') : job.process,
+    // A clone works in its parent's directory and a compute-only job has none: counted, not written.
+    write: !job.computeOnly && !job.shareOf,
+  };
+}
