@@ -14,7 +14,7 @@ import type { ProgressSnapshot, RunScriptInput, RunScriptOutput } from '../share
 import type { ComputeSlots, ScriptSlot } from './compute-slots';
 import { RunnerPool } from './runner-pool';
 import { finalRecord } from '../shared/final-state';
-import { emptyArchiveIfNoOutputs, ensureJobDirectories, recordFinalState } from './share';
+import { ensureJobDirectories, outputsAreEmpty, recordFinalState } from './share';
 import { answer, type SubTaskDeps } from './sub-tasks';
 import { scriptRunningSignal } from '../workflows/definitions';
 
@@ -139,8 +139,8 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
     /**
      * Runs a job script in its own process group and returns what its entrypoint returned, once
      * a compute slot of its queue is free (a script waiting on sub-tasks lends its slot).
-     * With `ownsShare`, also does what prepareShare would have: the job's directories before,
-     * and its empty archive after when the script wrote no outputs.
+     * With `ownsShare`, also does what prepareShare would have (the job's directories) and tells
+     * whether the script wrote any outputs (none: nothing to zip).
      */
     async runScript(input: RunScriptInput): Promise<RunScriptOutput> {
       const ctx = Context.current();
@@ -163,7 +163,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
           // As when the workflow recorded it: a state.json lost to a broken share does not fail the job.
           await recordFinalState(deps.sharePath, record, true).catch(() => {});
         }
-        return input.ownsShare ? { ...out, emptyArchive: await emptyArchiveIfNoOutputs(deps.sharePath, input.job.jobId) } : out;
+        return input.ownsShare ? { ...out, outputsEmpty: await outputsAreEmpty(deps.sharePath, input.job.jobId) } : out;
       } finally {
         clearTimeout(announce);
         slot?.end();

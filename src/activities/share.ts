@@ -49,16 +49,14 @@ async function whileHeartbeating<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A zip with no entries: its end-of-central-directory record alone. */
-const EMPTY_ZIP = Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array<number>(18).fill(0)]);
-
 /**
  * What prepareShare does for a job without an archive to unpack, done by runScript itself (one
  * step less): the job's directories, and its input file checked.
  */
 export async function ensureJobDirectories(sharePath: string, jobId: string, data: string | null): Promise<void> {
   const paths = jobPaths(sharePath, jobId);
-  for (const dir of [paths.inputs, paths.outputs, paths.archives, paths.logs]) {
+  // archives/ is made by zipOutputs, when there is something to zip.
+  for (const dir of [paths.inputs, paths.outputs, paths.logs]) {
     await fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
   }
   if (data !== null && !fs.existsSync(fromShare(sharePath, data))) {
@@ -67,21 +65,19 @@ export async function ensureJobDirectories(sharePath: string, jobId: string, dat
 }
 
 /**
- * When the script left outputs/ empty, writes the job's archive (a zip with no entries) and
- * returns its share path; else null, and zipOutputs packs the outputs.
+ * True when the script left outputs/ empty: then nothing is zipped, and the API answers the
+ * job's archive with an empty zip. False when there are outputs, or outputs/ is not a plain
+ * directory (zipOutputs then decides).
  */
-export async function emptyArchiveIfNoOutputs(sharePath: string, jobId: string): Promise<string | null> {
-  const paths = jobPaths(sharePath, jobId);
-  const dir = await fsp.opendir(paths.outputs).catch(() => null);
-  if (!dir) return null; // no outputs/ (or a link in its place): zipOutputs decides
+export async function outputsAreEmpty(sharePath: string, jobId: string): Promise<boolean> {
+  const { outputs } = jobPaths(sharePath, jobId);
+  if (!(await fsp.lstat(outputs).catch(() => null))?.isDirectory()) return false;
+  const dir = await fsp.opendir(outputs);
   const first = await dir.read();
   await dir.close();
-  if (first !== null) return null;
-  await fsp.writeFile(paths.archive, EMPTY_ZIP, { mode: FILE_MODE });
-  return toShare(sharePath, paths.archive);
+  return first === null;
 }
 
-/** Counts the ended job in the job metrics (with `count`) and writes its state.json atomically (with `write`). */
 export async function recordFinalState(sharePath: string, { state, process, write }: RecordStateInput, count: boolean): Promise<void> {
   if (count) {
     const requested = Date.parse(`${state.timeInfo.request}Z`);
@@ -103,6 +99,7 @@ export function createShareActivities(deps: ShareActivityDeps) {
     async prepareShare({ jobId, data, rootFile }: PrepareShareInput): Promise<PreparedShare> {
       const paths = jobPaths(sharePath, jobId);
       await ensureJobDirectories(sharePath, jobId, data);
+      await fsp.mkdir(paths.archives, { recursive: true, mode: DIR_MODE });
       if (data === null) return { inputFile: null };
       const file = fromShare(sharePath, data);
       if (!archiveKind(file)) return { inputFile: data };

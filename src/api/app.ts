@@ -9,7 +9,7 @@ import swaggerUiDist from 'swagger-ui-dist';
 import type { Config } from '../shared/config';
 import { jobMetricsRegistry } from '../shared/job-metrics';
 import type { Logger } from '../shared/log';
-import { isInside, isJobId, jobPaths } from '../shared/share';
+import { EMPTY_ZIP, isInside, isJobId, jobPaths } from '../shared/share';
 import { requireApiKey } from './auth';
 import { cancelJob, deleteJob, streamLog } from './control';
 import { listJobs, parseListQuery } from './list';
@@ -42,6 +42,11 @@ export interface ApiDeps {
   client: Client;
   log: Logger;
   newId?: () => string;
+  /**
+   * The client shares its NativeConnection with a worker of this process serving `control`
+   * (npm start): jobs start eagerly, their first workflow task handed straight to that worker.
+   */
+  eagerStart?: boolean;
 }
 
 function jobIdParam(req: Request): string {
@@ -87,7 +92,7 @@ async function readJobOr404(client: Client, id: string, sharePath: string) {
 }
 
 /** The HTTP facade: upstream's routes and shapes over one shared Temporal client. */
-export function createApp({ config, client, log, newId = () => crypto.randomUUID() }: ApiDeps): express.Express {
+export function createApp({ config, client, log, newId = () => crypto.randomUUID(), eagerStart = false }: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('strict routing', true);
@@ -184,7 +189,7 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   });
 
   app.post('/jobs', auth, async (req, res) => {
-    const state = await submitJob(req, { config, client, newId, onSubmitted: metrics.jobSubmitted });
+    const state = await submitJob(req, { config, client, newId, eagerStart, onSubmitted: metrics.jobSubmitted });
     log.info({ job: state.uuid, name: state.name }, 'job submitted');
     res.json(state);
   });
@@ -238,6 +243,14 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
       }
       if (!['SUCCESS', 'FAILURE', 'REVOKED'].includes(state.status)) {
         throw tooEarly(`TaskNotCompletedError: Job '${id}' is not finished yet`);
+      }
+      // A job that wrote no outputs has no archive file (nothing was zipped): its archive is empty.
+      const outputs = state.status === 'SUCCESS' ? await outputsRoot(config.sharePath, id) : null;
+      if (outputs && (await fsp.readdir(outputs).catch(() => ['?'])).length === 0) {
+        res.setHeader('Content-Disposition', contentDisposition(`${id}.zip`));
+        res.setHeader('Content-Type', 'application/octet-stream');
+        res.send(EMPTY_ZIP);
+        return;
       }
       throw notFound(`SharePathNotFoundError: Job '${id}' has no archive (it was cancelled or compute-only)`);
     }

@@ -49,6 +49,7 @@ function receive(req: Request, inputsDir: string, maxBytes: number, inputsReady:
     const upload: Upload = { fields: {}, files: {} };
     const writes: Promise<void>[] = [];
     const streams: { part: NodeJS.ReadableStream & { destroy(): void }; file: fs.WriteStream }[] = [];
+    const scriptParts: { destroy(): void }[] = [];
     let failed = false;
     let total = 0; // all file parts together: MAX_UPLOAD_BYTES is for the whole upload
     const fail = (err: Error) => {
@@ -58,6 +59,7 @@ function receive(req: Request, inputsDir: string, maxBytes: number, inputsReady:
       req.resume(); // drain what the client still sends, so it can read our answer
       // Close every file being written before the caller removes the job directory: an open
       // handle would keep a deleted file's blocks allocated.
+      for (const part of scriptParts) part.destroy();
       for (const { part, file } of streams) {
         part.destroy();
         file.destroy();
@@ -93,26 +95,46 @@ function receive(req: Request, inputsDir: string, maxBytes: number, inputsReady:
       const entry = { name: base, path: dest, bytes: 0 };
       upload.files[part] = entry;
       stream.on('limit', () => fail(new HttpError(413, `The upload is over ${maxBytes} bytes (MAX_UPLOAD_BYTES)`)));
-      // The directory was being made while the body arrived; until it exists the part waits
-      // (unread, so the client is held back, not buffered).
-      const written = inputsReady.then(() => {
-        if (failed) {
-          stream.resume();
-          return;
-        }
-        const file = fs.createWriteStream(dest, { mode: 0o644 });
-        streams.push({ part: stream, file });
-        const scriptChunks: Buffer[] | null = part === 'script' ? [] : null;
-        if (scriptChunks) stream.on('end', () => (upload.scriptSource = Buffer.concat(scriptChunks)));
+      const count = (chunk: Buffer) => {
+        entry.bytes += chunk.length;
+        total += chunk.length;
+        if (total > maxBytes) fail(new HttpError(413, `The upload is over ${maxBytes} bytes (MAX_UPLOAD_BYTES)`));
+        if (part === 'script' && entry.bytes > MAX_SCRIPT_BYTES) fail(badRequest(`The script is over ${MAX_SCRIPT_BYTES} bytes`));
+      };
+      let written: Promise<unknown>;
+      if (part === 'script') {
+        // A script is small (MAX_SCRIPT_BYTES): kept in memory, its options are read from it, and
+        // it is written in one call once the directory exists.
+        const chunks: Buffer[] = [];
+        scriptParts.push(stream);
         stream.on('data', (chunk: Buffer) => {
-          scriptChunks?.push(chunk);
-          entry.bytes += chunk.length;
-          total += chunk.length;
-          if (total > maxBytes) fail(new HttpError(413, `The upload is over ${maxBytes} bytes (MAX_UPLOAD_BYTES)`));
-          if (part === 'script' && entry.bytes > MAX_SCRIPT_BYTES) fail(badRequest(`The script is over ${MAX_SCRIPT_BYTES} bytes`));
+          count(chunk);
+          if (!failed) chunks.push(chunk);
         });
-        return pipeline(stream, file);
-      });
+        written = new Promise<void>((resolve, reject) => {
+          stream.on('end', resolve);
+          stream.on('close', resolve); // destroyed by a refusal: nothing to write
+          stream.on('error', reject);
+        }).then(async () => {
+          if (failed) return;
+          upload.scriptSource = Buffer.concat(chunks);
+          await inputsReady;
+          await fsp.writeFile(dest, upload.scriptSource, { mode: 0o644 });
+        });
+      } else {
+        // The directory was being made while the body arrived; until it exists the part waits
+        // (unread, so the client is held back, not buffered).
+        written = inputsReady.then(() => {
+          if (failed) {
+            stream.resume();
+            return;
+          }
+          const file = fs.createWriteStream(dest, { mode: 0o644 });
+          streams.push({ part: stream, file });
+          stream.on('data', count);
+          return pipeline(stream, file);
+        });
+      }
       writes.push(written.then(() => {}).catch((err) => fail(err as Error)));
     });
     bb.on('error', (err) => fail(badRequest(`Malformed multipart body: ${(err as Error).message}`)));
@@ -203,6 +225,8 @@ export interface SubmitDeps {
   config: Config;
   client: Client;
   newId: () => string;
+  /** Start the workflow eagerly on this process's worker (see ApiDeps.eagerStart). */
+  eagerStart?: boolean;
   onSubmitted?: (process: string) => void;
 }
 
@@ -282,6 +306,7 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
         workflowId: jobId,
         args: [input],
         memo: { ...memo },
+        ...(deps.eagerStart ? { requestEagerStart: true } : {}),
         typedSearchAttributes: [
           { key: JOB_PROCESS, value: processName === 'custom' ? script.name : processName },
           { key: JOB_STATUS, value: 'PENDING' },

@@ -72,3 +72,6 @@ export function partialFile(target: string, pid = process.pid): string {
 export function isPartialFile(name: string): boolean {
   return /^\..+\.\d+\.partial$/.test(name);
 }
+
+/** A zip with no entries: its end-of-central-directory record alone (the archive of a job that wrote nothing). */
+export const EMPTY_ZIP: Buffer = Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array<number>(18).fill(0)]);

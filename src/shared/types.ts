@@ -168,8 +168,8 @@ export interface RunScriptInput {
   inputFile: string | null;
   /**
    * Set by workflows that skip prepareShare for a job without an archive to unpack: runScript
-   * creates the job's directories and checks its input file itself, and when the script leaves
-   * outputs/ empty it writes the (empty) archive too, so that no zipOutputs step is needed.
+   * creates the job's directories and checks its input file itself, and says whether the script
+   * left outputs/ empty, so that no zipOutputs step runs for nothing.
    */
   ownsShare?: boolean;
   /** Signal the workflow (scriptRunning) once the script has run this long; unset: never. */
@@ -183,8 +183,8 @@ export interface RunScriptOutput {
   progress: ProgressSnapshot;
   /** Which attempt succeeded (1 = the first). */
   attempt: number;
-  /** With `ownsShare`: the empty archive written because outputs/ was empty (relative to SHARE_PATH), else null. */
-  emptyArchive?: string | null;
+  /** With `ownsShare`: true when the script wrote no outputs (nothing to zip; the API serves an empty archive). */
+  outputsEmpty?: boolean;
 }
 
 export interface ZipOutputsInput {

@@ -188,7 +188,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
       throw err;
     }
     let archive: string | null = null;
-    if (ownShare) archive = run.emptyArchive ?? (await zipOutputs({ jobId: job.jobId })).archive;
+    if (ownShare && !run.outputsEmpty) archive = (await zipOutputs({ jobId: job.jobId })).archive;
     const result: JobResult = {
       result: run.result,
       retry: run.attempt - 1,

@@ -166,6 +166,7 @@ describe('a refused submission', () => {
     ['a script that does not parse', { script: { name: 'broken.ts', content: 'export function main( {' } }, /^The script does not parse: /],
     ['an unknown process', { process: 'render_hologram' }, /^Invalid process 'render_hologram'$/],
     ['a negative time limit', { script: fixture('throws.ts'), config: { time_limit: -5 } }, /^Invalid time_limit/],
+    ['a script over 5 MiB', { script: { name: 'huge.ts', content: `// ${'x'.repeat(6 * 1024 * 1024)}\nexport async function main() {}` } }, /^The script is over 5242880 bytes$/],
   ];
   for (const [what, submission, message] of cases) {
     it(`answers 400 for ${what} and keeps nothing`, async () => {
