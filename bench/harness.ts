@@ -57,6 +57,7 @@ export async function startBenchStack(env: Record<string, string> = {}, opts: Be
   const connection = await Connection.connect({ address });
   const workers = await createWorkers({ config, connection: workerConnection, namespace: 'default', log });
   const running = workers.run();
+  await workers.warmUp(); // as npm start
   // As npm start: the API's client shares the worker's connection and starts jobs eagerly
   // (BENCH_EAGER=0: a connection of its own, as `npm run api` on another host).
   const eager = process.env.BENCH_EAGER !== '0';

@@ -152,6 +152,7 @@ async function main(log: Logger): Promise<void> {
   cleanups.push(() => workerConnection.close());
   const workers = await createWorkers({ config, connection: workerConnection, namespace, log });
   const running = workers.run();
+  await workers.warmUp(); // the first job is as fast as the next ones
   cleanups.push(async () => {
     log.info(`stopping (running scripts get ${config.worker.shutdownGraceMs / 1000} s to finish)`);
     await workers.shutdown();

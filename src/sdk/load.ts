@@ -82,6 +82,15 @@ async function importFresh(script: string, n: number): Promise<unknown> {
   return m.exports;
 }
 
+/** Starts the compiler (esbuild's service) ahead of a first job: a pooled process calls it before it is ready. */
+export function warmCompiler(): void {
+  try {
+    (require('esbuild') as typeof import('esbuild')).transformSync('export const warm: number = 1;', { loader: 'ts', format: 'cjs' });
+  } catch {
+    // the first job compiles its script and reports what is wrong
+  }
+}
+
 /** The script as CommonJS with an inline source map (stack traces name its own lines), or null. */
 function commonJsOf(script: string): string | null {
   const loader = LOADERS[path.extname(script).toLowerCase()];

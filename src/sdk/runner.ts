@@ -19,7 +19,7 @@ import { forgetStarts, settleStarts } from './canvas';
 import { PixyzNotSerializable, SubTaskFailed } from './errors';
 import { assertSerializable, ProgramContext } from './program-context';
 import { installSdkResolution } from './resolve';
-import { callEntrypoint, loadEntrypoint, ScriptLoadError } from './load';
+import { callEntrypoint, loadEntrypoint, ScriptLoadError, warmCompiler } from './load';
 
 /** Errors the runner raises about the script (not thrown by it), with their ErrorType. */
 class RunnerError extends ScriptLoadError {}
@@ -307,6 +307,7 @@ function main(): void {
       void run(message).finally(() => (busy = false));
     }
   });
+  warmCompiler(); // a first job compiles its script as fast as the next ones
   void send({ type: 'ready' }); // messages sent before a listener exists would be lost
 }
 

@@ -58,6 +58,8 @@ export interface JobInput {
   inputFile?: string | null;
   /** The job that spawned this one. */
   parentId?: string | null;
+  /** A worker's warm-up run (pixyzWarmUp): not a job, neither recorded nor counted. */
+  warmUp?: boolean;
 }
 
 /** One sub-task to start, as `pc.execute()` or a canvas step describes it. */
@@ -215,4 +217,12 @@ export interface RecordStateInput {
   process: string;
   /** false for jobs without a directory of their own: counted, not written. */
   write: boolean;
+}
+
+export interface WarmUpInput {
+  /** The script queues whose workers get a warm-up run, one after another. */
+  queues: string[];
+  taskQueuePrefix: string;
+  /** Upstream's naive UTC time, as a job's. */
+  timeRequest: string;
 }

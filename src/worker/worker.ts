@@ -1,6 +1,9 @@
+import os from 'node:os';
 import path from 'node:path';
+import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkerTuner, type WorkflowBundleOption } from '@temporalio/worker';
 import type { ComputeSlots } from '../activities/compute-slots';
+import type { WarmUpInput } from '../shared/types';
 import { createActivities } from '../activities';
 import { startCleanup } from './cleanup';
 import type { Config } from '../shared/config';
@@ -15,6 +18,12 @@ export const SHARE_CONCURRENCY = 8;
 export interface Workers {
   queues: string[];
   run(): Promise<void>;
+  /**
+   * Once running: runs a no-op workflow on `control` (when this worker serves it), so that the
+   * first job does not pay for building the workflow sandbox. Resolves within WARM_UP_TIMEOUT_MS
+   * whatever happens (a slow or absent server only leaves the first job slower).
+   */
+  warmUp(): Promise<void>;
   shutdown(): Promise<void>;
 }
 
@@ -59,6 +68,8 @@ const quietBundlerLogger = {
   warn: (m: string) => console.warn(m),
   error: (m: string) => console.error(m),
 };
+
+export const WARM_UP_TIMEOUT_MS = 10_000;
 
 /** The SDK's own defaults for the slots a tuner must also name. */
 const WORKFLOW_TASK_SLOTS = 40;
@@ -117,6 +128,28 @@ export async function createWorkers(deps: WorkerDeps): Promise<Workers> {
       }
       running ??= Promise.all(workers.map((w) => w.run())).then(() => pool.close());
       return running;
+    },
+    async warmUp() {
+      if (!queues.includes(CONTROL_QUEUE)) return;
+      const client = new Client({ connection, namespace });
+      const run = client.workflow
+        .execute('pixyzWarmUp', {
+          taskQueue: taskQueueName(config.taskQueuePrefix, CONTROL_QUEUE),
+          workflowId: `pixyz-warm-up-${os.hostname()}-${process.pid}-${Date.now()}`,
+          workflowExecutionTimeout: '1 minute',
+          args: [
+            {
+              // This worker's script queues (not `share`), control first: its runs warm the workflow code too.
+              queues: queues.filter((q) => q !== SHARE_QUEUE),
+              taskQueuePrefix: config.taskQueuePrefix,
+              timeRequest: new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000'),
+            } satisfies WarmUpInput,
+          ],
+        })
+        .catch((err: Error) => deps.log.warn(`warm-up workflow: ${err.message}`));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([run, new Promise((resolve) => (timer = setTimeout(resolve, WARM_UP_TIMEOUT_MS)))]);
+      clearTimeout(timer);
     },
     async shutdown() {
       stopCleanup();

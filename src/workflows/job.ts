@@ -172,7 +172,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
         job,
         inputFile: prepared.inputFile,
         ...(fewerSteps && ownShare ? { ownsShare: true } : {}),
-        ...(fewerSteps ? { announceRunningAfterMs: ANNOUNCE_RUNNING_AFTER_MS, recordsSuccess: true } : {}),
+        ...(fewerSteps ? { announceRunningAfterMs: ANNOUNCE_RUNNING_AFTER_MS, recordsSuccess: !job.warmUp } : {}),
       });
       view.phase = 'archiving';
       await settleChildren();
@@ -221,6 +221,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
 
   /** Counts the job in the metrics, and writes state.json in its directory: the API's answer once Temporal has forgotten it. */
   async function record(state: Omit<FinalState, 'jobId' | 'name' | 'timeInfo'>): Promise<void> {
+    if (job.warmUp) return;
     await recordState(finalRecord(job, state, new Date().toISOString())).catch((e) => {
       if (isCancellation(e)) throw e; // only a record lost to a broken share is tolerated
     });

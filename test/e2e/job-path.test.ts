@@ -34,6 +34,21 @@ const run = async (content: string, params: unknown = {}, file?: { name: string;
 };
 
 describe('the job path', () => {
+  it('starts warm: a worker’s warm-up ran its script queues, and is neither listed nor counted as a job', async () => {
+    const warmUps = [];
+    for await (const wf of stack.client.workflow.list({ query: `WorkflowType = "pixyzWarmUp" AND TaskQueue = "${stack.config.taskQueuePrefix}control"` })) warmUps.push(wf);
+    expect(warmUps).toHaveLength(1);
+    expect(warmUps[0]!.status.name).toBe('COMPLETED');
+    const steps = (await stack.client.workflow.getHandle(warmUps[0]!.workflowId).fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes);
+    expect(steps.map((e) => e.activityTaskScheduledEventAttributes!.taskQueue!.name)).toEqual(
+      ['control', 'cpu', 'gpu'].map((q) => `${stack.config.taskQueuePrefix}${q}`),
+    );
+    // Other test files share the server: no listed job may be a warm-up.
+    const listed = (await (await stack.api('/jobs?all=true&limit=100')).json()) as { jobs: { uuid: string }[] };
+    expect(listed.jobs.filter((j) => j.uuid.startsWith('pixyz-warm-up'))).toEqual([]);
+    expect(await (await stack.api('/metrics')).text()).not.toMatch(/warm-up/);
+  });
+
   it('a job that writes nothing is one activity; its archive is an empty zip', async () => {
     const { id, final } = await run(`export async function main() { return { ok: 1 }; }`);
     expect(final.status).toBe('SUCCESS');
