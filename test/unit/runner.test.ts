@@ -256,36 +256,35 @@ describe('a runner serving job after job', () => {
 });
 
 describe('the output of a reused process', () => {
-  it('goes to the job’s log up to the end marker, even split across reads, and no further', async () => {
+  /** A process's two pipes, attached to a job log that collects into `text()`. */
+  function attached() {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     const output = new RunnerOutput({ stdout, stderr } as unknown as ChildProcess);
     const log = new PassThrough();
     let text = '';
     log.on('data', (d) => (text += d));
-    const done = output.attach(log, '\u001eEND');
+    return { stdout, stderr, output, done: output.attach(log, '\u001eEND'), text: () => text };
+  }
+
+  it('goes to the job’s log up to the end marker, even split across reads, and no further', async () => {
+    const { stdout, stderr, output, done, text } = attached();
     stdout.write('line 1\n\u001eE');
     stderr.write('oops \u001e not the end\n\u001eEND\n');
     stdout.write('ND');
     await new Promise((r) => setImmediate(r));
-    expect(text).toBe('line 1\noops \u001e not the end\n'); // the split marker is held back, not logged
+    expect(text()).toBe('line 1\noops \u001e not the end\n'); // the split marker is held back, not logged
     stdout.write('\nafter the job\n');
     expect(await done).toBe(true);
     output.detach();
-    expect(text).toBe('line 1\noops \u001e not the end\n');
+    expect(text()).toBe('line 1\noops \u001e not the end\n');
   });
 
   it('says so when the process ended before its marker', async () => {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    const output = new RunnerOutput({ stdout, stderr } as unknown as ChildProcess);
-    const log = new PassThrough();
-    let text = '';
-    log.on('data', (d) => (text += d));
-    const done = output.attach(log, '\u001eEND');
+    const { stdout, stderr, done, text } = attached();
     stdout.end('last words \u001eEN');
     stderr.end();
     expect(await done).toBe(false);
-    expect(text).toBe('last words \u001eEN');
+    expect(text()).toBe('last words \u001eEN');
   });
 });
