@@ -19,7 +19,7 @@ import { answer, type SubTaskDeps } from './sub-tasks';
 import { scriptRunningSignal } from '../workflows/definitions';
 
 /** Heartbeat this often even without progress: a cancel reaches an activity only in a heartbeat reply. */
-export const HEARTBEAT_INTERVAL_MS = 500;
+export const HEARTBEAT_INTERVAL_MS = 250;
 /** After SIGTERM, a script's process group gets this long before SIGKILL. */
 export const KILL_GRACE_MS = 1000;
 /** How long the job's last output may trail its answer before the process is deemed unfit for another job. */

@@ -11,7 +11,7 @@ import type { Logger } from '../shared/log';
 import { CONTROL_QUEUE, SHARE_QUEUE, taskQueueName } from '../shared/queues';
 
 /** Caps Temporal's heartbeat throttle, so that progress (and a cancel) gets through within a second. */
-export const MAX_HEARTBEAT_THROTTLE = '500 milliseconds';
+export const MAX_HEARTBEAT_THROTTLE = '250 milliseconds';
 /** prepareShare/zipOutputs at once: I/O-bound, several can share a host. */
 export const SHARE_CONCURRENCY = 8;
 

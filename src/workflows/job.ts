@@ -39,7 +39,7 @@ export const SHARE_RETRY = { maximumAttempts: 3, initialInterval: '1 second', no
  * later, only catches a worker that died without a word.
  */
 export const RUN_SCRIPT_TIMEOUT_MARGIN_SECONDS = 15;
-/** The script process heartbeats every 0.5 s; 10 s of silence means its worker is gone. */
+/** runScript heartbeats every 0.25 s while its script runs; 10 s of silence means its worker is gone. */
 export const RUN_SCRIPT_HEARTBEAT_TIMEOUT = '10 seconds';
 /** Upstream: a script's own exception is final; a crashed or killed process (or a lost worker) runs once more. */
 export const RUN_SCRIPT_RETRIES = 1;
