@@ -3,8 +3,9 @@
 // emits other commands, or the same ones in another order, without a patched() guard fails that
 // replay (DeterminismViolationError) and strands the job. So every history in
 // test/fixtures/histories/ (recorded from a previous release, one per workflow shape) is
-// replayed here against the current workflow code. When pixyzJob changes shape, record a history
-// of each new shape from the release before the change and add it beside the others.
+// replayed here against the current workflow code. Each file is named <release or patch>-<shape>;
+// `npx tsx tools/record-histories.ts <label>` records every shape as the code of the day runs it:
+// do so before a change of shape, so that the histories of the release before it stay here.
 //
 // Replay needs no server; the workflow bundle comes from the global setup, which starts one anyway.
 import fs from 'node:fs';
