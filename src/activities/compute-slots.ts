@@ -1,7 +1,6 @@
 // CONCURRENT_TASKS bounds scripts that compute, not scripts that wait. A script joining its
-// sub-tasks gives its slot back (its worker may then take another task — one of its children,
-// say), and takes a slot again before it computes once more. Without this, a parent on a queue
-// with one slot waits forever for children that wait for that slot.
+// sub-tasks lends its slot: its worker may then take another task (one of its children, say).
+// Without this, a parent on a queue with one slot waits forever for children that wait for it.
 import type { ActivitySlotInfo, CustomSlotSupplier, SlotPermit } from '@temporalio/worker';
 
 /** The SDK expects an aborted reservation to reject with the signal's own reason. */
@@ -13,22 +12,18 @@ function abortReason(signal: AbortSignal): unknown {
 }
 
 /**
- * The slots of one task queue of one worker. Two counts:
- * - Temporal slots (`held`): how many tasks the worker may hold at once. The worker polls for a
- *   task only with a slot reserved; it may hold `limit` plus one per script that waits.
- * - compute slots (`computing`): how many scripts run their own code at once, never over `limit`
- *   (except when scripts wait, see below). A script takes one before it starts, gives it back while
- *   it waits on sub-tasks, and takes one again (ahead of new scripts) before it goes on.
- * A script whose wait ends while a poller holds the lent slot waits for a compute slot like any
- * script; a task that arrives meanwhile waits in its activity, not in the script's code.
+ * The activity slots of one task queue of one worker. The worker polls for a task only with a
+ * slot reserved, and holds at most `limit` tasks plus one per script that waits on sub-tasks.
+ *
+ * A script whose wait ends goes on at once, even when the slot it lent is still taken by another
+ * script: the queue then computes one script over `limit` until one ends, and takes no new task
+ * meanwhile. Making it wait instead could hold a parent for as long as an unrelated job runs, and
+ * let its own time limit run out.
  */
 export class ComputeSlots {
   private held = 0;
   private waiting = 0;
-  private computing = 0;
   private readonly reservers: (() => void)[] = [];
-  private readonly resumers: (() => void)[] = [];
-  private readonly starters: (() => void)[] = [];
 
   constructor(readonly limit: number) {}
 
@@ -44,15 +39,14 @@ export class ComputeSlots {
             resolve({});
           };
           const onAbort = () => {
-            const i = this.reservers.indexOf(tryGrant);
+            const i = this.reservers.indexOf(grant);
             if (i >= 0) this.reservers.splice(i, 1);
             reject(abortReason(signal));
           };
-          const tryGrant = () => grant();
           if (signal.aborted) return reject(abortReason(signal));
           if (this.canReserve()) return grant();
           signal.addEventListener('abort', onAbort, { once: true });
-          this.reservers.push(tryGrant);
+          this.reservers.push(grant);
         }),
       tryReserveSlot: () => {
         if (!this.canReserve()) return null;
@@ -67,31 +61,9 @@ export class ComputeSlots {
     };
   }
 
-  /** Slots the worker holds, scripts computing and scripts waiting: for tests and logs. */
-  get counts(): { held: number; computing: number; waiting: number; limit: number } {
-    return { held: this.held, computing: this.computing, waiting: this.waiting, limit: this.limit };
-  }
-
-  private canReserve(): boolean {
-    return this.held < this.limit + this.waiting;
-  }
-
-  private wake(): void {
-    while (this.computing < this.limit) {
-      const next = this.resumers.shift() ?? this.starters.shift();
-      if (!next) break;
-      this.computing += 1;
-      next();
-    }
-    while (this.reservers.length > 0 && this.canReserve()) this.reservers.shift()!();
-  }
-
-  private acquire(queue: (() => void)[]): Promise<void> {
-    if (this.computing < this.limit && this.resumers.length === 0 && (queue === this.resumers || this.starters.length === 0)) {
-      this.computing += 1;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => queue.push(resolve));
+  /** Slots the worker holds and scripts waiting on sub-tasks: for tests and logs. */
+  get counts(): { held: number; waiting: number; limit: number } {
+    return { held: this.held, waiting: this.waiting, limit: this.limit };
   }
 
   /** One script's use of these slots, from its start to its end. */
@@ -99,73 +71,45 @@ export class ComputeSlots {
     return new ScriptSlot(this);
   }
 
-  /** @internal */ startScript(): Promise<void> {
-    return this.acquire(this.starters);
+  private canReserve(): boolean {
+    return this.held < this.limit + this.waiting;
   }
 
-  /** @internal */ release(): void {
-    this.computing -= 1;
-    this.wake();
+  private wake(): void {
+    while (this.reservers.length > 0 && this.canReserve()) this.reservers.shift()!();
   }
 
-  /** @internal */ beginWait(): void {
+  /** @internal */ lend(): void {
     this.waiting += 1;
-    this.release();
-  }
-
-  /** @internal */ endWait(): Promise<void> {
-    this.waiting -= 1;
-    return this.acquire(this.resumers);
-  }
-
-  /** @internal */ dropWait(): void {
-    this.waiting -= 1;
     this.wake();
+  }
+
+  /** @internal */ takeBack(): void {
+    this.waiting -= 1;
   }
 }
 
-/**
- * A script's slot: taken before it starts, lent while it waits on sub-tasks (however many joins
- * overlap), taken again before its code goes on, given back at its end.
- */
+/** A script's slot, lent while it waits on sub-tasks (however many of its joins overlap). */
 export class ScriptSlot {
-  private state: 'idle' | 'computing' | 'waiting' | 'ended' = 'idle';
   private joins = 0;
+  private ended = false;
 
   constructor(private readonly slots: ComputeSlots) {}
 
-  async start(): Promise<void> {
-    await this.slots.startScript();
-    if (this.ended()) this.slots.release(); // ended while it queued (cancelled)
-    else this.state = 'computing';
-  }
-
-  /** Runs `wait` (a join) without holding a compute slot; the slot is back before this returns. */
+  /** Runs `wait` (a join) with the script's slot lent; it is taken back when the last join ends. */
   async waiting<T>(wait: () => Promise<T>): Promise<T> {
-    if (this.joins++ === 0 && this.state === 'computing') {
-      this.state = 'waiting';
-      this.slots.beginWait();
-    }
+    if (this.joins++ === 0 && !this.ended) this.slots.lend();
     try {
       return await wait();
     } finally {
-      if (--this.joins === 0 && this.state === 'waiting') {
-        this.state = 'idle';
-        await this.slots.endWait();
-        if (this.ended()) this.slots.release(); // it ended while it queued
-        else this.state = 'computing';
-      }
+      if (--this.joins === 0 && !this.ended) this.slots.takeBack();
     }
   }
 
-  private ended(): boolean {
-    return this.state === 'ended';
-  }
-
-  /** The script's end, whatever its state. */
+  /** The script's end, whatever its state: a slot it had lent is taken back. */
   end(): void {
-    if (this.state === 'computing') this.slots.release();
-    else if (this.state === 'waiting') this.slots.dropWait();
-    this.state = 'ended';
+    if (this.ended) return;
+    this.ended = true;
+    if (this.joins > 0) this.slots.takeBack();
   }
 }

@@ -24,6 +24,8 @@ export const HEARTBEAT_INTERVAL_MS = 250;
 export const KILL_GRACE_MS = 1000;
 /** How long the job's last output may trail its answer before the process is deemed unfit for another job. */
 const OUTPUT_END_WAIT_MS = 1000;
+/** How long a killed process's pipes may take to drain into the job's log. */
+const STREAMS_CLOSE_WAIT_MS = 2000;
 const LOG_TAIL_BYTES = 2048;
 /** setTimeout's ceiling (about 24.8 days); a longer delay would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -124,23 +126,14 @@ function scriptFailure(error: ScriptErrorInfo, progress: ProgressSnapshot | null
   return failure;
 }
 
-/** Waits for a compute slot, heartbeating (a cancel arrives only in a heartbeat's reply). */
-async function untilComputing(slot: ScriptSlot, ctx: Context): Promise<void> {
-  const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
-  try {
-    await Promise.race([slot.start(), ctx.cancelled]);
-  } finally {
-    clearInterval(beat);
-  }
-}
-
 export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPool) {
   return {
     /**
-     * Runs a job script in its own process group and returns what its entrypoint returned, once
-     * a compute slot of its queue is free (a script waiting on sub-tasks lends its slot).
+     * Runs a job script in its own process group and returns what its entrypoint returned (while
+     * it waits on sub-tasks, it lends its CONCURRENT_TASKS slot).
      * With `ownsShare`, also does what prepareShare would have (the job's directories) and tells
-     * whether the script wrote any outputs (none: nothing to zip).
+     * whether the job's outputs are complete and empty (nothing to zip); with `recordsSuccess`,
+     * records a success when nothing follows it in the workflow.
      */
     async runScript(input: RunScriptInput): Promise<RunScriptOutput> {
       const ctx = Context.current();
@@ -148,7 +141,6 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
       const slot = deps.computeSlots?.(ctx.info.taskQueue)?.forScript();
       let announce: NodeJS.Timeout | undefined;
       try {
-        if (slot) await untilComputing(slot, ctx);
         const execution = ctx.info.workflowExecution;
         if (input.announceRunningAfterMs !== undefined && execution) {
           const { workflowId, runId } = execution;
@@ -157,13 +149,18 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
             ctx.client.workflow.getHandle(workflowId, runId).signal(scriptRunningSignal).catch(() => {});
           }, input.announceRunningAfterMs);
         }
-        const out = await runInProcess(input, slot, ctx);
-        if (input.recordsSuccess) {
+        const seen = { spawned: false };
+        const out = await runInProcess(input, slot, ctx, seen);
+        // Sub-tasks (a clone writes into this job's outputs/, maybe after this script returned)
+        // or outputs to zip mean the job is not over yet: the workflow records it then.
+        const outputsEmpty = input.ownsShare ? !seen.spawned && (await outputsAreEmpty(deps.sharePath, input.job.jobId)) : undefined;
+        const recorded = !!input.recordsSuccess && !seen.spawned && outputsEmpty !== false;
+        if (recorded) {
           const record = finalRecord(input.job, { status: 'SUCCESS', result: out.result, error: null, progress: out.progress, retry: out.attempt - 1 }, new Date().toISOString());
           // As when the workflow recorded it: a state.json lost to a broken share does not fail the job.
           await recordFinalState(deps.sharePath, record, true).catch(() => {});
         }
-        return input.ownsShare ? { ...out, outputsEmpty: await outputsAreEmpty(deps.sharePath, input.job.jobId) } : out;
+        return { ...out, ...(outputsEmpty === undefined ? {} : { outputsEmpty }), ...(input.recordsSuccess ? { recorded } : {}) };
       } finally {
         clearTimeout(announce);
         slot?.end();
@@ -175,7 +172,12 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
    * Runs the script in a pooled process of its own process group. Progress becomes heartbeat
    * details; a cancel or time-out kills the whole group.
    */
-  async function runInProcess({ job, inputFile }: RunScriptInput, slot: ScriptSlot | undefined, ctx: Context): Promise<RunScriptOutput> {
+  async function runInProcess(
+    { job, inputFile }: RunScriptInput,
+    slot: ScriptSlot | undefined,
+    ctx: Context,
+    seen: { spawned: boolean },
+  ): Promise<RunScriptOutput> {
     // A sub-task from pc.clone() works in its parent's directory, with a log of its own.
     const paths = job.computeOnly ? null : jobPaths(deps.sharePath, job.shareOf ?? job.jobId);
     const logPath = paths ? logFile(deps.sharePath, job.jobId, job.shareOf) : null;
@@ -222,6 +224,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
     const onMessage = (message: FromRunner) => {
       if (message.type === 'request') {
         const { type: _t, requestId, ...request } = message;
+        if (request.op === 'spawn') seen.spawned = true;
         // A join waits on sub-tasks: the script computes nothing meanwhile, its slot is lent.
         const answering = request.op === 'join' && slot ? slot.waiting(() => answer(request, deps, ctx)) : answer(request, deps, ctx);
         void answering.then((reply) => {
@@ -289,7 +292,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
       outputEnded = await Promise.race([outputDone, delay(OUTPUT_END_WAIT_MS, false)]);
     } else {
       killGroup(child, 'SIGKILL'); // whatever the script left running dies with it
-      await Promise.race([streamsClosed, delay(2000, undefined)]);
+      await Promise.race([streamsClosed, delay(STREAMS_CLOSE_WAIT_MS, undefined)]);
     }
     runner.output.detach();
     released = true;

@@ -50,6 +50,9 @@ export interface ApiDeps {
   eagerStart?: boolean;
 }
 
+/** A script as users write them, parsed once when the API starts. */
+const WARM_UP_SOURCE = 'export const main = pixyzSchedule({ queue: "cpu", timeLimit: 60 }, async (pc, params) => params);';
+
 function jobIdParam(req: Request): string {
   const id = String(req.params.id);
   if (!isJobId(id)) throw badRequest(`Invalid job id '${id}': expected a UUID`);
@@ -95,7 +98,7 @@ async function readJobOr404(client: Client, id: string, sharePath: string) {
 /** The HTTP facade: upstream's routes and shapes over one shared Temporal client. */
 export function createApp({ config, client, log, newId = () => crypto.randomUUID(), eagerStart = false }: ApiDeps): express.Express {
   // The submission path's parsers do their first-time work now, not in the first POST /jobs.
-  inspectScript('warm-up.ts', 'export const main = pixyzSchedule({ queue: "cpu" }, async (pc, params) => params);', 'main');
+  inspectScript('warm-up.ts', WARM_UP_SOURCE, 'main');
   SubmitConfig.safeParse({ entrypoint: 'main' });
   const app = express();
   app.disable('x-powered-by');

@@ -10,6 +10,7 @@ import { temporal } from '@temporalio/proto';
 import { ErrorType } from '../shared/errors';
 import fsp from 'node:fs/promises';
 import { jobPaths } from '../shared/share';
+import { awareUtc } from '../shared/time';
 import type { FinalState, JobMemo, JobResult, JobStatus, ProgressSnapshot, ProgressStep, TimeInfo } from '../shared/types';
 
 /** Upstream's JobState. */
@@ -52,7 +53,7 @@ function upstreamError(type: string | undefined, message: string): string {
 export function isoUtc(date: Date | string | null | undefined): string | null {
   if (!date) return null;
   const d = typeof date === 'string' ? new Date(date) : date;
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
+  return awareUtc(d);
 }
 
 interface FailureDetails {

@@ -10,6 +10,7 @@ import { extractLimits, REPO_ROOT, type Config } from '../shared/config';
 import { CONTROL_QUEUE, DEFAULT_SCRIPT_QUEUE, taskQueueName } from '../shared/queues';
 import { JOB_NAME, JOB_PROCESS, JOB_STATUS } from '../shared/search-attributes';
 import { jobPaths, toShare } from '../shared/share';
+import { naiveUtc } from '../shared/time';
 import type { JobInput, JobMemo } from '../shared/types';
 import { badRequest, HttpError } from './errors';
 import type { JobState } from './job-state';
@@ -159,10 +160,6 @@ function parseJson(field: string, text: string | undefined, fallback: unknown): 
   }
 }
 
-/** Upstream's naive UTC time with microseconds: 2025-01-02T10:00:00.100000 */
-function naiveUtcNow(): string {
-  return new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000');
-}
 
 interface JobOptions {
   entrypoint: string;
@@ -296,7 +293,7 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
       ...(options.retries === undefined ? {} : { retries: options.retries }),
       computeOnly: options.computeOnly,
       name: options.name,
-      timeRequest: naiveUtcNow(),
+      timeRequest: naiveUtc(),
       taskQueuePrefix: config.taskQueuePrefix,
     };
     const memo: JobMemo = { name: input.name, process: processName, timeRequest: input.timeRequest };

@@ -116,8 +116,15 @@ interface Baseline {
 
 /** Process events a script may listen to; listeners it adds are removed after its job. */
 const PROCESS_EVENTS = ['exit', 'beforeExit', 'uncaughtException', 'unhandledRejection', 'warning', 'message', 'disconnect', 'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'] as const;
-/** Handle kinds that outlive a job only when the script left them running (timers, servers, sockets, subprocesses). */
-const LASTING_RESOURCES = new Set(['Timeout', 'TCPSocketWrap', 'TCPServerWrap', 'UDPWrap', 'PipeWrap', 'PipeServerWrap', 'ProcessWrap', 'FSEventWrap', 'StatWatcher']);
+/**
+ * Handles and requests that outlive a job only when the script left them running (timers,
+ * servers, sockets, subprocesses, file and DNS requests still pending): their callbacks would run
+ * — and could throw — during the next job.
+ */
+const LASTING_RESOURCES = new Set([
+  'Timeout', 'TCPSocketWrap', 'TCPServerWrap', 'UDPWrap', 'PipeWrap', 'PipeServerWrap', 'ProcessWrap', 'FSEventWrap', 'StatWatcher',
+  'FSReqCallback', 'FSReqPromise', 'FileHandle', 'GetAddrInfoReqWrap', 'GetNameInfoReqWrap', 'QueryReqWrap',
+]);
 
 let baseline: Baseline;
 let jobs = 0;

@@ -3,6 +3,11 @@
 // workflow sandbox imports it.
 import type { FinalState, JobInput, RecordStateInput } from './types';
 
+/** A job with a directory of its own: a clone works in its parent's, a compute-only job has none. */
+export function ownsShare(job: JobInput): boolean {
+  return !job.computeOnly && !job.shareOf;
+}
+
 export function finalRecord(job: JobInput, state: Omit<FinalState, 'jobId' | 'name' | 'timeInfo'>, now: string): RecordStateInput {
   return {
     state: {
@@ -12,7 +17,6 @@ export function finalRecord(job: JobInput, state: Omit<FinalState, 'jobId' | 'na
       timeInfo: { request: job.timeRequest, started: state.progress?.started ?? null, stopped: state.progress?.stopped ?? now },
     },
     process: job.process === 'custom' ? (job.script.split('/').pop() ?? 'custom') : job.process,
-    // A clone works in its parent's directory and a compute-only job has none: counted, not written.
-    write: !job.computeOnly && !job.shareOf,
+    write: ownsShare(job),
   };
 }

@@ -176,7 +176,10 @@ export interface RunScriptInput {
   ownsShare?: boolean;
   /** Signal the workflow (scriptRunning) once the script has run this long; unset: never. */
   announceRunningAfterMs?: number;
-  /** Write the job's final state and count it in the job metrics when the script succeeds (the workflow then does not). */
+  /**
+   * Record a success (state.json, the job metrics) when nothing follows the script: no sub-task
+   * started and no outputs to zip. `recorded` in the output says whether it did.
+   */
   recordsSuccess?: boolean;
 }
 
@@ -185,8 +188,10 @@ export interface RunScriptOutput {
   progress: ProgressSnapshot;
   /** Which attempt succeeded (1 = the first). */
   attempt: number;
-  /** With `ownsShare`: true when the script wrote no outputs (nothing to zip; the API serves an empty archive). */
+  /** With `ownsShare`: true when the job has no outputs, and no sub-task that might still write some (nothing to zip). */
   outputsEmpty?: boolean;
+  /** With `recordsSuccess`: true when runScript recorded the success itself. */
+  recorded?: boolean;
 }
 
 export interface ZipOutputsInput {

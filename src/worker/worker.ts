@@ -4,6 +4,7 @@ import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkerTuner, type WorkflowBundleOption } from '@temporalio/worker';
 import type { ComputeSlots } from '../activities/compute-slots';
 import type { WarmUpInput } from '../shared/types';
+import { naiveUtc } from '../shared/time';
 import { createActivities } from '../activities';
 import { startCleanup } from './cleanup';
 import type { Config } from '../shared/config';
@@ -69,7 +70,10 @@ const quietBundlerLogger = {
   error: (m: string) => console.error(m),
 };
 
+/** How long npm start waits for its warm-up before it goes on (a busy or absent server only makes the first job slower). */
 export const WARM_UP_TIMEOUT_MS = 10_000;
+/** The warm-up workflow's own bound: it ends, whatever happens, and never lingers in the queues. */
+const WARM_UP_WORKFLOW_TIMEOUT = '1 minute';
 
 /** The SDK's own defaults for the slots a tuner must also name. */
 const WORKFLOW_TASK_SLOTS = 40;
@@ -136,13 +140,13 @@ export async function createWorkers(deps: WorkerDeps): Promise<Workers> {
         .execute('pixyzWarmUp', {
           taskQueue: taskQueueName(config.taskQueuePrefix, CONTROL_QUEUE),
           workflowId: `pixyz-warm-up-${os.hostname()}-${process.pid}-${Date.now()}`,
-          workflowExecutionTimeout: '1 minute',
+          workflowExecutionTimeout: WARM_UP_WORKFLOW_TIMEOUT,
           args: [
             {
               // This worker's script queues (not `share`), control first: its runs warm the workflow code too.
               queues: queues.filter((q) => q !== SHARE_QUEUE),
               taskQueuePrefix: config.taskQueuePrefix,
-              timeRequest: new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000'),
+              timeRequest: naiveUtc(),
             } satisfies WarmUpInput,
           ],
         })

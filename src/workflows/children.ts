@@ -9,6 +9,7 @@ import { ErrorType } from '../shared/errors';
 import { CONTROL_QUEUE, taskQueueName } from '../shared/queues';
 import { JOB_NAME, JOB_PROCESS, JOB_STATUS } from '../shared/search-attributes';
 import { countTasks, runCanvas, taskValue } from '../shared/canvas';
+import { naiveUtc } from '../shared/time';
 import type { Canvas, CanvasInput, JobInput, JobMemo, JobResult, TaskSignature } from '../shared/types';
 
 export { taskIds } from '../shared/canvas';
@@ -50,7 +51,7 @@ export function childJob(parent: JobInput, sig: TaskSignature, params: unknown, 
     ...(parent.retries === undefined ? {} : { retries: parent.retries }),
     computeOnly: sig.computeOnly,
     name: sig.name ?? parent.name, // sub-tasks of job "demo" list as "demo" too (GET /jobs?all=true)
-    timeRequest: new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000'),
+    timeRequest: naiveUtc(),
     taskQueuePrefix: parent.taskQueuePrefix,
     shareOf: shared ? (parent.shareOf ?? parent.jobId) : null,
     inputFile: shared ? (ownInput ? sig.data : parentInputFile) : null,

@@ -17,7 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { ScriptActivities, ShareActivities } from '../activities';
 import { archiveKind } from '../shared/archive-kind';
-import { finalRecord } from '../shared/final-state';
+import { finalRecord, ownsShare } from '../shared/final-state';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import { SHARE_QUEUE, taskQueueName } from '../shared/queues';
 import { JOB_STATUS } from '../shared/search-attributes';
@@ -64,13 +64,15 @@ export const RUN_SCRIPT_RETRY = {
 
 /** The job workflow: prepare the share, run the script, archive its outputs. Workflow id = job id. */
 export async function pixyzJob(job: JobInput): Promise<JobResult> {
+  // A worker's warm-up runs this code too, but is not a job: neither published, recorded nor counted.
+  const isJob = !job.warmUp;
   const view: JobStatusView = { status: 'PENDING', phase: 'queued', children: { started: 0, done: 0, failed: 0 } };
   setHandler(statusQuery, () => ({ ...view, children: { ...view.children } }));
   // The status in visibility (search attribute PixyzStatus) may lag the query's: RUNNING is
   // published only once the script has run a while (see scriptRunningSignal).
   let published: JobStatus = 'PENDING';
   const publish = (status: JobStatus) => {
-    if (published === status) return;
+    if (published === status || !isJob) return; // a warm-up has no status to filter on
     published = status;
     upsertSearchAttributes([{ key: JOB_STATUS, value: status }]);
   };
@@ -105,7 +107,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
   });
 
   // A sub-task from pc.clone() works in its parent's directory: the parent prepares and zips it.
-  const ownShare = !job.computeOnly && !job.shareOf;
+  const ownShare = ownsShare(job);
   let prepared: PreparedShare = { inputFile: job.inputFile ?? null };
   const fewerSteps = patched(FEWER_STEPS_PATCH);
   const recordState = fewerSteps ? recordStateLocal : recordStateActivity;
@@ -172,7 +174,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
         job,
         inputFile: prepared.inputFile,
         ...(fewerSteps && ownShare ? { ownsShare: true } : {}),
-        ...(fewerSteps ? { announceRunningAfterMs: ANNOUNCE_RUNNING_AFTER_MS, recordsSuccess: !job.warmUp } : {}),
+        ...(fewerSteps ? { announceRunningAfterMs: ANNOUNCE_RUNNING_AFTER_MS, recordsSuccess: isJob } : {}),
       });
       view.phase = 'archiving';
       await settleChildren();
@@ -196,8 +198,8 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
       timeInfo: { request: requested, started: run.progress.started, stopped: run.progress.stopped },
       archive,
     };
-    // Since fewer-steps-v1, runScript records a success itself (no step of its own).
-    if (!fewerSteps) await record({ status: 'SUCCESS', result: result.result, error: null, progress: result.progress, retry: result.retry });
+    // Since fewer-steps-v1, runScript records a success itself when nothing followed the script.
+    if (!run.recorded) await record({ status: 'SUCCESS', result: result.result, error: null, progress: result.progress, retry: result.retry });
     setStatus('SUCCESS', 'done');
     return result;
   } catch (err) {
@@ -221,7 +223,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
 
   /** Counts the job in the metrics, and writes state.json in its directory: the API's answer once Temporal has forgotten it. */
   async function record(state: Omit<FinalState, 'jobId' | 'name' | 'timeInfo'>): Promise<void> {
-    if (job.warmUp) return;
+    if (!isJob) return;
     await recordState(finalRecord(job, state, new Date().toISOString())).catch((e) => {
       if (isCancellation(e)) throw e; // only a record lost to a broken share is tolerated
     });

@@ -8,6 +8,8 @@ import { pixyzJob } from './job';
 
 /** The compute-only script each warm-up run executes (it returns at once). */
 export const WARM_UP_SCRIPT = 'scripts/warm-up.ts';
+/** Its run limit: it returns at once; anything longer is a worker in trouble. */
+const WARM_UP_TIME_LIMIT_SECONDS = 60;
 
 export async function pixyzWarmUp({ queues, taskQueuePrefix, timeRequest }: WarmUpInput): Promise<void> {
   for (const queue of queues) {
@@ -20,7 +22,7 @@ export async function pixyzWarmUp({ queues, taskQueuePrefix, timeRequest }: Warm
       data: null,
       rootFile: null,
       queue,
-      timeLimitSeconds: 60,
+      timeLimitSeconds: WARM_UP_TIME_LIMIT_SECONDS,
       computeOnly: true,
       name: null,
       timeRequest,

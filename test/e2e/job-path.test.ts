@@ -79,9 +79,26 @@ describe('the job path', () => {
       { name: 'model.obj', content: 'v 0 0 0\n' },
     );
     expect(final.status).toBe('SUCCESS');
-    expect(await steps(id)).toEqual(['runScript', 'zipOutputs']);
+    expect(await steps(id)).toEqual(['runScript', 'zipOutputs', 'local']); // recorded once zipped
     const zip = Buffer.from(await (await stack.api(`/jobs/${id}/outputs/archive`)).arrayBuffer());
     expect((await readZip(zip)).get('a.txt')?.toString()).toBe('v 0 0 0\n');
+  });
+
+  it('a job whose sub-task writes outputs after the script returned gets them zipped, then recorded', async () => {
+    const { id, final } = await run(`
+      import fs from 'node:fs'; import path from 'node:path';
+      import type { ProgramContext } from 'pixyz-scheduler';
+      export async function late(pc: ProgramContext) {
+        await new Promise((r) => setTimeout(r, 300));
+        fs.writeFileSync(path.join(pc.getOutputDir(), 'late.txt'), 'from the sub-task');
+      }
+      export async function main(pc: ProgramContext) { pc.clone({ entrypoint: 'late' }).execute(); return 'returned first'; }
+    `);
+    expect(final.status).toBe('SUCCESS');
+    expect(await steps(id)).toEqual(['runScript', 'zipOutputs', 'local']);
+    const zip = Buffer.from(await (await stack.api(`/jobs/${id}/outputs/archive`)).arrayBuffer());
+    expect((await readZip(zip)).get('late.txt')?.toString()).toBe('from the sub-task');
+    expect(JSON.parse(fs.readFileSync(path.join(stack.sharePath, id, 'state.json'), 'utf8')).status).toBe('SUCCESS');
   });
 
   it('an uploaded archive is unpacked by its own step first', async () => {

@@ -221,6 +221,14 @@ describe('a runner serving job after job', () => {
     process.kill((spawned as any).value, 'SIGKILL');
     const second = startRunner();
     expect((await second.run(job(ticker))).retire).toMatch(/left 1 Timeout running/);
+    // A file read still pending (its callback would throw during the next job).
+    const reader = writeScript(
+      'reader.ts',
+      `import fs from 'node:fs';
+       export function main() { void fs.promises.readFile(process.execPath).then(() => { throw new Error('from the job before'); }); return 1; }`,
+    );
+    const third = startRunner();
+    expect((await third.run(job(reader))).retire).toMatch(/left 1 FSReqPromise running|left 1 FSReqCallback running/);
   });
 
   it('writes the end marker on stdout and stderr after the job’s own output', async () => {
