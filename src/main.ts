@@ -152,7 +152,9 @@ async function main(log: Logger): Promise<void> {
   cleanups.push(() => workerConnection.close());
   const workers = await createWorkers({ config, connection: workerConnection, namespace, log });
   const running = workers.run();
-  await workers.warmUp(); // the first job is as fast as the next ones
+  // Runs beside the API's start; the banner waits for it (a bounded while), so that the first job
+  // is as fast as the next ones.
+  const warming = workers.warmUp();
   cleanups.push(async () => {
     log.info(`stopping (running scripts get ${config.worker.shutdownGraceMs / 1000} s to finish)`);
     await workers.shutdown();
@@ -162,6 +164,7 @@ async function main(log: Logger): Promise<void> {
   const eagerStart = workers.queues.includes(CONTROL_QUEUE);
   const api = await listen({ config, client: new Client({ connection: eagerStart ? workerConnection : clientConnection, namespace }), log, eagerStart });
   cleanups.push(() => api.close());
+  await warming;
 
   console.log(
     [

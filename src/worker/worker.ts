@@ -70,8 +70,11 @@ const quietBundlerLogger = {
   error: (m: string) => console.error(m),
 };
 
-/** How long npm start waits for its warm-up before it goes on (a busy or absent server only makes the first job slower). */
-export const WARM_UP_TIMEOUT_MS = 10_000;
+/**
+ * How long npm start waits for its warm-up before it says it is ready (a script queue busy with a
+ * job resumed after a restart only makes the first new job slower).
+ */
+export const WARM_UP_TIMEOUT_MS = 3_000;
 /** The warm-up workflow's own bound: it ends, whatever happens, and never lingers in the queues. */
 const WARM_UP_WORKFLOW_TIMEOUT = '1 minute';
 
