@@ -160,7 +160,11 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
           // As when the workflow recorded it: a state.json lost to a broken share does not fail the job.
           await recordFinalState(deps.sharePath, record, true).catch(() => {});
         }
-        return { ...out, ...(outputsEmpty === undefined ? {} : { outputsEmpty }), ...(input.recordsSuccess ? { recorded } : {}) };
+        return {
+          ...out,
+          ...(outputsEmpty === undefined ? {} : { outputsEmpty, spawned: seen.spawned }),
+          ...(input.recordsSuccess ? { recorded } : {}),
+        };
       } finally {
         clearTimeout(announce);
         slot?.end();

@@ -129,6 +129,11 @@ export function createShareActivities(deps: ShareActivityDeps) {
       await recordFinalState(sharePath, input, Context.current().info.attempt === 1);
     },
 
+    /** Whether the job's outputs/ is empty (nothing to zip): a local activity, after its sub-tasks ended. */
+    async outputsEmpty({ jobId }: ZipOutputsInput): Promise<boolean> {
+      return outputsAreEmpty(sharePath, jobId);
+    },
+
     /** Writes archives/{jobId}.zip from outputs/, atomically (a reader never sees half a zip). */
     async zipOutputs({ jobId }: ZipOutputsInput): Promise<ZipOutputsOutput> {
       const paths = jobPaths(sharePath, jobId);

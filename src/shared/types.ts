@@ -190,6 +190,8 @@ export interface RunScriptOutput {
   attempt: number;
   /** With `ownsShare`: true when the job has no outputs, and no sub-task that might still write some (nothing to zip). */
   outputsEmpty?: boolean;
+  /** With `ownsShare`: true when the script started sub-tasks (which may write outputs after it returned). */
+  spawned?: boolean;
   /** With `recordsSuccess`: true when runScript recorded the success itself. */
   recorded?: boolean;
 }

@@ -92,7 +92,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     retry: SHARE_RETRY,
   };
   const { prepareShare, recordState: recordStateActivity } = proxyActivities<ShareActivities>(shareOptions);
-  const { recordState: recordStateLocal } = proxyLocalActivities<ShareActivities>({
+  const { recordState: recordStateLocal, outputsEmpty } = proxyLocalActivities<ShareActivities>({
     startToCloseTimeout: RECORD_STATE_LOCAL_TIMEOUT,
     retry: SHARE_RETRY,
   });
@@ -190,7 +190,9 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
       throw err;
     }
     let archive: string | null = null;
-    if (ownShare && !run.outputsEmpty) archive = (await zipOutputs({ jobId: job.jobId })).archive;
+    // Sub-tasks may have written outputs after the script returned: look again now that they are done.
+    const nothingToZip = run.outputsEmpty || (run.spawned === true && (await outputsEmpty({ jobId: job.jobId })));
+    if (ownShare && !nothingToZip) archive = (await zipOutputs({ jobId: job.jobId })).archive;
     const result: JobResult = {
       result: run.result,
       retry: run.attempt - 1,

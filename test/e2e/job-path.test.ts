@@ -95,9 +95,21 @@ describe('the job path', () => {
       export async function main(pc: ProgramContext) { pc.clone({ entrypoint: 'late' }).execute(); return 'returned first'; }
     `);
     expect(final.status).toBe('SUCCESS');
-    expect(await steps(id)).toEqual(['runScript', 'zipOutputs', 'local']);
+    expect(await steps(id)).toEqual(['runScript', 'local', 'zipOutputs', 'local']); // outputs looked at again, zipped, recorded
     const zip = Buffer.from(await (await stack.api(`/jobs/${id}/outputs/archive`)).arrayBuffer());
     expect((await readZip(zip)).get('late.txt')?.toString()).toBe('from the sub-task');
+    expect(JSON.parse(fs.readFileSync(path.join(stack.sharePath, id, 'state.json'), 'utf8')).status).toBe('SUCCESS');
+  });
+
+  it('a job whose sub-tasks wrote nothing is not zipped, and is recorded once they ended', async () => {
+    const { id, final } = await run(`
+      import type { ProgramContext } from 'pixyz-scheduler';
+      export async function part(_pc: ProgramContext, p: { i: number }) { return p.i; }
+      export async function main(pc: ProgramContext) { return pc.clone({ entrypoint: 'part', raw: true }).execute({ i: 7 }).get(); }
+    `);
+    expect(final.status).toBe('SUCCESS');
+    expect(final.result).toBe(7);
+    expect(await steps(id)).toEqual(['runScript', 'local', 'local']); // outputs looked at again, then the record
     expect(JSON.parse(fs.readFileSync(path.join(stack.sharePath, id, 'state.json'), 'utf8')).status).toBe('SUCCESS');
   });
 
