@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import fs from 'node:fs';
@@ -12,7 +11,7 @@ import type { FromRunner, ScriptErrorInfo, ScriptJob, ScriptUsage, ToRunner } fr
 import { fromShare, isPartialFile, jobPaths, logFile } from '../shared/share';
 import type { ProgressSnapshot, RunScriptInput, RunScriptOutput } from '../shared/types';
 import type { ComputeSlots, ScriptSlot } from './compute-slots';
-import { RunnerPool } from './runner-pool';
+import { killGroup, RunnerPool } from './runner-pool';
 import { finalRecord } from '../shared/final-state';
 import { ensureJobDirectories, outputsAreEmpty, recordFinalState } from './share';
 import { answer, type SubTaskDeps } from './sub-tasks';
@@ -86,15 +85,6 @@ export function scriptEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /** The script file of a job: an upload in the share, or a predefined process in scripts/process. */
 export function scriptPath(sharePath: string, process: string, script: string): string {
   return process === 'custom' ? fromShare(sharePath, script) : path.resolve(REPO_ROOT, script);
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
 }
 
 function readTail(file: string | null): string {
@@ -223,7 +213,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
     let latest: ProgressSnapshot | null = null;
     let outcome: Extract<FromRunner, { type: 'result' | 'error' }> | undefined;
     let answered!: () => void;
-    const answeredOrExited = new Promise<void>((resolve) => (answered = resolve));
+    const replied = new Promise<void>((resolve) => (answered = resolve)); // with its result or error
     let released = false; // the process may serve another job: no late reply for this one
     const onMessage = (message: FromRunner) => {
       if (message.type === 'request') {
@@ -283,7 +273,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
     child.once('error', onError);
     child.once('exit', onExit);
     // The job ends with its result or error (the process lives on), or with the process.
-    let exit = await Promise.race([exited, answeredOrExited.then(() => null)]);
+    let exit = await Promise.race([exited, replied.then(() => null)]);
     // A script being killed is over only once it is gone.
     if (killTimer) exit = await exited;
     clearInterval(beat);

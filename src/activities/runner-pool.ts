@@ -167,11 +167,13 @@ export class RunnerPool {
   }
 }
 
-function killGroup(child: ChildProcess): void {
+/** Signals a script process and everything it started (its own process group). */
+export function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (child.pid === undefined) return;
   try {
-    process.kill(-child.pid!, 'SIGKILL');
+    process.kill(-child.pid, signal);
   } catch {
-    /* gone */
+    // already gone
   }
 }
 

@@ -78,6 +78,10 @@ export async function outputsAreEmpty(sharePath: string, jobId: string): Promise
   return first === null;
 }
 
+/**
+ * Counts an ended job in the job metrics (with `count`) and writes its state.json atomically (with
+ * `write`): by the recordState activity, or by runScript when nothing follows a success.
+ */
 export async function recordFinalState(sharePath: string, { state, process, write }: RecordStateInput, count: boolean): Promise<void> {
   if (count) {
     const requested = Date.parse(`${state.timeInfo.request}Z`);

@@ -20,9 +20,10 @@ export interface Workers {
   queues: string[];
   run(): Promise<void>;
   /**
-   * Once running: runs a no-op workflow on `control` (when this worker serves it), so that the
-   * first job does not pay for building the workflow sandbox. Resolves within WARM_UP_TIMEOUT_MS
-   * whatever happens (a slow or absent server only leaves the first job slower).
+   * Once running, when this worker serves `control`: runs pixyzWarmUp (the job workflow's code, a
+   * compute-only script on each of this worker's script queues), so that the first job does not
+   * pay for first-time work. Resolves within WARM_UP_TIMEOUT_MS whatever happens (a slow or absent
+   * server only leaves the first job slower).
    */
   warmUp(): Promise<void>;
   shutdown(): Promise<void>;
@@ -78,7 +79,7 @@ export const WARM_UP_TIMEOUT_MS = 3_000;
 /** The warm-up workflow's own bound: it ends, whatever happens, and never lingers in the queues. */
 const WARM_UP_WORKFLOW_TIMEOUT = '1 minute';
 
-/** The SDK's own defaults for the slots a tuner must also name. */
+/** Slots a tuner must also name: workflow and local-activity tasks as the SDK's defaults; Nexus, unused here, a few. */
 const WORKFLOW_TASK_SLOTS = 40;
 const LOCAL_ACTIVITY_SLOTS = 100;
 const NEXUS_TASK_SLOTS = 10;
@@ -146,7 +147,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Workers> {
           workflowExecutionTimeout: WARM_UP_WORKFLOW_TIMEOUT,
           args: [
             {
-              // This worker's script queues (not `share`), control first: its runs warm the workflow code too.
+              // This worker's script queues (not `share`); each run also warms the job workflow's code.
               queues: queues.filter((q) => q !== SHARE_QUEUE),
               taskQueuePrefix: config.taskQueuePrefix,
               timeRequest: naiveUtc(),
