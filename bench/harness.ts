@@ -133,6 +133,32 @@ export function processCpuMs(pid: number | undefined): number {
   }
 }
 
+/** CPU time (user + system, ms) of this process's threads so far, summed by thread name (tokio-runtime-w, libuv-worker, …). */
+export function threadCpuMs(): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return byName;
+}
+
+/** What each thread name used between two threadCpuMs() readings, per `n` (e.g. per job), largest first. */
+export function threadSplit(before: Map<string, number>, after: Map<string, number>, n: number): string {
+  return [...after]
+    .map(([name, ms]) => [name, (ms - (before.get(name) ?? 0)) / n] as const)
+    .filter(([, ms]) => ms >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, ms]) => `${name} ${ms.toFixed(1)}`)
+    .join(', ');
+}
+
 export function stats(ms: number[]) {
   const s = [...ms].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;

@@ -89,27 +89,51 @@ export class ComputeSlots {
   }
 }
 
-/** A script's slot, lent while it waits on sub-tasks (however many of its joins overlap). */
+/**
+ * A script's slot. It is lent while the script waits on sub-tasks (however many of its joins
+ * overlap), and from the moment the script computes no more (its process answered, or is gone)
+ * to the end of its activity: the worker then polls for its next task while this one records its
+ * state and reports to Temporal, instead of after.
+ */
 export class ScriptSlot {
   private joins = 0;
+  private lent = false;
+  private computing = true;
   private ended = false;
 
   constructor(private readonly slots: ComputeSlots) {}
 
   /** Runs `wait` (a join) with the script's slot lent; it is taken back when the last join ends. */
   async waiting<T>(wait: () => Promise<T>): Promise<T> {
-    if (this.joins++ === 0 && !this.ended) this.slots.lend();
+    if (this.joins++ === 0) this.lend();
     try {
       return await wait();
     } finally {
-      if (--this.joins === 0 && !this.ended) this.slots.takeBack();
+      if (--this.joins === 0 && this.computing) this.takeBack();
     }
   }
 
-  /** The script's end, whatever its state: a slot it had lent is taken back. */
+  /** The script computes no more (its process answered or is gone): the slot is lent until end(). */
+  computed(): void {
+    this.computing = false;
+    this.lend();
+  }
+
+  /** The activity's end, whatever the script's state: a slot it had lent is taken back. */
   end(): void {
-    if (this.ended) return;
+    this.takeBack();
     this.ended = true;
-    if (this.joins > 0) this.slots.takeBack();
+  }
+
+  private lend(): void {
+    if (this.lent || this.ended) return;
+    this.lent = true;
+    this.slots.lend();
+  }
+
+  private takeBack(): void {
+    if (!this.lent) return;
+    this.lent = false;
+    this.slots.takeBack();
   }
 }

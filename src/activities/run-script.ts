@@ -276,6 +276,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
     let exit = await Promise.race([exited, replied.then(() => null)]);
     // A script being killed is over only once it is gone.
     if (killTimer) exit = await exited;
+    slot?.computed(); // the worker may poll for its next task while this one ends
     clearInterval(beat);
     clearTimeout(limit);
     clearTimeout(killTimer);

@@ -70,6 +70,27 @@ describe('compute slots', () => {
     expect(slots.counts.waiting).toBe(0); // not taken back twice
   });
 
+  it('a script that has answered lends its slot while its task ends: one next task is polled for meanwhile', async () => {
+    const slots = new ComputeSlots(1);
+    const supplier = slots.slotSupplier();
+    await reserve(slots).p; // the script's task
+    const script = slots.forScript();
+    const next = reserve(slots);
+    const after = reserve(slots);
+    await tick();
+    expect(next.granted()).toBe(false); // it computes
+    script.computed(); // its process answered; the task still records its state and reports
+    await next.p;
+    await tick();
+    expect(after.granted()).toBe(false); // one task ahead, no more
+    script.end();
+    expect(slots.counts).toEqual({ held: 2, waiting: 0, limit: 1 });
+    supplier.releaseSlot({} as never); // Temporal has the first task's result
+    await tick();
+    expect(after.granted()).toBe(false); // the next task computes now
+    expect(slots.counts.held).toBe(1);
+  });
+
   it('an aborted reservation rejects with the signal’s reason and takes nothing', async () => {
     const slots = new ComputeSlots(1);
     await slots.slotSupplier().reserveSlot({} as never, new AbortController().signal);
