@@ -127,7 +127,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
      */
     async runScript(input: RunScriptInput): Promise<RunScriptOutput> {
       const ctx = Context.current();
-      if (input.ownsShare) await ensureJobDirectories(deps.sharePath, input.job.jobId, input.job.data);
+      if (input.ownsShare) ensureJobDirectories(deps.sharePath, input.job.jobId, input.job.data);
       const slot = deps.computeSlots?.(ctx.info.taskQueue)?.forScript();
       let announce: NodeJS.Timeout | undefined;
       try {
@@ -143,12 +143,15 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
         const out = await runInProcess(input, slot, ctx, seen);
         // Sub-tasks (a clone writes into this job's outputs/, maybe after this script returned)
         // or outputs to zip mean the job is not over yet: the workflow records it then.
-        const outputsEmpty = input.ownsShare ? !seen.spawned && (await outputsAreEmpty(deps.sharePath, input.job.jobId)) : undefined;
+        const outputsEmpty = input.ownsShare ? !seen.spawned && outputsAreEmpty(deps.sharePath, input.job.jobId) : undefined;
         const recorded = !!input.recordsSuccess && !seen.spawned && outputsEmpty !== false;
         if (recorded) {
           const record = finalRecord(input.job, { status: 'SUCCESS', result: out.result, error: null, progress: out.progress, retry: out.attempt - 1 }, new Date().toISOString());
-          // As when the workflow recorded it: a state.json lost to a broken share does not fail the job.
-          await recordFinalState(deps.sharePath, record, true).catch(() => {});
+          try {
+            recordFinalState(deps.sharePath, record, true);
+          } catch {
+            // As when the workflow recorded it: a state.json lost to a broken share does not fail the job.
+          }
         }
         return {
           ...out,
@@ -194,12 +197,15 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
     };
 
     // The script's stdout and stderr go to its log (the worker's own output for compute-only jobs).
+    // The log's own lines are written directly (a job that prints nothing costs no write through
+    // libuv's thread pool); the script's output goes through a stream, with back-pressure.
     let log: NodeJS.WritableStream = process.stdout;
+    let logFd: number | null = null;
     if (paths && logPath) {
       fs.mkdirSync(paths.logs, { recursive: true, mode: 0o755 });
-      const file = fs.createWriteStream(logPath, { flags: 'a', mode: 0o644 });
-      file.write(`--- ${new Date().toISOString()} attempt ${ctx.info.attempt} on ${ctx.info.taskQueue}\n`);
-      log = file;
+      logFd = fs.openSync(logPath, 'a', 0o644);
+      fs.writeSync(logFd, `--- ${new Date().toISOString()} attempt ${ctx.info.attempt} on ${ctx.info.taskQueue}\n`);
+      log = fs.createWriteStream('', { fd: logFd, autoClose: false });
     }
     const runner = pool.take();
     const { child, ready } = runner;
@@ -302,8 +308,15 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
       retire: exit !== null ? 'it was killed or exited' : !outputEnded ? 'its output did not end with the job' : outcome?.retire,
       rssBytes: outcome?.usage?.rssBytes,
     });
-    if (outcome?.usage && log !== process.stdout) log.write(`--- ${describeUsage(outcome.usage)}\n`);
-    if (log !== process.stdout) await new Promise<void>((resolve) => (log as fs.WriteStream).end(resolve));
+    if (logFd !== null) {
+      const fd = logFd;
+      await new Promise<void>((resolve) => (log as fs.WriteStream).end(resolve));
+      try {
+        if (outcome?.usage) fs.writeSync(fd, `--- ${describeUsage(outcome.usage)}\n`);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
 
     const cancel = ctx.cancellationDetails;
     if (timedOut && !ctx.cancellationSignal.aborted) {
