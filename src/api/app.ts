@@ -18,7 +18,7 @@ import { badRequest, errorHandler, notFound, tooEarly } from './errors';
 import { JobNotFoundError, jobState, readJob, taskMeta } from './job-state';
 import { listProcesses, processScript } from './processes';
 import { inspectScript, ScriptParseError } from './script-options';
-import { SubmitConfig } from './schemas';
+import { AppliedSubmitConfig } from './schemas';
 import { openApiDocument } from './openapi';
 import { submitJob } from './submit';
 import { API_VERSION } from './version';
@@ -99,7 +99,7 @@ async function readJobOr404(client: Client, id: string, sharePath: string) {
 export function createApp({ config, client, log, newId = () => crypto.randomUUID(), eagerStart = false }: ApiDeps): express.Express {
   // The submission path's parsers do their first-time work now, not in the first POST /jobs.
   inspectScript('warm-up.ts', WARM_UP_SOURCE, 'main');
-  SubmitConfig.safeParse({ entrypoint: 'main' });
+  AppliedSubmitConfig.safeParse({ entrypoint: 'main' });
   const app = express();
   app.disable('x-powered-by');
   app.set('strict routing', true);

@@ -80,6 +80,24 @@ export function createMetrics(client: Client, log: Logger): ApiMetrics {
     },
   });
 
+  // The labelled series of each (method, status class, route) pair, looked up once: prom-client
+  // would otherwise serialise the labels on every observation.
+  const series = new Map<string, { requests: ReturnType<typeof requests.labels>; duration: ReturnType<typeof duration.labels>; requestSize: ReturnType<typeof requestSize.labels>; responseSize: ReturnType<typeof responseSize.labels> }>();
+  const seriesOf = (method: string, status: string, handler: string) => {
+    const key = `${method} ${status} ${handler}`;
+    let s = series.get(key);
+    if (!s) {
+      s = {
+        requests: requests.labels({ method, status, handler }),
+        duration: duration.labels({ method, handler }),
+        requestSize: requestSize.labels({ handler }),
+        responseSize: responseSize.labels({ handler }),
+      };
+      series.set(key, s);
+    }
+    return s;
+  };
+
   const middleware: RequestHandler = (req, res, next) => {
     const started = process.hrtime.bigint();
     const id = crypto.randomUUID();
@@ -91,11 +109,12 @@ export function createMetrics(client: Client, log: Logger): ApiMetrics {
       const handler = req.route
         ? `${req.baseUrl}${String(req.route.path)}`.replace(/\*(\w+)/g, '{$1:path}').replace(/:(\w+)/g, '{$1}')
         : 'none';
-      requests.inc({ method: req.method, status: `${Math.floor(res.statusCode / 100)}xx`, handler });
-      duration.observe({ method: req.method, handler }, seconds);
+      const series = seriesOf(req.method, `${Math.floor(res.statusCode / 100)}xx`, handler);
+      series.requests.inc();
+      series.duration.observe(seconds);
       durationHighRes.observe(seconds);
-      requestSize.observe({ handler }, Number(req.headers['content-length'] ?? 0));
-      responseSize.observe({ handler }, Number(res.getHeader('content-length') ?? 0));
+      series.requestSize.observe(Number(req.headers['content-length'] ?? 0));
+      series.responseSize.observe(Number(res.getHeader('content-length') ?? 0));
       log.info({ req: { id, method: req.method, url: req.originalUrl.split('?')[0] }, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
     });
     next();

@@ -65,6 +65,12 @@ export const SubmitConfig = z
   .strict()
   .meta({ id: 'SubmitConfig' });
 
+/**
+ * What POST /jobs applies: SubmitConfig with other keys dropped, as upstream ignores them. Built
+ * once: zod compiles a schema on its first use, which a new `.strip()` per request would repeat.
+ */
+export const AppliedSubmitConfig = SubmitConfig.strip();
+
 export const SubmitForm = z
   .object({
     process: z.string().default('custom').describe('`custom` (with `script`) or a predefined process'),

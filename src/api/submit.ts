@@ -15,7 +15,7 @@ import type { JobInput, JobMemo } from '../shared/types';
 import { badRequest, HttpError } from './errors';
 import type { JobState } from './job-state';
 import { processScript } from './processes';
-import { SubmitConfig } from './schemas';
+import { AppliedSubmitConfig } from './schemas';
 import { inspectScript, SCRIPT_EXTENSIONS, ScriptParseError } from './script-options';
 
 const FILE_PARTS = ['script', 'file'] as const;
@@ -200,7 +200,7 @@ function submittedConfig(text: string | undefined): Record<string, unknown> {
   }
   // Null values mean "not set", as upstream; keys other than upstream's are ignored.
   const set = Object.fromEntries(Object.entries(parsed).filter(([, v]) => v !== null));
-  const checked = SubmitConfig.strip().safeParse(set);
+  const checked = AppliedSubmitConfig.safeParse(set);
   if (!checked.success) {
     const issue = checked.error.issues[0]!;
     const key = issue.path.join('.') || 'config';

@@ -39,6 +39,15 @@ describe('inspectScript', () => {
     expect(() => inspectScript('x.ts', 'export function main() {\n  return (;\n}', 'main')).toThrow(/does not parse: .*\(line 2, column \d+\)/);
   });
 
+  it('answers a script submitted again as the first time: its options, or its refusal', () => {
+    const src = "export const main = pixyzSchedule({ queue: 'gpu' }, async () => 1);";
+    const first = inspectScript('a.ts', src, 'main');
+    first.options.queue = 'changed by a caller';
+    expect(inspectScript('b.ts', src, 'main').options).toEqual({ queue: 'gpu' });
+    expect(() => inspectScript('b.ts', src, 'other')).toThrow('does not have the function other'); // another entrypoint, another answer
+    for (let i = 0; i < 2; i++) expect(() => inspectScript('x.ts', 'export function main() {\n  return (;\n}', 'main')).toThrow(/line 2/);
+  });
+
   it('reads the tutorials as shipped', () => {
     expect(inspectScript('00_sleep.ts', readScript('scripts/tutorial/00_sleep.ts'), 'main').options).toEqual({ queue: 'cpu', timeLimit: 60 });
     expect(inspectScript('00_progress.ts', readScript('scripts/tutorial/00_progress.ts'), 'main').options).toEqual({ queue: 'cpu', timeLimit: 600 });
