@@ -58,10 +58,7 @@ export async function startBenchStack(env: Record<string, string> = {}, opts: Be
   const workers = await createWorkers({ config, connection: workerConnection, namespace: 'default', log });
   const running = workers.run();
   await workers.warmUp(); // as npm start
-  // As npm start: the API's client shares the worker's connection and starts jobs eagerly
-  // (BENCH_EAGER=0: a connection of its own, as `npm run api` on another host).
-  const eager = process.env.BENCH_EAGER !== '0';
-  const api = await listen({ config, client: new Client({ connection: eager ? workerConnection : connection }), log, eagerStart: eager }, 0);
+  const api = await listen({ config, client: new Client({ connection }), log }, 0);
   const headers = { 'x-api-key': key };
 
   async function runJob(scriptName: string, script: Buffer, params: unknown = {}, entrypoint = 'main'): Promise<number> {

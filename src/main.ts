@@ -6,7 +6,6 @@ import net from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { CONTROL_QUEUE } from './shared/queues';
 import { ensureTemporalCli } from '../tools/temporal-cli.cjs';
 import { sha256Hex } from './api/auth';
 import { listen } from './api/server';
@@ -159,10 +158,7 @@ async function main(log: Logger): Promise<void> {
     log.info(`stopping (running scripts get ${config.worker.shutdownGraceMs / 1000} s to finish)`);
     await workers.shutdown();
   });
-  // The API shares the worker's connection: with a worker serving `control` in this process, a
-  // job starts eagerly (its first workflow task comes back with the start, no queue round trip).
-  const eagerStart = workers.queues.includes(CONTROL_QUEUE);
-  const api = await listen({ config, client: new Client({ connection: eagerStart ? workerConnection : clientConnection, namespace }), log, eagerStart });
+  const api = await listen({ config, client: new Client({ connection: clientConnection, namespace }), log });
   cleanups.push(() => api.close());
   await warming;
 

@@ -43,11 +43,6 @@ export interface ApiDeps {
   client: Client;
   log: Logger;
   newId?: () => string;
-  /**
-   * The client shares its NativeConnection with a worker of this process serving `control`
-   * (npm start): jobs start eagerly, their first workflow task handed straight to that worker.
-   */
-  eagerStart?: boolean;
 }
 
 /** A script as users write them, parsed once when the API starts. */
@@ -96,7 +91,7 @@ async function readJobOr404(client: Client, id: string, sharePath: string) {
 }
 
 /** The HTTP facade: upstream's routes and shapes over one shared Temporal client. */
-export function createApp({ config, client, log, newId = () => crypto.randomUUID(), eagerStart = false }: ApiDeps): express.Express {
+export function createApp({ config, client, log, newId = () => crypto.randomUUID() }: ApiDeps): express.Express {
   // The submission path's parsers do their first-time work now, not in the first POST /jobs.
   inspectScript('warm-up.ts', WARM_UP_SOURCE, 'main');
   AppliedSubmitConfig.safeParse({ entrypoint: 'main' });
@@ -196,7 +191,7 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   });
 
   app.post('/jobs', auth, async (req, res) => {
-    const state = await submitJob(req, { config, client, newId, eagerStart, onSubmitted: metrics.jobSubmitted });
+    const state = await submitJob(req, { config, client, newId, onSubmitted: metrics.jobSubmitted });
     log.info({ job: state.uuid, name: state.name }, 'job submitted');
     res.json(state);
   });

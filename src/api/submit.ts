@@ -213,8 +213,6 @@ export interface SubmitDeps {
   config: Config;
   client: Client;
   newId: () => string;
-  /** Start the workflow eagerly on this process's worker (see ApiDeps.eagerStart). */
-  eagerStart?: boolean;
   onSubmitted?: (process: string) => void;
 }
 
@@ -293,7 +291,6 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
         workflowId: jobId,
         args: [input],
         memo: { ...memo },
-        ...(deps.eagerStart ? { requestEagerStart: true } : {}),
         typedSearchAttributes: [
           { key: JOB_PROCESS, value: processName === 'custom' ? script.name : processName },
           { key: JOB_STATUS, value: 'PENDING' },

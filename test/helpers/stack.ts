@@ -76,10 +76,7 @@ export async function startStack(
   );
   const running = Promise.all(workers.map((w) => w.run()));
   await Promise.all(workers.map((w) => w.warmUp())); // as npm start
-  // As npm start: the API's client shares the first worker's connection and starts jobs eagerly.
-  const eager = (workerSets[0]?.queues ?? config.worker.queues).includes('control');
-  const apiClient = eager ? new Client({ connection: workerConnection, namespace: 'default' }) : client;
-  const server = await listen({ config, client: apiClient, log, eagerStart: eager }, 0);
+  const server = await listen({ config, client, log }, 0);
   return {
     url: server.url,
     key,
