@@ -86,7 +86,8 @@ async function fromStateFile(sharePath: string, jobId: string): Promise<JobDetai
 
 /**
  * Reads one job's state from Temporal: describe for live state, the result for finished ones;
- * with `sharePath`, from the job's state.json once Temporal has forgotten it.
+ * with `sharePath`, a success from the job's state.json, and any job from it once Temporal has
+ * forgotten it.
  */
 export async function readJob(client: Client, jobId: string, sharePath?: string): Promise<JobDetails> {
   const handle = client.workflow.getHandle(jobId);
@@ -102,7 +103,10 @@ export async function readJob(client: Client, jobId: string, sharePath?: string)
     throw err;
   }
   const memo = (desc.memo ?? {}) as Partial<JobMemo>;
-  const details = await detailsOf(client, handle, desc, memo, jobId);
+  // A finished job's own record (what its result would say) is a local read; its result from
+  // Temporal is one more call, which the job's last poll would wait for.
+  const recorded = desc.status.name === 'COMPLETED' && sharePath ? await fromStateFile(sharePath, jobId) : null;
+  const details = recorded?.status === 'SUCCESS' ? recorded : await detailsOf(client, handle, desc, memo, jobId);
   return memo.children ? { ...details, children: memo.children } : details;
 }
 
