@@ -182,7 +182,11 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
       await settleChildren();
       // A failed script's partial outputs can still be downloaded as a zip, as upstream allows.
       if (ownShare && !isCancellation(err)) {
-        setStatus('FAILURE', 'archiving'); // the script failed: no "100 %" while its outputs are zipped
+        // The script failed: no "100 %" while its outputs are zipped. Published before the zip only
+        // since fewer-steps-v1: the release before e5b9dfe published it after, and its histories
+        // must replay (those recorded between e5b9dfe and fewer-steps-v1 cannot be both; see
+        // test/fixtures/histories/README.md).
+        setStatus('FAILURE', 'archiving', fewerSteps);
         await zipOutputs({ jobId: job.jobId }).catch((zipErr) => {
           if (isCancellation(zipErr)) throw zipErr; // a cancel during the zip still reads REVOKED
         });

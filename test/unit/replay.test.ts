@@ -56,4 +56,17 @@ describe('recorded histories', () => {
     expect(replayed.sort()).toEqual(files);
     expect(failures, failures.join('\n')).toEqual([]);
   });
+
+  // Kept to say which jobs an upgrade strands (histories/README.md says why): each must still fail.
+  it('that cannot replay still cannot, with a nondeterminism error', async () => {
+    const unreplayable = fs.readdirSync(path.join(HISTORIES, 'unreplayable')).filter((f) => f.endsWith('.json')).sort();
+    expect(unreplayable).toEqual(['6407f72-failure.json']);
+    const errors: string[] = [];
+    const results = Worker.runReplayHistories(
+      { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      unreplayable.map((file) => ({ workflowId: file, history: loadHistory(path.join('unreplayable', file)) })),
+    );
+    for await (const { error } of results) errors.push(error ? (error as Error).name : 'replayed');
+    expect(errors).toEqual(['DeterminismViolationError']);
+  });
 });
