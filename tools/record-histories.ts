@@ -2,7 +2,8 @@
 // test/fixtures/histories/<label>-<shape>.json, for test/unit/replay.test.ts: when pixyzJob
 // changes shape, the histories of the release before the change must still replay.
 //
-//   npx tsx tools/record-histories.ts <label>      (e.g. the patch name or the commit)
+//   npx tsx tools/record-histories.ts <label> [shape …]   (label: the patch name or the commit;
+//                                                         shapes: all when none is named)
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,13 +11,17 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
 import { startBenchStack } from '../bench/harness';
+import { saveModel } from '../src/geometry';
+import { assembly } from '../test/helpers/models';
 import { craftZip } from '../test/helpers/zip';
 
-const label = process.argv[2];
-if (!label || !/^[\w.-]+$/.test(label)) {
-  console.error('usage: npx tsx tools/record-histories.ts <label>   (letters, digits, . _ -)');
+const [label, ...only] = process.argv.slice(2);
+const SHAPES = ['trivial', 'outputs', 'archive', 'failure', 'running-signal', 'sub-task', 'cancelled', 'warm-up', 'timed-out', 'canvas', 'failed-member', 'fresh-context', 'thumbnail-chained'];
+if (!label || !/^[\w.-]+$/.test(label) || only.some((s) => !SHAPES.includes(s))) {
+  console.error(`usage: npx tsx tools/record-histories.ts <label> [shape …]   (label: letters, digits, . _ -; shapes: ${SHAPES.join(', ')})`);
   process.exit(2);
 }
+const wanted = (shape: string) => only.length === 0 || only.includes(shape);
 const OUT = path.join(__dirname, '..', 'test', 'fixtures', 'histories');
 
 // historyToJSON trips over the duplicated protobufjs of this install (see replay.test.ts): use
@@ -34,16 +39,24 @@ export async function main(pc: any) { fs.writeFileSync(path.join(pc.getOutputDir
   'sub-task': `import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
 export async function work(_pc: ProgramContext, p: { n: number }) { return p.n * 2; }
 export const main = pixyzSchedule({ queue: 'control' }, async (pc: ProgramContext) => pc.clone({ entrypoint: 'work', raw: true }).execute({ n: 21 }).get());`,
+  // A group whose second member fails: the job fails with that member's error.
+  'failed-member': `import { group, pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
+export async function work(_pc: ProgramContext, p: { n: number }) { if (p.n === 2) throw new Error('no faces in part 2'); return p.n; }
+export const main = pixyzSchedule({ queue: 'control' }, async (pc: ProgramContext) => group([1, 2, 3].map((n) => pc.clone({ entrypoint: 'work', raw: true }).s({ n }))).applyAsync().get());`,
 };
+/** Canvases (a single sub-task, a group, a chain, a chord) and a fresh context, from the sub-task tests' own script. */
+const SUB_TASKS = fs.readFileSync(path.join(__dirname, '..', 'test', 'fixtures', 'sub-tasks.ts'), 'utf8');
 
 async function main(): Promise<void> {
   const stack = await startBenchStack();
   const client = new Client({ connection: await Connection.connect({ address: stack.address }) });
   const headers = { 'x-api-key': stack.key };
-  const post = async (script: string, file?: { name: string; content: Buffer }): Promise<string> => {
+  const post = async (script: string, file?: { name: string; content: Buffer }, extra: Record<string, string> = {}): Promise<string> => {
     const form = new FormData();
-    form.set('script', new Blob([script]), 'job.ts');
+    if (extra.process) form.set('process', extra.process);
+    else form.set('script', new Blob([script]), 'job.ts');
     if (file) form.set('file', new Blob([file.content]), file.name);
+    for (const [key, value] of Object.entries(extra)) if (key !== 'process') form.set(key, value);
     return ((await (await fetch(`${stack.url}/jobs`, { method: 'POST', body: form, headers })).json()) as { uuid: string }).uuid;
   };
   const save = async (shape: string, workflowId: string) => {
@@ -53,25 +66,55 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(OUT, `${label}-${shape}.json`), `${JSON.stringify(json)}\n`);
     console.log(`${label}-${shape}.json`);
   };
+  /** The job and every workflow it started, children first by start time: <shape>-parent, <shape>-<type>-<n>. */
+  const saveTree = async (shape: string, workflowId: string) => {
+    await save(`${shape}-parent`, workflowId);
+    let n = 0;
+    const walk = async (id: string): Promise<void> => {
+      const children: { workflowId: string; type: string; startTime: Date }[] = [];
+      for await (const wf of client.workflow.list({ query: `ParentWorkflowId = "${id}"` })) children.push(wf);
+      for (const child of children.sort((a, b) => a.startTime.getTime() - b.startTime.getTime())) {
+        await save(`${shape}-${child.type === 'pixyzCanvas' ? 'canvas' : 'job'}-${++n}`, child.workflowId);
+        await walk(child.workflowId);
+      }
+    };
+    await walk(workflowId);
+  };
 
   const zip = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-histories-')), 'parts.zip');
   craftZip(zip, [{ name: 'part.obj', content: 'v 1 2 3\n' }]);
-  await save('trivial', await post(SCRIPTS.trivial!));
-  await save('outputs', await post(SCRIPTS.outputs!, { name: 'model.obj', content: Buffer.from('v 0 0 0\n') }));
-  await save('archive', await post(SCRIPTS.outputs!, { name: 'parts.zip', content: fs.readFileSync(zip) }));
-  await save('failure', await post(SCRIPTS.failure!));
-  await save('running-signal', await post(SCRIPTS.running!));
-  const parent = await post(SCRIPTS['sub-task']!);
-  await save('sub-task-parent', parent);
-  const children = client.workflow.list({ query: `ParentWorkflowId = "${parent}"` });
-  for await (const child of children) await save('sub-task-child', child.workflowId);
-  const slow = await post(SCRIPTS.slow!);
-  await new Promise((r) => setTimeout(r, 1500));
-  await fetch(`${stack.url}/jobs/${slow}/cancel`, { method: 'POST', headers });
-  await save('cancelled', slow);
-  for await (const warmUp of client.workflow.list({ query: `WorkflowType = "pixyzWarmUp"` })) {
-    await save('warm-up', warmUp.workflowId);
-    break;
+  if (wanted('trivial')) await save('trivial', await post(SCRIPTS.trivial!));
+  if (wanted('outputs')) await save('outputs', await post(SCRIPTS.outputs!, { name: 'model.obj', content: Buffer.from('v 0 0 0\n') }));
+  if (wanted('archive')) await save('archive', await post(SCRIPTS.outputs!, { name: 'parts.zip', content: fs.readFileSync(zip) }));
+  if (wanted('failure')) await save('failure', await post(SCRIPTS.failure!));
+  if (wanted('running-signal')) await save('running-signal', await post(SCRIPTS.running!));
+  if (wanted('sub-task')) {
+    const parent = await post(SCRIPTS['sub-task']!);
+    await save('sub-task-parent', parent);
+    for await (const child of client.workflow.list({ query: `ParentWorkflowId = "${parent}"` })) await save('sub-task-child', child.workflowId);
+  }
+  if (wanted('cancelled')) {
+    const slow = await post(SCRIPTS.slow!);
+    await new Promise((r) => setTimeout(r, 1500));
+    await fetch(`${stack.url}/jobs/${slow}/cancel`, { method: 'POST', headers });
+    await save('cancelled', slow);
+  }
+  if (wanted('warm-up')) {
+    for await (const warmUp of client.workflow.list({ query: `WorkflowType = "pixyzWarmUp"` })) {
+      await save('warm-up', warmUp.workflowId);
+      break;
+    }
+  }
+  // Killed at its time limit, retried once (the default), killed again.
+  if (wanted('timed-out')) await save('timed-out', await post(SCRIPTS.slow!, undefined, { config: JSON.stringify({ time_limit: 1 }) }));
+  if (wanted('canvas')) await saveTree('canvas', await post(SUB_TASKS, undefined, { config: JSON.stringify({ entrypoint: 'main' }) }));
+  if (wanted('failed-member')) await saveTree('failed-member', await post(SCRIPTS['failed-member']!));
+  if (wanted('fresh-context')) await saveTree('fresh-context', await post(SUB_TASKS, undefined, { config: JSON.stringify({ entrypoint: 'directories' }) }));
+  if (wanted('thumbnail-chained')) {
+    const glb = path.join(path.dirname(zip), 'assembly.glb');
+    await saveModel(assembly(), glb);
+    const id = await post('', { name: 'assembly.glb', content: fs.readFileSync(glb) }, { process: 'thumbnail_chained', params: JSON.stringify({ width: 32, height: 32 }) });
+    await saveTree('thumbnail-chained', id);
   }
   await stack.stop();
 }
