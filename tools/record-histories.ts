@@ -39,12 +39,8 @@ export async function main(pc: any) { fs.writeFileSync(path.join(pc.getOutputDir
   'sub-task': `import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
 export async function work(_pc: ProgramContext, p: { n: number }) { return p.n * 2; }
 export const main = pixyzSchedule({ queue: 'control' }, async (pc: ProgramContext) => pc.clone({ entrypoint: 'work', raw: true }).execute({ n: 21 }).get());`,
-  // A group whose second member fails: the job fails with that member's error.
-  'failed-member': `import { group, pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
-export async function work(_pc: ProgramContext, p: { n: number }) { if (p.n === 2) throw new Error('no faces in part 2'); return p.n; }
-export const main = pixyzSchedule({ queue: 'control' }, async (pc: ProgramContext) => group([1, 2, 3].map((n) => pc.clone({ entrypoint: 'work', raw: true }).s({ n }))).applyAsync().get());`,
 };
-/** Canvases (a single sub-task, a group, a chain, a chord) and a fresh context, from the sub-task tests' own script. */
+/** Canvases (a single sub-task, a group, a chain, a chord), a failed group member and a fresh context, from the sub-task tests' own script. */
 const SUB_TASKS = fs.readFileSync(path.join(__dirname, '..', 'test', 'fixtures', 'sub-tasks.ts'), 'utf8');
 
 async function main(): Promise<void> {
@@ -108,7 +104,8 @@ async function main(): Promise<void> {
   // Killed at its time limit, retried once (the default), killed again.
   if (wanted('timed-out')) await save('timed-out', await post(SCRIPTS.slow!, undefined, { config: JSON.stringify({ time_limit: 1 }) }));
   if (wanted('canvas')) await saveTree('canvas', await post(SUB_TASKS, undefined, { config: JSON.stringify({ entrypoint: 'main' }) }));
-  if (wanted('failed-member')) await saveTree('failed-member', await post(SCRIPTS['failed-member']!));
+  // A group whose middle member fails while the two others run.
+  if (wanted('failed-member')) await saveTree('failed-member', await post(SUB_TASKS, undefined, { config: JSON.stringify({ entrypoint: 'failingGroup' }) }));
   if (wanted('fresh-context')) await saveTree('fresh-context', await post(SUB_TASKS, undefined, { config: JSON.stringify({ entrypoint: 'directories' }) }));
   if (wanted('thumbnail-chained')) {
     const glb = path.join(path.dirname(zip), 'assembly.glb');

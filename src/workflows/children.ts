@@ -1,7 +1,12 @@
 // Sub-tasks: children of a job, single tasks or upstream's canvases (group, chain, chord).
 import {
+  ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  isCancellation,
   ParentClosePolicy,
+  patched,
   startChild,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
@@ -92,11 +97,57 @@ export async function startCanvas(parent: JobInput, canvas: Canvas): Promise<Chi
   });
 }
 
+/**
+ * Since this patch, a member of a canvas that fails cancels its running siblings (they end
+ * REVOKED and record it, as any cancelled job) before the canvas fails, with an error naming the
+ * member. Before it, the canvas failed at once and its other children were terminated with it.
+ */
+export const CANVAS_REVOKES_SIBLINGS_PATCH = 'canvas-revokes-siblings-v1';
+
 /** A canvas of sub-tasks as a workflow of its own: its tasks are its children. */
 export async function pixyzCanvas({ canvas, parent }: CanvasInput): Promise<unknown> {
   const inputFile = parent.inputFile ?? null;
-  return runCanvas(canvas, async (sig, params) => {
-    const child = await startTask(parent, sig, params, inputFile);
-    return taskValue(sig, await child.result());
+  const members = new CancellationScope();
+  const running: Promise<unknown>[] = [];
+  let failed: { sig: TaskSignature; err: unknown } | undefined;
+  try {
+    return await members.run(() =>
+      runCanvas(canvas, async (sig, params) => {
+        const child = await startTask(parent, sig, params, inputFile);
+        const result = child.result();
+        running.push(result.catch(() => {}));
+        try {
+          return taskValue(sig, await result);
+        } catch (err) {
+          // The first member to fail decides; the patch check sits where the old code path ends.
+          if (!failed && !isCancellation(err) && patched(CANVAS_REVOKES_SIBLINGS_PATCH)) {
+            failed = { sig, err };
+            members.cancel();
+          }
+          throw err;
+        }
+      }),
+    );
+  } catch (err) {
+    if (!failed) throw err;
+    // Every sibling has ended (REVOKED, recorded) before the canvas reports the failure.
+    await Promise.all(running);
+    throw memberFailure(canvas, failed.sig, failed.err, running.length - 1);
+  }
+}
+
+/** The canvas's error: the failed member's own type and message, prefixed with which member it was. */
+function memberFailure(canvas: Canvas, sig: TaskSignature, err: unknown, siblings: number): ApplicationFailure {
+  let cause: unknown = err;
+  while ((cause instanceof ChildWorkflowFailure || cause instanceof ActivityFailure) && cause.cause) cause = cause.cause;
+  const type = cause instanceof ApplicationFailure ? (cause.type ?? ErrorType.InternalError) : ErrorType.InternalError;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const others = siblings > 0 ? `; the ${canvas.kind}'s other ${siblings} started sub-task(s) were revoked or had ended` : '';
+  return ApplicationFailure.create({
+    type,
+    message: `sub-task ${sig.id} (${sig.entrypoint}) of ${canvas.kind} ${canvas.id} failed: ${message}${others}`,
+    details: cause instanceof ApplicationFailure ? (cause.details as unknown[] | undefined) : undefined,
+    nonRetryable: true,
+    cause: err as Error,
   });
 }

@@ -91,6 +91,28 @@ describe('sub-tasks', () => {
     }
   });
 
+  it('of a group are revoked when one of them fails, and the job’s error names that one', async () => {
+    const { body } = await submit(stack, { script, config: { entrypoint: 'failingGroup' } });
+    const outputs = path.join(stack.sharePath, body.uuid, 'outputs');
+    const pids = await eventually(() => {
+      const files = fs.existsSync(outputs) ? fs.readdirSync(outputs).filter((f) => f.endsWith('.pid')) : [];
+      return files.length === 2 ? files.map((f) => Number(fs.readFileSync(path.join(outputs, f), 'utf8'))) : undefined;
+    });
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.status).toBe('FAILURE');
+    expect(final.error).toMatch(/sub-task [\w-]+ \(failLater\) of group [\w-]+ failed: no faces in part 2; the group's other 2 started sub-task\(s\) were revoked/);
+    expect(pids.some(isAlive)).toBe(false); // the siblings' scripts were killed
+    // The siblings ended cancelled, each with its own record, as any revoked job.
+    const members: { id: string; status: string }[] = [];
+    for await (const canvas of stack.client.workflow.list({ query: `ParentWorkflowId = "${body.uuid}"` })) {
+      for await (const wf of stack.client.workflow.list({ query: `ParentWorkflowId = "${canvas.workflowId}"` })) {
+        const job = (await (await stack.api(`/jobs/${wf.workflowId}`)).json()) as { status: string };
+        members.push({ id: wf.workflowId, status: job.status });
+      }
+    }
+    expect(members.map((m) => m.status).sort()).toEqual(['FAILURE', 'REVOKED', 'REVOKED']);
+  });
+
   it('go to the queue they ask for, on a worker that serves it', async () => {
     const { final } = await run('routed');
     expect(final.error).toBeNull();
