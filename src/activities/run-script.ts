@@ -221,12 +221,14 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
     let answered!: () => void;
     const replied = new Promise<void>((resolve) => (answered = resolve)); // with its result or error
     let released = false; // the process may serve another job: no late reply for this one
+    const requests = new AbortController(); // what the script asked and still waits for ends with its job
     const onMessage = (message: FromRunner) => {
       if (message.type === 'request') {
         const { type: _t, requestId, ...request } = message;
         if (request.op === 'spawn') seen.spawned = true;
         // A join waits on sub-tasks: the script computes nothing meanwhile, its slot is lent.
-        const answering = request.op === 'join' && slot ? slot.waiting(() => answer(request, deps, ctx)) : answer(request, deps, ctx);
+        const ask = () => answer(request, deps, ctx, requests.signal);
+        const answering = request.op === 'join' && slot ? slot.waiting(ask) : ask();
         void answering.then((reply) => {
           if (child.connected && !released) child.send({ type: 'reply', requestId, ...reply } satisfies ToRunner);
         });
@@ -297,6 +299,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
     }
     runner.output.detach();
     released = true;
+    requests.abort();
     child.off('message', onMessage);
     child.off('close', onClose);
     child.off('exit', onExit);

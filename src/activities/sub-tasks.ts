@@ -2,7 +2,7 @@
 // an Update to the job's own workflow, or a wait on a child's result.
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TemporalFailure } from '@temporalio/common';
 import { ErrorType } from '../shared/errors';
 import type { RunnerReply, RunnerRequest } from '../shared/protocol';
@@ -64,6 +64,43 @@ function childError(err: unknown, childId: string): RequestError {
   return new RequestError(ErrorType.InternalError, message, childId);
 }
 
+/**
+ * How long one wait on a sub-task's result lasts before it is asked again. The worker's connection
+ * cannot abort a call in flight, so a join given up (its script gone, its job cancelled) stops
+ * waiting at once and leaves Temporal's long poll behind for at most this long.
+ */
+export const JOIN_POLL_MS = 10_000;
+let joinPollMs = JOIN_POLL_MS;
+/** For tests: a shorter long poll, so that a join outlasting several of them is quick to test. */
+export function setJoinPollMs(ms: number): void {
+  joinPollMs = ms;
+}
+
+/** A child's result, waited for in long polls of JOIN_POLL_MS; rejects as soon as `signal` aborts. */
+async function resultOf(client: Client, id: string, signal: AbortSignal): Promise<unknown> {
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new RequestError(ErrorType.Cancelled, `the wait on sub-task ${id} was given up`, id));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    for (;;) {
+      const deadline = Date.now() + joinPollMs;
+      const poll = client.withDeadline(deadline, () => client.workflow.getHandle(id).result());
+      try {
+        return await Promise.race([poll, aborted]);
+      } catch (err) {
+        // Past its deadline the call fails (DEADLINE_EXCEEDED from the server, or CANCELLED
+        // "Timeout expired" from the client, whichever comes first): ask again.
+        if (signal.aborted || Date.now() < deadline) throw err;
+      }
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
 const STATUS: Record<string, string> = {
   COMPLETED: 'SUCCESS',
   FAILED: 'FAILURE',
@@ -72,7 +109,7 @@ const STATUS: Record<string, string> = {
   CANCELLED: 'REVOKED',
 };
 
-async function handle(req: RunnerRequest, deps: SubTaskDeps, ctx: Context): Promise<unknown> {
+async function handle(req: RunnerRequest, deps: SubTaskDeps, ctx: Context, signal: AbortSignal): Promise<unknown> {
   const client = ctx.client;
   switch (req.op) {
     case 'spawn': {
@@ -85,7 +122,7 @@ async function handle(req: RunnerRequest, deps: SubTaskDeps, ctx: Context): Prom
       }
     }
     case 'join': {
-      const wait = client.withAbortSignal(ctx.cancellationSignal, () => client.workflow.getHandle(req.id).result());
+      const wait = resultOf(client, req.id, signal);
       let timer: NodeJS.Timeout | undefined;
       const timeout =
         req.timeoutMs === null
@@ -117,15 +154,26 @@ async function handle(req: RunnerRequest, deps: SubTaskDeps, ctx: Context): Prom
   }
 }
 
+/** Requests of script processes being answered in this worker (a join waits as long as its sub-tasks run). */
+let inFlight = 0;
+export function requestsInFlight(): number {
+  return inFlight;
+}
+
 /**
  * Answers one request of the script process; never throws. `ctx` is the runScript activity's
- * context, passed in: IPC callbacks of a pre-started process run outside it.
+ * context, passed in: IPC callbacks of a pre-started process run outside it. `jobOver` aborts
+ * the request (a join's wait on Temporal) when the script is gone before its answer.
  */
-export async function answer(req: RunnerRequest, deps: SubTaskDeps, ctx: Context): Promise<RunnerReply> {
+export async function answer(req: RunnerRequest, deps: SubTaskDeps, ctx: Context, jobOver?: AbortSignal): Promise<RunnerReply> {
+  inFlight += 1;
   try {
-    return { ok: true, value: await handle(req, deps, ctx) };
+    const signal = jobOver ? AbortSignal.any([ctx.cancellationSignal, jobOver]) : ctx.cancellationSignal;
+    return { ok: true, value: await handle(req, deps, ctx, signal) };
   } catch (err) {
     const e = err instanceof RequestError ? err : new RequestError(ErrorType.InternalError, (err as Error)?.message ?? String(err));
     return { ok: false, error: { type: e.type, name: 'SubTaskError', message: e.message, stack: null, childId: e.childId } };
+  } finally {
+    inFlight -= 1;
   }
 }

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestsInFlight, setJoinPollMs } from '../../src/activities/sub-tasks';
 import { eventually, isAlive, readScript, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 
 const script = { name: 'sub-tasks.ts', content: readScript('test/fixtures/sub-tasks.ts') };
@@ -14,6 +15,9 @@ const run = async (entrypoint: string, params: unknown = {}) => {
 
 let stack: Stack;
 beforeAll(async () => {
+  // Joins wait in long polls of 0.3 s here (10 s in production): every join of these tests that
+  // lasts longer (a 1.5-s child, a chain) goes through several.
+  setJoinPollMs(300);
   // Two workers, as on two hosts: one serves control, cpu and share; the other only gpu.
   stack = await startStack({ CONCURRENT_TASKS: '4' }, process.env, [
     { queues: ['control', 'cpu', 'share'], env: { ...process.env, WORKER_NAME: 'cpu-host' } },
@@ -111,6 +115,20 @@ describe('sub-tasks', () => {
       }
     }
     expect(members.map((m) => m.status).sort()).toEqual(['FAILURE', 'REVOKED', 'REVOKED']);
+  });
+
+  it('are no longer waited for by a script killed during its join', async () => {
+    const { body } = await submit(stack, { script, config: { entrypoint: 'killedWhileJoining', time_limit: 2, retries: 0 } });
+    const pidFile = path.join(stack.sharePath, body.uuid, 'outputs', 'child-1.pid');
+    const child = await eventually(() => (fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8')) : undefined));
+    await eventually(() => (requestsInFlight() > 0 ? true : undefined)); // the join waits on Temporal
+    // The parent's script is killed at its 2-s limit; its join stops waiting then, while the
+    // sub-task (8 s) still runs.
+    await eventually(() => (requestsInFlight() === 0 ? true : undefined), 4000, 20);
+    expect(isAlive(child)).toBe(true);
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final.status).toBe('FAILURE');
+    expect(final.error).toMatch(/timeout/i);
   });
 
   it('go to the queue they ask for, on a worker that serves it', async () => {
