@@ -289,6 +289,9 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
       await client.workflow.start('pixyzJob', {
         taskQueue: taskQueueName(config.taskQueuePrefix, CONTROL_QUEUE),
         workflowId: jobId,
+        // A job id names one job for good: a second start with it fails, even once the first ended.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
         args: [input],
         memo: { ...memo },
         typedSearchAttributes: [

@@ -7,6 +7,7 @@ import {
   isCancellation,
   ParentClosePolicy,
   patched,
+  WorkflowIdReusePolicy,
   startChild,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
@@ -73,6 +74,8 @@ function childOptions(parent: JobInput, job: JobInput) {
     memo: { ...memo, parentId: parent.jobId, shareOf: job.shareOf ?? null },
     // A parent that goes away (terminated, timed out) takes its children with it.
     parentClosePolicy: ParentClosePolicy.TERMINATE,
+    // A job id names one job for good: never the run of another, even after the first is gone.
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     typedSearchAttributes: [
       { key: JOB_PROCESS, value: `${parent.process === 'custom' ? parent.script.split('/').pop() : parent.process}:${job.entrypoint}` },
       { key: JOB_STATUS, value: 'PENDING' },
@@ -93,6 +96,7 @@ export async function startCanvas(parent: JobInput, canvas: Canvas): Promise<Chi
     taskQueue: taskQueueName(parent.taskQueuePrefix, CONTROL_QUEUE),
     args: [{ canvas, parent }],
     parentClosePolicy: ParentClosePolicy.TERMINATE,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     memo: { name: null, process: parent.process, timeRequest: parent.timeRequest, parentId: parent.jobId },
   });
 }
