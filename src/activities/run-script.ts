@@ -328,7 +328,8 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
     if (ctx.cancellationSignal.aborted) {
       if (cancel?.cancelRequested) throw new CancelledFailure('the job was cancelled; its script process was killed');
       if (cancel?.workerShutdown) {
-        throw ApplicationFailure.retryable('the worker shut down while the script was running', ErrorType.ScriptKilled);
+        // Not an attempt of the script's: the workflow runs it again (see pixyzJob), on the next worker.
+        throw ApplicationFailure.nonRetryable('the worker stopped while the script was running', ErrorType.WorkerShutdown);
       }
       throw ApplicationFailure.retryable(`Task process timeout (${job.timeLimitSeconds} s)`, ErrorType.ScriptTimeout);
     }

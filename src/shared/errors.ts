@@ -9,6 +9,11 @@ export const ErrorType = {
   /** The script process was killed by a signal (OOM killer, kill -9): retried once. */
   ScriptKilled: 'ScriptKilled',
   ScriptTimeout: 'ScriptTimeout',
+  /**
+   * The worker stopped (a deploy, SIGTERM) while the script ran: the job runs the script again,
+   * from the start, on the next worker, without spending one of its retries.
+   */
+  WorkerShutdown: 'WorkerShutdown',
   ResultTooLarge: 'ResultTooLarge',
   Cancelled: 'Cancelled',
   PixyzSharedDirectoryNotFound: 'PixyzSharedDirectoryNotFound',

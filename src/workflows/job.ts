@@ -55,6 +55,10 @@ export const RECORD_STATE_LOCAL_TIMEOUT = '1 minute';
 export const FEWER_STEPS_PATCH = 'fewer-steps-v1';
 /** Since fewer-steps-v1, a script shows as RUNNING in visibility once it has run this long (runScript signals it). */
 export const ANNOUNCE_RUNNING_AFTER_MS = 1000;
+/** Since this patch, a script cut short by its worker's shutdown runs again, not counted as an attempt. */
+export const SHUTDOWN_RERUNS_PATCH = 'shutdown-reruns-v1';
+/** Shutdowns a job outlives; past them (a worker stopped again and again), the job fails. */
+export const MAX_SHUTDOWN_RERUNS = 20;
 export const RUN_SCRIPT_RETRY = {
   maximumAttempts: 1 + RUN_SCRIPT_RETRIES,
   initialInterval: '1 second',
@@ -170,12 +174,23 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     setStatus('RUNNING', 'running', !fewerSteps);
     let run;
     try {
-      run = await runScript({
+      const runInput = {
         job,
         inputFile: prepared.inputFile,
         ...(fewerSteps && ownShare ? { ownsShare: true } : {}),
         ...(fewerSteps ? { announceRunningAfterMs: ANNOUNCE_RUNNING_AFTER_MS, recordsSuccess: isJob } : {}),
-      });
+      };
+      for (let reruns = 0; ; reruns++) {
+        try {
+          run = await runScript(runInput);
+          break;
+        } catch (err) {
+          // A script cut short by its worker's shutdown runs again on the next worker: a deploy
+          // spends none of the job's retries. (The patch check sits where the old path ends.)
+          if (reruns < MAX_SHUTDOWN_RERUNS && stoppedWithItsWorker(err) && patched(SHUTDOWN_RERUNS_PATCH)) continue;
+          throw err;
+        }
+      }
       view.phase = 'archiving';
       await settleChildren();
     } catch (err) {
@@ -234,6 +249,11 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
       if (isCancellation(e)) throw e; // only a record lost to a broken share is tolerated
     });
   }
+}
+
+/** runScript failed because its worker was stopping (deploy, SIGTERM), not because of its script. */
+function stoppedWithItsWorker(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === ErrorType.WorkerShutdown;
 }
 
 /** The job's failure with the script's own type and message on top, not "Activity task failed". */

@@ -58,6 +58,16 @@ describe('a script that fails', () => {
     expect(fs.readFileSync(path.join(stack.sharePath, body.uuid, 'outputs', 'attempts.txt'), 'utf8')).toBe('x');
   });
 
+  it('runs a script cut short by its worker’s shutdown again on the next worker, without spending a retry', async () => {
+    const { body } = await submit(stack, { script: fixture('runs.ts'), config: { retries: 0 } });
+    const first = path.join(stack.sharePath, body.uuid, 'outputs', 'run-1.pid');
+    const pid = await eventually(() => (fs.existsSync(first) ? Number(fs.readFileSync(first, 'utf8')) : undefined));
+    await stack.restartWorkers(); // a deploy: the script gets WORKER_SHUTDOWN_GRACE (1 s), then dies
+    expect(isAlive(pid)).toBe(false);
+    const final = await waitForEnd(stack, body.uuid);
+    expect(final).toMatchObject({ status: 'SUCCESS', result: { runs: 2 }, retry: 0 });
+  });
+
   it('refuses a result too large for Temporal with a message that says what to do', async () => {
     const { body } = await submit(stack, { script: fixture('big-result.ts') });
     const final = await waitForEnd(stack, body.uuid);

@@ -19,6 +19,8 @@ export interface Stack {
   sharePath: string;
   /** fetch against the API with the key set. */
   api(pathname: string, init?: RequestInit): Promise<Response>;
+  /** Stops the workers as a deploy does (running scripts get WORKER_SHUTDOWN_GRACE), then starts new ones. */
+  restartWorkers(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -61,20 +63,22 @@ export async function startStack(
   const workerConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
-  const workers = await Promise.all(
-    workerSets.map((set) =>
-      createWorkers({
-        config,
-        connection: workerConnection,
-        namespace: 'default',
-        log,
-        queues: set.queues,
-        workflowBundle: { codePath: inject('workflowBundlePath') },
-        env: set.env ?? workerEnv,
-      }),
-    ),
-  );
-  const running = Promise.all(workers.map((w) => w.run()));
+  const startWorkers = () =>
+    Promise.all(
+      workerSets.map((set) =>
+        createWorkers({
+          config,
+          connection: workerConnection,
+          namespace: 'default',
+          log,
+          queues: set.queues,
+          workflowBundle: { codePath: inject('workflowBundlePath') },
+          env: set.env ?? workerEnv,
+        }),
+      ),
+    );
+  let workers = await startWorkers();
+  let running = Promise.all(workers.map((w) => w.run()));
   await Promise.all(workers.map((w) => w.warmUp())); // as npm start
   const server = await listen({ config, client, log }, 0);
   return {
@@ -85,6 +89,12 @@ export async function startStack(
     sharePath,
     api: (pathname, init = {}) =>
       fetch(`${server.url}${pathname}`, { ...init, headers: { 'x-api-key': key, ...(init.headers ?? {}) } }),
+    async restartWorkers() {
+      await Promise.all(workers.map((w) => w.shutdown()));
+      await running;
+      workers = await startWorkers();
+      running = Promise.all(workers.map((w) => w.run()));
+    },
     async stop() {
       await server.close();
       await Promise.all(workers.map((w) => w.shutdown()));
