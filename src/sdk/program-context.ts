@@ -67,12 +67,12 @@ export interface ExecuteOptions {
 export class ProgramContext {
   readonly options: ProgramContextOptions;
   private readonly progressTracker: Progress;
-  private [REPORTER]: ((snapshot: ProgressSnapshot) => void) | undefined;
+  private [REPORTER]: (() => void) | undefined;
 
   constructor(options: ProgramContextOptions = {}) {
     this.options = { ...DEFAULTS, timeRequest: new Date().toISOString(), ...options };
     assertSerializable(this.options, 'ProgramContext');
-    this.progressTracker = new Progress((snapshot) => this[REPORTER]?.(snapshot));
+    this.progressTracker = new Progress(() => this[REPORTER]?.());
   }
 
   /** Merges `changes` into this context and returns it. */
@@ -201,8 +201,8 @@ export class ProgramContext {
     return fromLocal(script, inputPath, outputDir);
   }
 
-  /** @internal The runner forwards progress to the worker through this. */
-  static attachReporter(pc: ProgramContext, reporter: (snapshot: ProgressSnapshot) => void): void {
+  /** @internal Called at each progress change (read `pc.progress` for the snapshot): the runner forwards progress to the worker through this. */
+  static attachReporter(pc: ProgramContext, reporter: () => void): void {
     pc[REPORTER] = reporter;
   }
 }

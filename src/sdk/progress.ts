@@ -1,17 +1,30 @@
 import type { ProgressSnapshot, ProgressStep } from '../shared/types';
 
 /**
+ * Steps a snapshot keeps: the newest ones (`current` counts them all). A script may open
+ * 100,000 steps; a snapshot travels as heartbeat details and in the job's result, which Temporal
+ * bounds (2 MB a payload).
+ */
+export const MAX_KEPT_STEPS = 1000;
+/** A step's text is cut to this many characters. */
+export const MAX_STEP_INFO = 500;
+
+/**
  * Upstream's TaskProgress: a total, a list of steps with their durations, a percentage. Each
- * change is handed to `onChange` (the runner forwards it to the worker as a heartbeat).
+ * change calls `onChange`, which reads `snapshot()` when it needs one (the runner forwards it to
+ * the worker as a heartbeat, a few times a second at most).
  */
 export class Progress {
   private total = 1;
+  /** The newest MAX_KEPT_STEPS steps. */
   private steps: ProgressStep[] = [];
+  /** Steps opened so far. */
+  private count = 0;
   private stepStartedAt = 0;
   private started = new Date();
   private stopped: Date | null = null;
 
-  constructor(private readonly onChange: (snapshot: ProgressSnapshot) => void = () => {}) {}
+  constructor(private readonly onChange: () => void = () => {}) {}
 
   start(): void {
     this.started = new Date();
@@ -26,7 +39,10 @@ export class Progress {
 
   next(info?: string): void {
     this.closeCurrentStep();
-    this.steps.push({ info: info ?? `step ${this.steps.length + 1}`, duration: -1 });
+    this.count += 1;
+    const text = info ?? `step ${this.count}`;
+    this.steps.push({ info: text.length > MAX_STEP_INFO ? `${text.slice(0, MAX_STEP_INFO - 1)}…` : text, duration: -1 });
+    if (this.steps.length > MAX_KEPT_STEPS) this.steps.shift();
     this.stepStartedAt = performance.now();
     this.emit();
   }
@@ -41,8 +57,8 @@ export class Progress {
     const done = this.stopped !== null;
     return {
       total: this.total,
-      current: this.steps.length,
-      progress: done ? 100 : Math.min(99, Math.floor((Math.max(0, this.steps.length - 1) / this.total) * 100)),
+      current: this.count,
+      progress: done ? 100 : Math.min(99, Math.floor((Math.max(0, this.count - 1) / this.total) * 100)),
       steps: this.steps.map((s) => ({ ...s })),
       started: this.started.toISOString(),
       stopped: this.stopped ? this.stopped.toISOString() : null,
@@ -55,6 +71,6 @@ export class Progress {
   }
 
   private emit(): void {
-    this.onChange(this.snapshot());
+    this.onChange();
   }
 }

@@ -126,6 +126,10 @@ const LASTING_RESOURCES = new Set([
   'FSReqCallback', 'FSReqPromise', 'FileHandle', 'GetAddrInfoReqWrap', 'GetNameInfoReqWrap', 'QueryReqWrap',
 ]);
 
+/** The worker hears of progress this often at most (it heartbeats every 250 ms). */
+const PROGRESS_EVERY_MS = 100;
+let progressTimer: NodeJS.Timeout | undefined;
+
 let baseline: Baseline;
 let jobs = 0;
 let current: RemoteBackend | null = null;
@@ -243,9 +247,16 @@ async function run(message: Extract<ToRunner, { type: 'run' }>): Promise<void> {
       outputDir: job.outputDir,
       retry: job.attempt - 1,
     });
-    // A context the script kept (in a timer, say) reports nothing once its job is over.
-    ProgramContext.attachReporter(pc, (progress) => {
-      if (live) void send({ type: 'progress', progress });
+    // Progress goes to the worker PROGRESS_EVERY_MS at most, the latest snapshot each time: a
+    // script may report thousands of steps a second. A context the script kept (in a timer, say)
+    // reports nothing once its job is over.
+    const jobContext = pc;
+    ProgramContext.attachReporter(pc, () => {
+      if (!live || progressTimer) return;
+      progressTimer = setTimeout(() => {
+        progressTimer = undefined;
+        if (live) void send({ type: 'progress', progress: jobContext.progress });
+      }, PROGRESS_EVERY_MS);
     });
     void send({ type: 'progress', progress: pc.progress }); // the job is RUNNING from here
     const entrypoint = await loadEntrypoint(job.script, job.entrypoint, n);
@@ -258,6 +269,8 @@ async function run(message: Extract<ToRunner, { type: 'run' }>): Promise<void> {
     end = { type: 'error', error: errorInfo(err), progress: pc?.progress ?? null };
   }
   live = false;
+  clearTimeout(progressTimer); // the job's end carries its last progress
+  progressTimer = undefined;
   backend.close();
   current = null;
   forgetStarts();

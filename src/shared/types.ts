@@ -18,6 +18,7 @@ export interface ProgressSnapshot {
   current: number;
   /** 0–100, upstream's formula: floor((steps - 1) / total * 100); 100 once stopped. */
   progress: number;
+  /** The newest steps (at most 1,000): `current` counts them all. */
   steps: ProgressStep[];
   /** ISO instant the script's progress started. */
   started: string;

@@ -16,7 +16,7 @@ describe('progress', () => {
   it('follows upstream: floor((steps - 1) / total * 100), 100 once stopped, durations closed step by step', async () => {
     const pc = new ProgramContext();
     const seen: ProgressSnapshot[] = [];
-    ProgramContext.attachReporter(pc, (s) => seen.push(s));
+    ProgramContext.attachReporter(pc, () => seen.push(pc.progress));
     pc.progressSetTotal(4);
     pc.progressNext('a');
     expect(pc.progress).toMatchObject({ total: 4, current: 1, progress: 0 });
@@ -31,6 +31,22 @@ describe('progress', () => {
     expect(pc.progress.stopped).not.toBeNull();
     expect(pc.progress.steps.every((s) => s.duration >= 0)).toBe(true);
     expect(seen).toHaveLength(5);
+  });
+
+  it('keeps the newest 1,000 steps of 100,000 and counts them all, each text at most 500 characters', () => {
+    const pc = new ProgramContext();
+    let changes = 0;
+    ProgramContext.attachReporter(pc, () => changes++);
+    pc.progressSetTotal(100_000);
+    for (let i = 1; i <= 100_000; i++) pc.progressNext(i === 100_000 ? 'x'.repeat(10_000) : undefined);
+    const p = pc.progress;
+    expect(p.current).toBe(100_000);
+    expect(p.progress).toBe(99);
+    expect(p.steps).toHaveLength(1000);
+    expect(p.steps[0]!.info).toBe('step 99001');
+    expect(p.steps.at(-1)!.info).toHaveLength(500);
+    expect(p.steps.at(-1)!.info.endsWith('…')).toBe(true);
+    expect(changes).toBe(100_001);
   });
 
   it('names unnamed steps and treats a bad total as 1', () => {
