@@ -6,6 +6,7 @@ import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, 
 import { ApplicationFailure, CancelledFailure, TemporalFailure } from '@temporalio/common';
 import { ErrorType } from '../shared/errors';
 import type { RunnerReply, RunnerRequest } from '../shared/protocol';
+import { countTasks, jsonBytes, MAX_SPAWN_BYTES, MAX_SUB_TASK_PARAMS_BYTES } from '../shared/canvas';
 import { isInside, isJobId, toShare } from '../shared/share';
 import type { Canvas, JobResult } from '../shared/types';
 import { spawnUpdate } from '../workflows/definitions';
@@ -31,6 +32,13 @@ function normalizeCanvas(c: Canvas, deps: SubTaskDeps): Canvas {
   if (!isJobId(c.id)) throw new RequestError(ErrorType.InvalidInput, `sub-task id '${c.id}' is not a UUID`);
   switch (c.kind) {
     case 'task': {
+      const bytes = jsonBytes(c.params);
+      if (bytes > MAX_SUB_TASK_PARAMS_BYTES) {
+        throw new RequestError(
+          ErrorType.InvalidInput,
+          `the params of sub-task ${c.id} (${c.entrypoint}) are ${bytes} bytes of JSON, over the ${MAX_SUB_TASK_PARAMS_BYTES}-byte limit: write large data to a file in pc.getOutputDir() and pass its name`,
+        );
+      }
       if (!deps.queues.includes(c.queue)) {
         throw new RequestError(ErrorType.InvalidInput, `Invalid queue '${c.queue}': configured queues are ${deps.queues.join(', ')} (QUEUES)`);
       }
@@ -114,6 +122,14 @@ async function handle(req: RunnerRequest, deps: SubTaskDeps, ctx: Context, signa
   switch (req.op) {
     case 'spawn': {
       const canvas = normalizeCanvas(req.canvas, deps);
+      const bytes = jsonBytes(canvas);
+      if (bytes > MAX_SPAWN_BYTES) {
+        throw new RequestError(
+          ErrorType.InvalidInput,
+          `this ${canvas.kind} of ${countTasks(canvas)} sub-task(s) is ${bytes} bytes of JSON with its params, over the ${MAX_SPAWN_BYTES}-byte limit of one spawn: split it, or pass file names rather than data`,
+          canvas.id,
+        );
+      }
       const jobId = ctx.info.workflowExecution!.workflowId;
       try {
         return await client.workflow.getHandle(jobId).executeUpdate(spawnUpdate, { args: [{ canvas }] });

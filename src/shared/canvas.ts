@@ -2,6 +2,31 @@
 // local mode follow when they run one. No Node built-ins: workflows import this.
 import type { Canvas, JobResult, TaskOutput, TaskSignature } from './types';
 
+// Sizes Temporal would refuse later, checked where a user's data enters: a payload (an Update, a
+// child's input) may not pass 2 MB, and Temporal warns from 512 KB.
+/** A sub-task's own params, as JSON. */
+export const MAX_SUB_TASK_PARAMS_BYTES = 512 * 1024;
+/** A whole spawn (a task, or a group, chain or chord with every task's params), as JSON. */
+export const MAX_SPAWN_BYTES = 1536 * 1024;
+/** What a chord's body receives: the list of its header's results, as JSON. */
+export const MAX_CHORD_BODY_INPUT_BYTES = 1536 * 1024;
+
+/** Bytes of `value` as JSON (UTF-8); no Node built-ins, as workflows use it too. */
+export function jsonBytes(value: unknown): number {
+  const json = JSON.stringify(value) ?? '';
+  let bytes = json.length;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c >= 0x80) bytes += c >= 0x800 && !(c >= 0xd800 && c <= 0xdfff) ? 2 : 1;
+  }
+  return bytes;
+}
+
+/** A canvas step whose input would be over a limit (the workflow fails the canvas with it, as InvalidInput). */
+export class CanvasInputTooLarge extends Error {
+  override name = 'CanvasInputTooLarge';
+}
+
 export function countTasks(c: Canvas): number {
   switch (c.kind) {
     case 'task':
@@ -71,7 +96,15 @@ export async function runCanvas(
       for (const item of canvas.items) value = await runCanvas(item, runTask, value);
       return value;
     }
-    case 'chord':
-      return runCanvas(canvas.body, runTask, await Promise.all(canvas.header.map((item) => runCanvas(item, runTask, previous))));
+    case 'chord': {
+      const results = await Promise.all(canvas.header.map((item) => runCanvas(item, runTask, previous)));
+      const bytes = jsonBytes(results);
+      if (bytes > MAX_CHORD_BODY_INPUT_BYTES) {
+        throw new CanvasInputTooLarge(
+          `the results of chord ${canvas.id}'s ${canvas.header.length} header task(s) are ${bytes} bytes of JSON, over the ${MAX_CHORD_BODY_INPUT_BYTES}-byte limit of its body's input: have them write large data to files in pc.getOutputDir() and return the names`,
+        );
+      }
+      return runCanvas(canvas.body, runTask, results);
+    }
   }
 }

@@ -14,7 +14,7 @@ import {
 import { ErrorType } from '../shared/errors';
 import { CONTROL_QUEUE, taskQueueName } from '../shared/queues';
 import { JOB_NAME, JOB_PROCESS, JOB_STATUS } from '../shared/search-attributes';
-import { countTasks, runCanvas, taskValue } from '../shared/canvas';
+import { CanvasInputTooLarge, countTasks, runCanvas, taskValue } from '../shared/canvas';
 import { naiveUtc } from '../shared/time';
 import type { Canvas, CanvasInput, JobInput, JobMemo, JobResult, TaskSignature } from '../shared/types';
 
@@ -133,6 +133,7 @@ export async function pixyzCanvas({ canvas, parent }: CanvasInput): Promise<unkn
       }),
     );
   } catch (err) {
+    if (err instanceof CanvasInputTooLarge) throw ApplicationFailure.nonRetryable(err.message, ErrorType.InvalidInput);
     if (!failed) throw err;
     // Every sibling has ended (REVOKED, recorded) before the canvas reports the failure.
     await Promise.all(running);

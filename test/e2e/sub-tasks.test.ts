@@ -131,6 +131,15 @@ describe('sub-tasks', () => {
     expect(final.error).toMatch(/timeout/i);
   });
 
+  it('are refused at spawn, or before a chord’s body, when their data is over what Temporal carries', async () => {
+    const { final } = await run('oversized');
+    expect(final.status).toBe('SUCCESS');
+    const [params, group, chord] = final.result as string[];
+    expect(params).toMatch(/the params of sub-task [\w-]+ \(double\) are \d+ bytes of JSON, over the 524288-byte limit/);
+    expect(group).toMatch(/this group of 10 sub-task\(s\) is \d+ bytes of JSON with its params, over the 1572864-byte limit of one spawn/);
+    expect(chord).toMatch(/the results of chord [\w-]+'s 3 header task\(s\) are \d+ bytes of JSON, over the 1572864-byte limit of its body's input/);
+  });
+
   it('go to the queue they ask for, on a worker that serves it', async () => {
     const { final } = await run('routed');
     expect(final.error).toBeNull();
