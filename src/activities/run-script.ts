@@ -127,7 +127,11 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
      */
     async runScript(input: RunScriptInput): Promise<RunScriptOutput> {
       const ctx = Context.current();
-      if (input.ownsShare) ensureJobDirectories(deps.sharePath, input.job.jobId, input.job.data);
+      if (input.ownsShare) {
+        ensureJobDirectories(deps.sharePath, input.job.jobId, input.job.data);
+        // A retry after a lost worker: the killed attempt's half-written models are not outputs.
+        if (ctx.info.attempt > 1) removePartialFiles(jobPaths(deps.sharePath, input.job.jobId).outputs, (pid) => !isAlive(pid));
+      }
       const slot = deps.computeSlots?.(ctx.info.taskQueue)?.forScript();
       let announce: NodeJS.Timeout | undefined;
       try {
@@ -360,8 +364,18 @@ export function describeUsage(usage: ScriptUsage): string {
   return `script process: peak RSS ${(usage.peakRssBytes / 2 ** 20).toFixed(0)} MiB, CPU ${usage.cpuSeconds.toFixed(2)} s`;
 }
 
-/** Removes the temporary files (saveModel's `.<name>.<pid>.partial`) that process `pid` left under `dir`. */
-export function removePartialFiles(dir: string, pid: number): void {
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the temporary files (saveModel's `.<name>.<pid>.partial`) left under `dir` by process `pid` (or by the processes it accepts). */
+export function removePartialFiles(dir: string, pid: number | ((pid: number) => boolean)): void {
+  const left = typeof pid === 'number' ? (p: number) => p === pid : pid;
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -370,7 +384,7 @@ export function removePartialFiles(dir: string, pid: number): void {
   }
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) removePartialFiles(full, pid);
-    else if (entry.isFile() && isPartialFile(entry.name) && entry.name.endsWith(`.${pid}.partial`)) fs.rmSync(full, { force: true });
+    if (entry.isDirectory()) removePartialFiles(full, left);
+    else if (entry.isFile() && isPartialFile(entry.name) && left(Number(/\.(\d+)\.partial$/.exec(entry.name)![1]))) fs.rmSync(full, { force: true });
   }
 }

@@ -10,7 +10,7 @@ import { ErrorType } from '../shared/errors';
 import { countFinishedJob } from '../shared/job-metrics';
 
 export type { ExtractLimits } from '../shared/archive';
-import { fromShare, jobPaths, logFile, toShare } from '../shared/share';
+import { fromShare, isPartialFile, jobPaths, logFile, toShare } from '../shared/share';
 import type { PreparedShare, PrepareShareInput, RecordStateInput, ZipOutputsInput, ZipOutputsOutput } from '../shared/types';
 
 export interface ShareActivityDeps {
@@ -81,7 +81,9 @@ export function outputsAreEmpty(sharePath: string, jobId: string): boolean {
     return false;
   }
   try {
-    return dir.readSync() === null;
+    // A killed attempt's partial file (saveModel's, see partialFile) is not an output.
+    for (let entry = dir.readSync(); entry !== null; entry = dir.readSync()) if (!isPartialFile(entry.name)) return false;
+    return true;
   } finally {
     dir.closeSync();
   }
@@ -162,7 +164,8 @@ export function createShareActivities(deps: ShareActivityDeps) {
       archive.on('entry', (entry) => {
         if ((entry as { type?: string }).type === 'file') entries += 1;
       });
-      archive.directory(paths.outputs, false);
+      // Partial files (a model being written when its process was killed) are never outputs.
+      archive.directory(paths.outputs, false, (entry) => (isPartialFile(path.basename(entry.name)) ? false : entry));
       await whileHeartbeating(() =>
         Promise.all([pipeline(archive, fs.createWriteStream(partial, { mode: FILE_MODE })), archive.finalize()]),
       );

@@ -9,7 +9,7 @@ import swaggerUiDist from 'swagger-ui-dist';
 import type { Config } from '../shared/config';
 import { jobMetricsRegistry } from '../shared/job-metrics';
 import type { Logger } from '../shared/log';
-import { EMPTY_ZIP, isInside, isJobId, jobPaths } from '../shared/share';
+import { EMPTY_ZIP, isInside, isJobId, isPartialFile, jobPaths } from '../shared/share';
 import { requireApiKey } from './auth';
 import { cancelJob, deleteJob, streamLog } from './control';
 import { listJobs, parseListQuery } from './list';
@@ -228,7 +228,7 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
     const id = jobIdParam(req);
     const outputs = await outputsRoot(config.sharePath, id);
     const entries = outputs ? await fsp.readdir(outputs).catch(() => [] as string[]) : [];
-    res.json({ outputs: entries.sort() });
+    res.json({ outputs: entries.filter((name) => !isPartialFile(name)).sort() });
   });
 
   app.get('/jobs/:id/outputs/archive', auth, async (req, res) => {
@@ -248,7 +248,7 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
       }
       // A job that wrote no outputs has no archive file (nothing was zipped): its archive is empty.
       const outputs = state.status === 'SUCCESS' ? await outputsRoot(config.sharePath, id) : null;
-      if (outputs && (await fsp.readdir(outputs).catch(() => ['?'])).length === 0) {
+      if (outputs && (await fsp.readdir(outputs).catch(() => ['?'])).every(isPartialFile)) {
         res.setHeader('Content-Disposition', contentDisposition(`${id}.zip`));
         res.setHeader('Content-Type', 'application/octet-stream');
         res.send(EMPTY_ZIP);
