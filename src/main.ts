@@ -12,7 +12,7 @@ import { listen } from './api/server';
 import { loadConfig, REPO_ROOT, type Config } from './shared/config';
 import { startDevServer, type DevServer } from './shared/dev-server';
 import { createLogger, type Logger } from './shared/log';
-import { connectionOptions, ensureSearchAttributes, setRetention } from './shared/temporal';
+import { apiConnectionOptions, connectionOptions, ensureSearchAttributes, setRetention } from './shared/temporal';
 import { createWorkers, installTemporalRuntime } from './worker/worker';
 
 function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -129,7 +129,7 @@ async function main(log: Logger): Promise<void> {
   const server = config.temporal.address ? undefined : await startEmbeddedServer(config, log);
   if (server) cleanups.push(() => server.stop());
   const { options, namespace } = connectionOptions(config, server?.address);
-  const clientConnection = await Connection.connect(options);
+  const clientConnection = await Connection.connect(apiConnectionOptions(options));
   cleanups.push(() => clientConnection.close());
   try {
     const added = await ensureSearchAttributes(clientConnection, namespace);

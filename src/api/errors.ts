@@ -28,12 +28,31 @@ export function errorBody(status: number, details: string) {
   return { detail: { code: status, message: REASONS[status] ?? 'Error', details } };
 }
 
+/**
+ * Whether `err` says Temporal could not be reached (gRPC UNAVAILABLE, a call out of time, no
+ * connection), wherever it sits in the causes the client wrapped it in.
+ */
+export function temporalUnreachable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | null; typeof e === 'object' && e !== null; e = e.cause as typeof e) {
+    if (e.code === 14 || e.code === 4) return true;
+    if (/UNAVAILABLE|ECONNREFUSED|No connection established|Timeout expired|deadline exceeded|failed to connect/i.test(String(e.message))) return true;
+  }
+  return false;
+}
+
+/** Upstream's 503 for any route whose answer needs Temporal while it is away. */
+export function unreachable(err: unknown): HttpError {
+  const cause = err instanceof Error ? err.message : String(err);
+  return new HttpError(503, `Service not available: Temporal is not reachable (${cause}); try again once it is back`);
+}
+
 export function errorHandler(log: { error: (obj: object, msg: string) => void }): ErrorRequestHandler {
   return (err, _req, res, _next) => {
     if (res.headersSent) {
       res.destroy();
       return;
     }
+    if (!(err instanceof HttpError) && temporalUnreachable(err)) err = unreachable(err);
     if (err instanceof HttpError) {
       // Upstream's 503 carries a plain string detail.
       if (err.status === 503) res.status(503).json({ detail: err.details });

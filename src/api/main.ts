@@ -2,7 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/log';
-import { connectionOptions } from '../shared/temporal';
+import { apiConnectionOptions, connectionOptions } from '../shared/temporal';
 import { listen } from './server';
 
 async function main(): Promise<void> {
@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel, 'api');
   if (!config.godPasswordSha256) log.warn('GOD_PASSWORD_SHA256 is not set: every /jobs route answers 401');
   const { options, namespace } = connectionOptions(config);
-  const connection = await Connection.connect(options);
+  const connection = await Connection.connect(apiConnectionOptions(options));
   const client = new Client({ connection, namespace });
   const server = await listen({ config, client, log });
   const stop = async () => {

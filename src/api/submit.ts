@@ -12,7 +12,7 @@ import { JOB_NAME, JOB_PROCESS, JOB_STATUS } from '../shared/search-attributes';
 import { jobPaths, toShare } from '../shared/share';
 import { naiveUtc } from '../shared/time';
 import type { JobInput, JobMemo } from '../shared/types';
-import { badRequest, HttpError } from './errors';
+import { badRequest, HttpError, temporalUnreachable, unreachable } from './errors';
 import type { JobState } from './job-state';
 import { processScript } from './processes';
 import { AppliedSubmitConfig } from './schemas';
@@ -301,11 +301,8 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
         ],
       });
     } catch (err) {
-      // gRPC UNAVAILABLE (14) or no connection: upstream's 503; anything else is ours to fix.
-      const code = (err as { code?: number }).code;
-      if (code === 14 || /UNAVAILABLE|connect|ECONNREFUSED/i.test((err as Error).message)) {
-        throw new HttpError(503, `Service not available: Temporal is not reachable: ${(err as Error).message}`);
-      }
+      // Temporal away: upstream's 503 (the directory is removed below); anything else is ours to fix.
+      if (temporalUnreachable(err)) throw unreachable(err);
       throw err;
     }
     deps.onSubmitted?.(processName);

@@ -1,4 +1,4 @@
-import { Connection } from '@temporalio/client';
+import { Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type ConnectionOptions } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { temporal } from '@temporalio/proto';
@@ -16,6 +16,15 @@ export function connectionOptions(config: Config, address?: string): { options: 
   if (address) options.address = address;
   else if (config.temporal.address) options.address = config.temporal.address;
   return { options, namespace: config.temporal.namespace || loaded.namespace || 'default' };
+}
+
+/**
+ * The API's connection: calls that fail for want of a server are tried 3 times in ~0.5 s, not
+ * 10 times over ~20 s (the client's default), so that a request answers 503 at once while
+ * Temporal is away instead of hanging.
+ */
+export function apiConnectionOptions(options: NativeConnectionOptions): ConnectionOptions {
+  return { ...(options as ConnectionOptions), interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))] };
 }
 
 const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
