@@ -8,6 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ensureTemporalCli } from '../tools/temporal-cli.cjs';
 import { sha256Hex } from './api/auth';
+import { startOrphanSweeper } from './api/orphans';
 import { listen } from './api/server';
 import { loadConfig, REPO_ROOT, type Config } from './shared/config';
 import { startDevServer, type DevServer } from './shared/dev-server';
@@ -158,8 +159,11 @@ async function main(log: Logger): Promise<void> {
     log.info(`stopping (running scripts get ${config.worker.shutdownGraceMs / 1000} s to finish)`);
     await workers.shutdown();
   });
-  const api = await listen({ config, client: new Client({ connection: clientConnection, namespace }), log });
+  const apiClient = new Client({ connection: clientConnection, namespace });
+  const api = await listen({ config, client: apiClient, log });
   cleanups.push(() => api.close());
+  const orphans = startOrphanSweeper({ sharePath: config.sharePath, client: apiClient, log });
+  cleanups.push(async () => orphans.stop());
   await warming;
 
   console.log(

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/log';
 import { apiConnectionOptions, connectionOptions } from '../shared/temporal';
+import { startOrphanSweeper } from './orphans';
 import { listen } from './server';
 
 async function main(): Promise<void> {
@@ -13,7 +14,9 @@ async function main(): Promise<void> {
   const connection = await Connection.connect(apiConnectionOptions(options));
   const client = new Client({ connection, namespace });
   const server = await listen({ config, client, log });
+  const orphans = startOrphanSweeper({ sharePath: config.sharePath, client, log });
   const stop = async () => {
+    orphans.stop();
     await server.close();
     await connection.close();
   };
