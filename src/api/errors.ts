@@ -8,6 +8,7 @@ const REASONS: Record<number, string> = {
   425: 'Too early',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
+  507: 'Insufficient Storage',
 };
 
 /** An API error with upstream's body: {"detail":{"code":N,"message":M,"details":D}}. */
@@ -53,6 +54,9 @@ export function errorHandler(log: { error: (obj: object, msg: string) => void })
       return;
     }
     if (!(err instanceof HttpError) && temporalUnreachable(err)) err = unreachable(err);
+    if (!(err instanceof HttpError) && (err as NodeJS.ErrnoException)?.code === 'ENOSPC') {
+      err = new HttpError(507, 'No space left in the share directory (SHARE_PATH) for this upload; free some (finished jobs go after JOB_RETENTION) and send it again');
+    }
     if (err instanceof HttpError) {
       // Upstream's 503 carries a plain string detail.
       if (err.status === 503) res.status(503).json({ detail: err.details });

@@ -78,8 +78,8 @@ async function killGroup(proc: Proc | undefined): Promise<void> {
 
 export async function startCluster(env: Record<string, string> = {}): Promise<Cluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-cluster-'));
-  const sharePath = path.join(dir, 'share');
-  fs.mkdirSync(sharePath);
+  const sharePath = env.SHARE_PATH ?? path.join(dir, 'share');
+  fs.mkdirSync(sharePath, { recursive: true });
   const key = `key-${randomUUID()}`;
   const serverPort = await freePort();
   const apiPort = await freePort();
