@@ -20,6 +20,8 @@ export interface BenchStack {
   address: string;
   /** The embedded server's pid (undefined with TEMPORAL_ADDRESS). */
   serverPid: number | undefined;
+  /** SHARE_PATH of this stack. */
+  sharePath: string;
   taskQueue(queue: string): string;
   /** Submits `script` (content) and polls until it ends; returns ms from POST to SUCCESS. */
   runJob(scriptName: string, script: Buffer, params?: unknown, entrypoint?: string): Promise<number>;
@@ -96,6 +98,7 @@ export async function startBenchStack(env: Record<string, string> = {}, opts: Be
     key,
     address,
     serverPid: server?.process.pid,
+    sharePath: config.sharePath,
     taskQueue: (queue) => `${config.taskQueuePrefix}${queue}`,
     runJob,
     runProcess,
