@@ -208,7 +208,8 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
     if (paths && logPath) {
       fs.mkdirSync(paths.logs, { recursive: true, mode: 0o755 });
       logFd = fs.openSync(logPath, 'a', 0o644);
-      fs.writeSync(logFd, `--- ${new Date().toISOString()} attempt ${ctx.info.attempt} on ${ctx.info.taskQueue}\n`);
+      const after = ctx.info.attempt > 1 ? previousAttempt(logPath, ctx.info.attempt - 1) : '';
+      fs.writeSync(logFd, `--- ${new Date().toISOString()} attempt ${ctx.info.attempt} on ${ctx.info.taskQueue}${after}\n`);
       log = fs.createWriteStream('', { fd: logFd, autoClose: false });
     }
     const runner = pool.take();
@@ -325,33 +326,61 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
       }
     }
 
-    const cancel = ctx.cancellationDetails;
-    if (timedOut && !ctx.cancellationSignal.aborted) {
-      throw ApplicationFailure.retryable(`Task process timeout (${job.timeLimitSeconds} s)`, ErrorType.ScriptTimeout);
-    }
-    if (ctx.cancellationSignal.aborted) {
-      if (cancel?.cancelRequested) throw new CancelledFailure('the job was cancelled; its script process was killed');
-      if (cancel?.workerShutdown) {
-        // Not an attempt of the script's: the workflow runs it again (see pixyzJob), on the next worker.
-        throw ApplicationFailure.nonRetryable('the worker stopped while the script was running', ErrorType.WorkerShutdown);
+    try {
+      return settle();
+    } catch (err) {
+      // The job's log says why this attempt ended (a retry's header repeats it).
+      if (logPath && !(err instanceof CancelledFailure)) {
+        try {
+          fs.appendFileSync(logPath, `--- attempt ${ctx.info.attempt} failed: ${(err as Error).message}\n`);
+        } catch {
+          // a log lost to a broken share does not change the job's outcome
+        }
       }
-      throw ApplicationFailure.retryable(`Task process timeout (${job.timeLimitSeconds} s)`, ErrorType.ScriptTimeout);
+      throw err;
     }
-    if (outcome?.type === 'result') return { result: outcome.value, progress: outcome.progress, attempt: ctx.info.attempt };
-    if (outcome?.type === 'error') throw scriptFailure(outcome.error, outcome.progress ?? latest, ctx.info.attempt);
-    const logTail = readTail(logPath);
-    exit = exit!; // no answer: the job ended with its process
-    const how = exit.error
-      ? `could not start: ${exit.error.message}`
-      : exit.signal
-        ? `was killed by ${exit.signal}`
-        : `exited with code ${exit.code} before returning a result`;
-    throw ApplicationFailure.create({
-      type: exit.signal ? ErrorType.ScriptKilled : ErrorType.ScriptExited,
-      message: `Task process exited with error: the script process ${how}`,
-      details: [{ errorName: 'ProcessExit', stack: null, progress: latest, logTail, attempt: ctx.info.attempt }],
-    });
+
+    /** What this attempt gives: the script's result, or the failure that says how it ended. */
+    function settle(): RunScriptOutput {
+      const cancel = ctx.cancellationDetails;
+      if (timedOut && !ctx.cancellationSignal.aborted) {
+        throw ApplicationFailure.retryable(`Task process timeout (${job.timeLimitSeconds} s)`, ErrorType.ScriptTimeout);
+      }
+      if (ctx.cancellationSignal.aborted) {
+        if (cancel?.cancelRequested) throw new CancelledFailure('the job was cancelled; its script process was killed');
+        if (cancel?.workerShutdown) {
+          // Not an attempt of the script's: the workflow runs it again (see pixyzJob), on the next worker.
+          throw ApplicationFailure.nonRetryable('the worker stopped while the script was running', ErrorType.WorkerShutdown);
+        }
+        throw ApplicationFailure.retryable(`Task process timeout (${job.timeLimitSeconds} s)`, ErrorType.ScriptTimeout);
+      }
+      if (outcome?.type === 'result') return { result: outcome.value, progress: outcome.progress, attempt: ctx.info.attempt };
+      if (outcome?.type === 'error') throw scriptFailure(outcome.error, outcome.progress ?? latest, ctx.info.attempt);
+      const logTail = readTail(logPath);
+      exit = exit!; // no answer: the job ended with its process
+      const how = exit.error
+        ? `could not start: ${exit.error.message}`
+        : exit.signal
+          ? `was killed by ${exit.signal}`
+          : `exited with code ${exit.code} before returning a result`;
+      throw ApplicationFailure.create({
+        type: exit.signal ? ErrorType.ScriptKilled : ErrorType.ScriptExited,
+        message: `Task process exited with error: the script process ${how}`,
+        details: [{ errorName: 'ProcessExit', stack: null, progress: latest, logTail, attempt: ctx.info.attempt }],
+      });
+    }
   }
+}
+
+/**
+ * How attempt `n` ended, from its line in the job's log, for the next attempt's header: written
+ * by the attempt itself, or missing when its worker was lost (Temporal gave up on its heartbeat).
+ */
+function previousAttempt(logPath: string, n: number): string {
+  const lines = readTail(logPath).split('\n').reverse();
+  const prefix = `--- attempt ${n} failed: `;
+  const line = lines.find((l) => l.startsWith(prefix));
+  return line ? `, after attempt ${n} failed: ${line.slice(prefix.length)}` : `, after attempt ${n} was lost with its worker (it stopped answering)`;
 }
 
 const delay = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(resolve, ms, value));

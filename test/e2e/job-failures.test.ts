@@ -87,6 +87,11 @@ describe('limits', () => {
     const final = await waitForEnd(stack, body.uuid);
     expect(final.status).toBe('FAILURE');
     expect(final.error).toBe('Task process timeout');
+    // The job's log says why each attempt ended, and the retry says what it follows.
+    const log = fs.readFileSync(path.join(stack.sharePath, body.uuid, 'logs', `${body.uuid}.log`), 'utf8');
+    expect(log).toMatch(/--- attempt 1 failed: Task process timeout \(2 s\)\n/);
+    expect(log).toMatch(/attempt 2 on \S+, after attempt 1 failed: Task process timeout \(2 s\)\n/);
+    expect(log).toMatch(/--- attempt 2 failed: Task process timeout \(2 s\)\n/);
     const second = JSON.parse(fs.readFileSync(pidsFile, 'utf8'));
     expect(second.script).not.toBe(first.script);
     // What the killed scripts were writing is gone; another process's temporary file is not theirs.

@@ -74,6 +74,9 @@ describe('a worker killed with SIGKILL mid-job', () => {
       if ([...partsZip.keys()].sort().join() !== 'part-1.txt,part-2.txt,part-3.txt') corrupted++;
       expect(ends[2].result).toEqual([1, 2, 3]);
       expect(corrupted).toBe(0);
+      // The writer's log says its first attempt was lost with the worker.
+      const log = fs.readFileSync(path.join(cluster.sharePath, writer, 'logs', `${writer}.log`), 'utf8');
+      expect(log).toMatch(/attempt 2 on \S+, after attempt 1 was lost with its worker \(it stopped answering\)/);
       rows.push({ round, lost, corrupted, recoverySeconds });
     }
     const recoveries = rows.map((r) => r.recoverySeconds).sort((a, b) => a - b);
