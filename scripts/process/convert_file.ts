@@ -31,11 +31,13 @@ export const main = pixyzSchedule({ queue: 'cpu' }, async (pc: ProgramContext, p
   const input = pc.getInputFile();
   if (!input) throw new Error('convert_file needs a model: send one as `file`');
   pc.progressSetTotal(3);
-  pc.progressNext(`Importing file ${input}`);
+  // Paths in the job's directory (inputs/…, outputs/…): a step never shows where the server keeps it.
+  const shown = (file: string) => path.relative(path.dirname(pc.getOutputDir()), file).split(path.sep).join('/');
+  pc.progressNext(`Importing file ${shown(input)}`);
   const model = await loadModel(input, options.load);
   await optimize(model.document, options.optimize);
   const output = pc.getOutputDir(`output.${extension}`);
-  pc.progressNext(`Exporting file to ${output}`);
+  pc.progressNext(`Exporting file to ${shown(output)}`);
   await saveModel(model.document, output, { units: model.units, compression: options.compression });
   pc.progressNext('done');
   return { output: path.basename(output) };

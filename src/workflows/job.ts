@@ -31,8 +31,12 @@ export { scriptRunningSignal, spawnUpdate, statusQuery };
 /** Creating directories and unpacking an upload (large archives take a while). */
 export const PREPARE_SHARE_TIMEOUT = '30 minutes';
 export const ZIP_OUTPUTS_TIMEOUT = '60 minutes';
-/** Share activities heartbeat per entry; a silent one is on a lost worker. */
-export const SHARE_HEARTBEAT_TIMEOUT = '2 minutes';
+/**
+ * Share activities heartbeat every 5 s on a timer, however long an entry takes; one silent for
+ * this long is on a lost worker (a zip cut short by a killed worker was retried only after 2 min
+ * with the former timeout).
+ */
+export const SHARE_HEARTBEAT_TIMEOUT = '30 seconds';
 export const SHARE_RETRY = { maximumAttempts: 3, initialInterval: '1 second', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] };
 /**
  * runScript kills a script at its time limit itself; Temporal's start-to-close timeout, this much
