@@ -16,7 +16,17 @@ export function finalRecord(job: JobInput, state: Omit<FinalState, 'jobId' | 'na
       name: job.name,
       timeInfo: { request: job.timeRequest, started: state.progress?.started ?? null, stopped: state.progress?.stopped ?? now },
     },
-    process: job.process === 'custom' ? (job.script.split('/').pop() ?? 'custom') : job.process,
+    process: metricsProcess(job),
     write: ownsShare(job),
   };
+}
+
+/**
+ * The name a job is counted under in the job metrics: its process (or script file), and for a
+ * sub-task also its entrypoint (`thumbnail_chained:screenshot`), as the Temporal UI lists it, so
+ * that a job's steps are not counted as more runs of the job itself.
+ */
+export function metricsProcess(job: JobInput): string {
+  const base = job.process === 'custom' ? (job.script.split('/').pop() ?? 'custom') : job.process;
+  return job.parentId ? `${base}:${job.entrypoint}` : base;
 }

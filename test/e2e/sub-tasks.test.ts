@@ -45,6 +45,18 @@ describe('sub-tasks', () => {
     expect(children.filter((t) => t === 'pixyzCanvas')).toHaveLength(3);
   });
 
+  it('are counted in the job metrics under their own name, the job once under its own', async () => {
+    const count = async (process: string) => {
+      const text = await (await fetch(`${stack.url}/metrics`)).text();
+      return Number(new RegExp(`pixyz_jobs_finished_total\\{process="${process.replace('.', '\\.')}",status="SUCCESS"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    };
+    const [jobs, doubles] = [await count('sub-tasks.ts'), await count('sub-tasks.ts:double')];
+    await run('main'); // one job; its sub-tasks: 1 + 3 + 3 + 2 doubles and a sum
+    expect(await count('sub-tasks.ts')).toBe(jobs + 1);
+    expect(await count('sub-tasks.ts:double')).toBe(doubles + 9);
+    expect(await count('sub-tasks.ts:sum')).toBeGreaterThanOrEqual(1);
+  });
+
   it('fail their join with the child’s own error, which the parent may catch', async () => {
     const { final } = await run('catching');
     expect(final.status).toBe('SUCCESS');
