@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory, CancelledFailure } from '@temporalio/common';
 import { REPO_ROOT } from '../shared/config';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import type { FromRunner, ScriptErrorInfo, ScriptJob, ScriptUsage, ToRunner } from '../shared/protocol';
@@ -105,12 +105,19 @@ function readTail(file: string | null): string {
   }
 }
 
+/**
+ * How a script ended is the job's business (its log and its error say it), not a fault of the
+ * worker's: Temporal's SDK logs such failures at debug level, not as a warning with the task token.
+ */
+const SCRIPT_ENDING = ApplicationFailureCategory.BENIGN;
+
 function scriptFailure(error: ScriptErrorInfo, progress: ProgressSnapshot | null, attempt: number): ApplicationFailure {
   const failure = ApplicationFailure.create({
     type: error.type,
     message: error.message,
     nonRetryable: (NON_RETRYABLE_ERROR_TYPES as readonly string[]).includes(error.type),
     details: [{ errorName: error.name, stack: error.stack, progress, attempt }],
+    category: SCRIPT_ENDING,
   });
   if (error.stack) failure.stack = error.stack;
   return failure;
@@ -344,15 +351,15 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
     function settle(): RunScriptOutput {
       const cancel = ctx.cancellationDetails;
       if (timedOut && !ctx.cancellationSignal.aborted) {
-        throw ApplicationFailure.retryable(`Task process timeout (${job.timeLimitSeconds} s)`, ErrorType.ScriptTimeout);
+        throw ApplicationFailure.create({ message: `Task process timeout (${job.timeLimitSeconds} s)`, type: ErrorType.ScriptTimeout, category: SCRIPT_ENDING });
       }
       if (ctx.cancellationSignal.aborted) {
         if (cancel?.cancelRequested) throw new CancelledFailure('the job was cancelled; its script process was killed');
         if (cancel?.workerShutdown) {
           // Not an attempt of the script's: the workflow runs it again (see pixyzJob), on the next worker.
-          throw ApplicationFailure.nonRetryable('the worker stopped while the script was running', ErrorType.WorkerShutdown);
+          throw ApplicationFailure.create({ message: 'the worker stopped while the script was running', type: ErrorType.WorkerShutdown, nonRetryable: true, category: SCRIPT_ENDING });
         }
-        throw ApplicationFailure.retryable(`Task process timeout (${job.timeLimitSeconds} s)`, ErrorType.ScriptTimeout);
+        throw ApplicationFailure.create({ message: `Task process timeout (${job.timeLimitSeconds} s)`, type: ErrorType.ScriptTimeout, category: SCRIPT_ENDING });
       }
       if (outcome?.type === 'result') return { result: outcome.value, progress: outcome.progress, attempt: ctx.info.attempt };
       if (outcome?.type === 'error') throw scriptFailure(outcome.error, outcome.progress ?? latest, ctx.info.attempt);
@@ -367,6 +374,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
         type: exit.signal ? ErrorType.ScriptKilled : ErrorType.ScriptExited,
         message: `Task process exited with error: the script process ${how}`,
         details: [{ errorName: 'ProcessExit', stack: null, progress: latest, logTail, attempt: ctx.info.attempt }],
+        category: SCRIPT_ENDING,
       });
     }
   }

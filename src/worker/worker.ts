@@ -52,7 +52,13 @@ export function installTemporalRuntime(log: Logger, metricsAddress?: string): vo
     logger: new DefaultLogger('WARN', (entry) => {
       if (entry.message.startsWith('No workflows registered')) return;
       const level = entry.level === 'ERROR' ? 'error' : 'warn';
-      log[level]({ ...entry.meta }, entry.message);
+      // Neither the task token (a credential for the task) nor a kilobyte of stack in the worker's log.
+      const { taskToken: _token, error, ...meta } = (entry.meta ?? {}) as { taskToken?: unknown; error?: unknown };
+      // A job or canvas that fails has done so through jobFailure (or a member's): its own error,
+      // log and state.json say it; the worker's log need not repeat it.
+      if (entry.message === 'Workflow failed' && ['pixyzJob', 'pixyzCanvas'].includes(String((meta as { workflowType?: unknown }).workflowType))) return;
+      if (error !== undefined) (meta as Record<string, unknown>).error = String(error instanceof Error ? error.message : error).split('\n')[0]!.slice(0, 300);
+      log[level](meta, entry.message);
     }),
   });
 }

@@ -42,6 +42,9 @@ describe('the Temporal server killed with SIGKILL mid-job', () => {
 
     await cluster.startServer();
     const restartedAt = Date.now();
+    // The API answers again within seconds of the server's return.
+    await eventually(async () => ((await cluster.api(`/jobs/${slow}`)).status === 200 ? true : undefined), 10_000, 100);
+    const backIn = (Date.now() - restartedAt) / 1000;
     const ends = await Promise.all([slow, fanOut].map((id) => waitForEnd(cluster as unknown as Stack, id, () => {}, 120_000)));
     expect(ends.map((d) => d.status), JSON.stringify(ends.map((d) => d.error))).toEqual(['SUCCESS', 'SUCCESS']);
     expect(ends[0].result).toEqual({ slept: 4 });
@@ -49,7 +52,18 @@ describe('the Temporal server killed with SIGKILL mid-job', () => {
     expect(fs.readdirSync(path.join(cluster.sharePath, fanOut, 'outputs')).sort()).toEqual(['part-1.txt', 'part-2.txt', 'part-3.txt']);
     console.log(
       `fault: Temporal server SIGKILL mid-job — 2 jobs, lost 0; POST /jobs meanwhile: 503 in ${refusedIn.toFixed(1)} s; ` +
-        `recovery (restart → all jobs ended) ${((Date.now() - restartedAt) / 1000).toFixed(1)} s (server away ${((restartedAt - killedAt) / 1000).toFixed(1)} s)`,
+        `API answering again ${backIn.toFixed(1)} s after the restart; recovery (restart → all jobs ended) ${((Date.now() - restartedAt) / 1000).toFixed(1)} s (server away ${((restartedAt - killedAt) / 1000).toFixed(1)} s)`,
     );
   }, 180_000);
+
+  it('a failing script is told in its job’s log, not in the worker’s as a warning with the task token', async () => {
+    const res = await cluster.api('/jobs', { method: 'POST', body: jobForm({ script: { name: 'boom.ts', content: "export async function main() { throw new Error('boom: ' + 'x'.repeat(2000)); }" } }) });
+    const id = ((await res.json()) as { uuid: string }).uuid;
+    const final = await waitForEnd(cluster as unknown as Stack, id);
+    expect(final.status).toBe('FAILURE');
+    expect(fs.readFileSync(path.join(cluster.sharePath, id, 'logs', `${id}.log`), 'utf8')).toMatch(/--- attempt 1 failed: boom: x{100}/);
+    const worker = cluster.logs().worker;
+    expect(worker).not.toMatch(/taskToken/);
+    expect(worker).not.toMatch(/boom: x{100}/);
+  });
 });

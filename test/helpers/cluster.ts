@@ -32,6 +32,8 @@ export interface Cluster {
   startApi(): Promise<void>;
   /** The process ids of the worker's script processes (children of the worker). */
   scriptPids(): number[];
+  /** What the worker and the API have logged so far (JSON lines). */
+  logs(): { worker: string; api: string };
   stop(): Promise<void>;
 }
 
@@ -137,6 +139,10 @@ export async function startCluster(env: Record<string, string> = {}): Promise<Cl
     startServer,
     killApi: () => killGroup(api),
     startApi,
+    logs: () => ({
+      worker: fs.readFileSync(path.join(dir, 'worker.log'), 'utf8'),
+      api: fs.readFileSync(path.join(dir, 'api.log'), 'utf8'),
+    }),
     scriptPids() {
       if (!worker?.child.pid) return [];
       const pids: number[] = [];
