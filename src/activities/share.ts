@@ -121,12 +121,20 @@ export function createShareActivities(deps: ShareActivityDeps) {
       const dest = path.join(paths.inputs, EXTRACT_DIR);
       await fsp.rm(dest, { recursive: true, force: true }); // a retried attempt starts clean
       try {
+        // A failed unpacking removes what it unpacked (extractArchive).
         await whileHeartbeating(() => extractArchive(file, dest, deps.limits));
       } catch (err) {
         if (err instanceof ArchiveRefusal) throw invalid(err.type, err.message);
         throw err;
       }
-      const root = await resolveRootFile(dest, rootFile, path.basename(file));
+      let root: string;
+      try {
+        root = await resolveRootFile(dest, rootFile, path.basename(file));
+      } catch (err) {
+        // The job fails before its script: nothing will read what was unpacked.
+        await fsp.rm(dest, { recursive: true, force: true });
+        throw err;
+      }
       if (!rootFile) {
         // The job's log says which file was taken, so that a zip of several models is no surprise.
         await fsp.appendFile(

@@ -1,33 +1,29 @@
 // Cancel, delete and logs: what a user does to a job beyond reading it.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Response } from 'express';
 import { jobPaths, logFile } from '../shared/share';
 import type { JobMemo } from '../shared/types';
 import { notFound } from './errors';
+import { describeJob } from './job-state';
 
 const CLOSE_WAIT_MS = 5000;
 const LOG_POLL_MS = 250;
 
+/** The job's description; 404 when Temporal knows no job by that id (a workflow that is not a job included). */
 async function describeOr404(client: Client, id: string) {
-  try {
-    return await client.workflow.getHandle(id).describe();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw notFound(`Job '${id}' does not exist`);
-    throw err;
-  }
+  const desc = await describeJob(client, id);
+  if (desc === null) throw notFound(`Job '${id}' does not exist`);
+  return desc;
 }
 
 /** The job's description, or null when Temporal has forgotten it but its directory remains. */
 async function describeOrForgotten(client: Client, sharePath: string, id: string) {
-  try {
-    return await client.workflow.getHandle(id).describe();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError && fs.existsSync(jobPaths(sharePath, id).dir)) return null;
-    if (err instanceof WorkflowNotFoundError) throw notFound(`Job '${id}' does not exist`);
-    throw err;
-  }
+  const desc = await describeJob(client, id);
+  if (desc !== null) return desc;
+  if (fs.existsSync(jobPaths(sharePath, id).dir)) return null;
+  throw notFound(`Job '${id}' does not exist`);
 }
 
 /** Waits until the job's workflow is closed, at most `ms`; true when it is. */

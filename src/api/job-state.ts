@@ -36,6 +36,23 @@ export interface JobDetails extends JobState {
 
 export class JobNotFoundError extends Error {}
 
+/** The workflow type of every job, sub-tasks included: any other workflow of the namespace is not a job. */
+export const JOB_WORKFLOW_TYPE = 'pixyzJob';
+
+/**
+ * A job's description from Temporal, or null when Temporal knows no job by that id: no workflow,
+ * or a workflow of another type (a canvas, or anything else started in the namespace).
+ */
+export async function describeJob(client: Client, jobId: string): Promise<WorkflowExecutionDescription | null> {
+  try {
+    const desc = await client.workflow.getHandle(jobId).describe();
+    return desc.type === JOB_WORKFLOW_TYPE ? desc : null;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+}
+
 /** Upstream's error texts, by our failure types. */
 function upstreamError(type: string | undefined, message: string): string {
   switch (type) {
@@ -91,16 +108,11 @@ async function fromStateFile(sharePath: string, jobId: string): Promise<JobDetai
  */
 export async function readJob(client: Client, jobId: string, sharePath?: string): Promise<JobDetails> {
   const handle = client.workflow.getHandle(jobId);
-  let desc: WorkflowExecutionDescription;
-  try {
-    desc = await handle.describe();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) {
-      const saved = sharePath ? await fromStateFile(sharePath, jobId) : null;
-      if (saved) return saved;
-      throw new JobNotFoundError(`Job '${jobId}' does not exist`);
-    }
-    throw err;
+  const desc = await describeJob(client, jobId);
+  if (desc === null) {
+    const saved = sharePath ? await fromStateFile(sharePath, jobId) : null;
+    if (saved) return saved;
+    throw new JobNotFoundError(`Job '${jobId}' does not exist`);
   }
   const memo = (desc.memo ?? {}) as Partial<JobMemo>;
   // A finished job's own record (what its result would say) is a local read; its result from

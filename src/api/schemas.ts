@@ -85,10 +85,14 @@ export const SubmitForm = z
 /** The most jobs GET /jobs returns in one page. */
 export const MAX_PAGE = 500;
 
+/** A text a visibility query can hold: Temporal's SQL visibility store fails on a NUL character. */
+// eslint-disable-next-line no-control-regex -- NUL is what is refused
+const FilterText = z.string().regex(/^[^\u0000]*$/, 'a NUL character is not accepted');
+
 export const ListQuery = z.object({
   status: z.enum(['PENDING', 'RUNNING', 'SUCCESS', 'FAILURE', 'REVOKED']).optional(),
-  name: z.string().optional(),
-  process: z.string().optional(),
+  name: FilterText.optional(),
+  process: FilterText.optional(),
   all: z.enum(['true', 'false']).optional().describe('include sub-tasks'),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE).optional(),
   next: z.string().optional(),

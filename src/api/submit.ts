@@ -142,8 +142,38 @@ function receive(req: Request, inputsDir: string, maxBytes: number): Promise<Upl
   });
 }
 
+/**
+ * The most arrays and objects nested in one another that a JSON field may hold: a value nested
+ * deeper would overflow the stack wherever it is handled recursively (Temporal's payload
+ * converter, the script process, zod), and no job's parameters need as many.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * True when `text` nests arrays and objects more than `max` deep. Read from the text, before it
+ * is parsed: a refused value is never built.
+ */
+export function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 function parseJson(field: string, text: string | undefined, fallback: unknown): unknown {
   if (text === undefined || text === '') return fallback;
+  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw badRequest(`Invalid JSON string for '${field}': nested more than ${MAX_JSON_DEPTH} levels deep (the limit)`);
+  }
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -1,7 +1,8 @@
 // Unpacking uploaded archives (.zip, .tar.gz) safely, with one set of rules for both formats:
 // nothing lands outside the destination; links, devices and FIFOs are refused; duplicate and
 // case-colliding names are refused; names that are not valid text are refused; total size, entry
-// count and compression ratio are capped.
+// count and compression ratio are capped; a zip entry's data must match its CRC. An unpacking that
+// fails part-way leaves nothing of what it unpacked.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -124,13 +125,18 @@ function openZip(file: string): Promise<yauzl.ZipFile> {
   );
 }
 
-/** Walks a zip's entries in order, calling `onEntry` for each (it may read the entry's data). */
+/**
+ * Walks a zip's entries in order, calling `onEntry` for each (it may read the entry's data). Ends
+ * only once no entry is being handled: nothing is written after it failed.
+ */
 async function eachZipEntry(zip: yauzl.ZipFile, onEntry: (entry: yauzl.Entry) => Promise<void>): Promise<void> {
+  let current: Promise<void> = Promise.resolve();
   await new Promise<void>((resolve, reject) => {
-    zip.on('error', reject);
+    zip.on('error', (err) => void current.then(() => reject(err), () => reject(err)));
     zip.on('end', resolve);
     zip.on('entry', (entry: yauzl.Entry) => {
-      onEntry(entry).then(
+      current = onEntry(entry);
+      current.then(
         () => zip.readEntry(),
         (err) => {
           zip.close();
@@ -149,6 +155,52 @@ function asRefusal(err: unknown, archive: string): ArchiveRefusal {
     return new ArchiveRefusal(ErrorType.PixyzSecurityViolation, `'${archive}' holds an entry outside the archive: ${message}`);
   }
   return new ArchiveRefusal(ErrorType.InvalidInput, `'${archive}' could not be unpacked: ${(err as Error).message}`);
+}
+
+/** A file-system error while unpacking `name`, said in the entry's terms (never the server's paths). */
+function entryError(err: unknown, archive: string, name: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const shown = name.length > 120 ? `${name.slice(0, 100)}…` : name;
+  if (code === 'ENAMETOOLONG') {
+    return new ArchiveRefusal(ErrorType.InvalidInput, `'${archive}' could not be unpacked: the name '${shown}' is too long for the file system`);
+  }
+  if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
+    return new ArchiveRefusal(ErrorType.InvalidInput, `'${archive}' could not be unpacked: '${shown}' clashes with a file or folder of the same name`);
+  }
+  // Any other error of the file system (ENOSPC, EACCES…); the archive's own (zlib's Z_…) say enough.
+  if (code?.startsWith('E')) {
+    return new ArchiveRefusal(ErrorType.InvalidInput, `'${archive}' could not be unpacked: '${shown}' could not be written (${code})`);
+  }
+  return err;
+}
+
+/**
+ * Writes one entry's data to `target` with `write` (a pipeline ending in the file). On an error,
+ * returns only once the file is closed: the caller may then remove it.
+ */
+async function writeEntry(target: string, write: (out: fs.WriteStream) => Promise<void>): Promise<void> {
+  const out = fs.createWriteStream(target, { mode: FILE_MODE, flags: 'wx' });
+  try {
+    await write(out);
+  } catch (err) {
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
+    throw err;
+  }
+}
+
+/** Checks a zip entry's data against the CRC-32 its archive states, at its end. */
+function crcCheck(archive: string, entry: yauzl.Entry): Transform {
+  let crc = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      crc = zlib.crc32(chunk, crc);
+      done(null, chunk);
+    },
+    flush(done) {
+      if (crc >>> 0 === entry.crc32 >>> 0) done();
+      else done(new ArchiveRefusal(ErrorType.InvalidInput, `'${archive}' is damaged: the data of '${entry.fileName}' does not match its CRC`));
+    },
+  });
 }
 
 /**
@@ -175,17 +227,22 @@ export async function inspectZip(file: string, limits: ExtractLimits): Promise<v
 }
 
 async function extractZipTo(file: string, rules: EntryRules): Promise<void> {
+  const archive = path.basename(file);
   const zip = await openZip(file);
   await eachZipEntry(zip, async (entry) => {
     const type = zipEntryType(entry);
     const target = rules.check(entry.fileName, type);
-    if (type === 'directory') {
-      await fsp.mkdir(target, { recursive: true, mode: DIR_MODE });
-      return;
+    try {
+      if (type === 'directory') {
+        await fsp.mkdir(target, { recursive: true, mode: DIR_MODE });
+        return;
+      }
+      await fsp.mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
+      const input = await new Promise<Readable>((res, rej) => zip.openReadStream(entry, (err, s) => (err ? rej(err) : res(s))));
+      await writeEntry(target, (out) => pipeline(input, rules.counter(), crcCheck(archive, entry), out));
+    } catch (err) {
+      throw entryError(err, archive, entry.fileName);
     }
-    await fsp.mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
-    const input = await new Promise<Readable>((res, rej) => zip.openReadStream(entry, (err, s) => (err ? rej(err) : res(s))));
-    await pipeline(input, rules.counter(), fs.createWriteStream(target, { mode: FILE_MODE, flags: 'wx' }));
   });
 }
 
@@ -201,25 +258,36 @@ const TAR_TYPES: Record<string, EntryType> = {
 };
 
 async function extractTarGzTo(file: string, rules: EntryRules): Promise<void> {
+  const archive = path.basename(file);
   const extract = tar.extract();
   const done = (async () => {
     for await (const entry of extract) {
       const { name, type } = entry.header;
       // pax headers and GNU long names are folded in by tar-stream; anything else unknown is refused.
       const target = rules.check(type === 'directory' ? name.replace(/\/+$/, '') : name, TAR_TYPES[type ?? 'file'] ?? 'other');
-      if (type === 'directory') {
-        await fsp.mkdir(target, { recursive: true, mode: DIR_MODE });
-        entry.resume();
-        continue;
+      try {
+        if (type === 'directory') {
+          await fsp.mkdir(target, { recursive: true, mode: DIR_MODE });
+          entry.resume();
+          continue;
+        }
+        await fsp.mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
+        await writeEntry(target, (out) => pipeline(entry, rules.counter(), out));
+      } catch (err) {
+        throw entryError(err, archive, name);
       }
-      await fsp.mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
-      await pipeline(entry, rules.counter(), fs.createWriteStream(target, { mode: FILE_MODE, flags: 'wx' }));
     }
   })();
-  await Promise.all([pipeline(fs.createReadStream(file), zlib.createGunzip(), extract), done]);
+  // Both settle before this returns, failed or not: no entry is still being written afterwards.
+  const results = await Promise.allSettled([pipeline(fs.createReadStream(file), zlib.createGunzip(), extract), done]);
+  const reasons = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (reasons.length > 0) throw reasons.find((r) => r instanceof ArchiveRefusal) ?? reasons[0];
 }
 
-/** Unpacks an archive into `dest` (created), by the rules above. Returns the number of entries. */
+/**
+ * Unpacks an archive into `dest` (created), by the rules above. Returns the number of entries.
+ * When unpacking fails part-way, `dest` is removed with everything unpacked so far.
+ */
 export async function extractArchive(file: string, dest: string, limits: ExtractLimits): Promise<number> {
   const kind = archiveKind(file);
   const archive = path.basename(file);
@@ -231,6 +299,7 @@ export async function extractArchive(file: string, dest: string, limits: Extract
     if (kind === 'zip') await extractZipTo(file, rules);
     else await extractTarGzTo(file, rules);
   } catch (err) {
+    await fsp.rm(dest, { recursive: true, force: true, maxRetries: 3 });
     throw asRefusal(err, archive);
   }
   return rules.count;
@@ -258,7 +327,20 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   return out;
 }
 
-/** The file to load in an unpacked archive: `rootFile` when given, else the first model file. */
+/**
+ * What macOS adds to the archives it makes, beside the files: resource forks (`__MACOSX/…`,
+ * `._name`) and Finder's `.DS_Store`. Never a model, whatever their extension says.
+ */
+function isMacMetadata(relative: string): boolean {
+  const segments = relative.split('/');
+  const base = segments[segments.length - 1]!;
+  return segments.includes('__MACOSX') || base.startsWith('._') || base === '.DS_Store';
+}
+
+/**
+ * The file to load in an unpacked archive: `rootFile` when given, else the first model file
+ * (macOS's metadata files skipped).
+ */
 export async function findRootFile(dir: string, rootFile: string | null, archiveName: string): Promise<string> {
   if (rootFile) {
     const target = path.resolve(dir, rootFile);
@@ -271,7 +353,7 @@ export async function findRootFile(dir: string, rootFile: string | null, archive
     return target;
   }
   const files = await listFiles(dir);
-  const model = files.find((f) => MODEL_EXTENSIONS.has(path.extname(f).slice(1).toUpperCase()));
+  const model = files.find((f) => !isMacMetadata(f) && MODEL_EXTENSIONS.has(path.extname(f).slice(1).toUpperCase()));
   if (!model) {
     throw new ArchiveRefusal(
       ErrorType.PixyzFileNotFound,
