@@ -242,7 +242,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
         const ask = () => answer(request, deps, ctx, requests.signal);
         const answering = request.op === 'join' && slot ? slot.waiting(ask) : ask();
         void answering.then((reply) => {
-          if (child.connected && !released) child.send({ type: 'reply', requestId, ...reply } satisfies ToRunner);
+          if (child.connected && !released) child.send({ type: 'reply', requestId, ...reply } satisfies ToRunner, ignoreGone);
         });
       } else if (message.type === 'progress') {
         // Sent with the next beat (within HEARTBEAT_INTERVAL_MS): a job shorter than that
@@ -263,7 +263,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
       endMarker,
     };
     ready.then(
-      () => child.connected && child.send(run),
+      () => child.connected && child.send(run, ignoreGone),
       () => {}, // it exited: reported below like any exit without a result
     );
     const beat = setInterval(() => ctx.heartbeat(latest ?? undefined), HEARTBEAT_INTERVAL_MS);
@@ -392,6 +392,12 @@ function previousAttempt(logPath: string, n: number): string {
 }
 
 const delay = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(resolve, ms, value));
+
+/**
+ * A message to a script process that died meanwhile (killed, crashed) fails with EPIPE: with no
+ * callback Node would raise it in the worker; its exit tells the job what happened.
+ */
+const ignoreGone = () => {};
 
 /**
  * The job log's last line: what the script process used during the job (its peak memory, which

@@ -126,7 +126,8 @@ const LASTING_RESOURCES = new Set([
   'FSReqCallback', 'FSReqPromise', 'FileHandle', 'GetAddrInfoReqWrap', 'GetNameInfoReqWrap', 'QueryReqWrap',
 ]);
 
-/** The worker hears of progress this often at most (it heartbeats every 250 ms). */
+/** Progress changes sent at once in a row; past them, one every PROGRESS_EVERY_MS (the worker heartbeats every 250 ms). */
+const PROGRESS_BURST = 10;
 const PROGRESS_EVERY_MS = 100;
 let progressTimer: NodeJS.Timeout | undefined;
 
@@ -247,12 +248,23 @@ async function run(message: Extract<ToRunner, { type: 'run' }>): Promise<void> {
       outputDir: job.outputDir,
       retry: job.attempt - 1,
     });
-    // Progress goes to the worker PROGRESS_EVERY_MS at most, the latest snapshot each time: a
-    // script may report thousands of steps a second. A context the script kept (in a timer, say)
-    // reports nothing once its job is over.
+    // Progress goes to the worker at once while the script reports a few changes a second (a step
+    // opened just before a long synchronous call is seen during it), and as the latest snapshot
+    // every PROGRESS_EVERY_MS when it reports more (a script may open thousands of steps a
+    // second). A context the script kept (in a timer, say) reports nothing once its job is over.
     const jobContext = pc;
+    let tokens = PROGRESS_BURST;
+    let refilled = performance.now();
     ProgramContext.attachReporter(pc, () => {
       if (!live || progressTimer) return;
+      const now = performance.now();
+      tokens = Math.min(PROGRESS_BURST, tokens + (now - refilled) / PROGRESS_EVERY_MS);
+      refilled = now;
+      if (tokens >= 1) {
+        tokens -= 1;
+        void send({ type: 'progress', progress: jobContext.progress });
+        return;
+      }
       progressTimer = setTimeout(() => {
         progressTimer = undefined;
         if (live) void send({ type: 'progress', progress: jobContext.progress });

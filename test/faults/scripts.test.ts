@@ -27,7 +27,8 @@ describe('a script that', () => {
     const final = await waitForEnd(stack, body.uuid);
     expect(final).toMatchObject({ status: 'FAILURE', error: 'Task process exited with error', retry: 1 });
     const log = fs.readFileSync(path.join(stack.sharePath, body.uuid, 'logs', `${body.uuid}.log`), 'utf8');
-    expect(log.match(/attempt \d/g)).toEqual(['attempt 1', 'attempt 2']);
+    expect([...log.matchAll(/^--- \S+ attempt (\d) on /gm)].map((m) => m[1])).toEqual(['1', '2']);
+    expect(log).toMatch(/--- attempt 1 failed: Task process exited with error: the script process was killed by SIGABRT/);
     expect(JSON.stringify(await details(stack, body.uuid))).toMatch(/killed by SIGABRT/);
     await workerStillServes();
   });

@@ -99,17 +99,17 @@ describe('the runner', () => {
     );
     const { child, messages, run } = startRunner();
     const result = (await run(job(script))) as Extract<FromRunner, { type: 'result' }>;
-    expect(messages.map((m) => m.type)).toEqual(['ready', 'progress', 'progress', 'progress', 'result']);
+    expect(messages.map((m) => m.type)).toEqual(['ready', 'progress', 'progress', 'progress', 'progress', 'progress', 'result']); // start, total, one, two, stop
     expect(child.exitCode).toBeNull();
     expect(result.value).toEqual({ doubled: 4, when: '1970-01-01T00:00:00.000Z' });
     expect(result.progress.progress).toBe(100);
     expect(result.progress.steps.map((s) => s.info)).toEqual(['one', 'two']);
     expect(result.progress.steps.every((s) => s.duration >= 0)).toBe(true);
-    const midway = messages[2] as Extract<FromRunner, { type: 'progress' }>;
+    const midway = messages[3] as Extract<FromRunner, { type: 'progress' }>;
     expect(midway.progress).toMatchObject({ total: 2, current: 1, progress: 0, steps: [{ info: 'one', duration: -1 }] });
   });
 
-  it('sends the latest progress a few times a second, however fast a script reports it', async () => {
+  it('sends the latest progress ten times a second at most, however fast a script reports it', async () => {
     const script = writeScript(
       'steps.ts',
       `export async function main(pc: any) {
@@ -122,7 +122,7 @@ describe('the runner', () => {
     const result = (await run(job(script))) as Extract<FromRunner, { type: 'result' }>;
     expect(result.progress.current).toBe(100000);
     expect(result.progress.steps).toHaveLength(1000);
-    expect(messages.filter((m) => m.type === 'progress').length).toBeLessThan(10);
+    expect(messages.filter((m) => m.type === 'progress').length).toBeLessThanOrEqual(12); // a burst of 10, then a few a second
   });
 
   it('reports a thrown error with its message, class and stack', async () => {
@@ -216,7 +216,8 @@ describe('a runner serving job after job', () => {
   });
 
   it('reports the job’s CPU and the process’s memory after it', async () => {
-    const script = writeScript('spin.ts', `export function main() { const end = Date.now() + 300; while (Date.now() < end); return 1; }`);
+    // 0.3 s of its own CPU, however busy the machine (a wall-clock spin gets less on a loaded one).
+    const script = writeScript('spin.ts', `export function main() { const t = process.cpuUsage(); for (;;) { const u = process.cpuUsage(t); if (u.user + u.system > 300_000) return 1; } }`);
     const { run } = startRunner();
     const end = await run(job(script));
     expect(end.usage!.cpuSeconds).toBeGreaterThan(0.2);
