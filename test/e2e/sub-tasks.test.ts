@@ -13,6 +13,14 @@ const run = async (entrypoint: string, params: unknown = {}) => {
   return { id: body.uuid as string, final: await waitForEnd(stack, body.uuid, () => {}, 110_000) };
 };
 
+/** The pids the job's hanging children wrote in its outputs (child-<i>.pid), once `count` have. */
+const childPids = (jobId: string, count: number) =>
+  eventually(() => {
+    const outputs = path.join(stack.sharePath, jobId, 'outputs');
+    const files = fs.existsSync(outputs) ? fs.readdirSync(outputs).filter((f) => f.endsWith('.pid')) : [];
+    return files.length === count ? files.map((f) => Number(fs.readFileSync(path.join(outputs, f), 'utf8'))) : undefined;
+  });
+
 let stack: Stack;
 beforeAll(async () => {
   // Joins wait in long polls of 0.3 s here (10 s in production): every join of these tests that
@@ -92,11 +100,7 @@ describe('sub-tasks', () => {
 
   it('are cancelled with their parent, their script processes killed', async () => {
     const { body } = await submit(stack, { script, config: { entrypoint: 'hang' } });
-    const outputs = path.join(stack.sharePath, body.uuid, 'outputs');
-    const pids = await eventually(() => {
-      const files = fs.existsSync(outputs) ? fs.readdirSync(outputs).filter((f) => f.endsWith('.pid')) : [];
-      return files.length === 2 ? files.map((f) => Number(fs.readFileSync(path.join(outputs, f), 'utf8'))) : undefined;
-    });
+    const pids = await childPids(body.uuid, 2);
     expect(pids.every(isAlive)).toBe(true);
     await stack.client.workflow.getHandle(body.uuid).cancel();
     await eventually(() => (pids.every((p) => !isAlive(p)) ? true : undefined), 10_000, 50);
@@ -109,11 +113,7 @@ describe('sub-tasks', () => {
 
   it('of a group are revoked when one of them fails, and the job’s error names that one', async () => {
     const { body } = await submit(stack, { script, config: { entrypoint: 'failingGroup' } });
-    const outputs = path.join(stack.sharePath, body.uuid, 'outputs');
-    const pids = await eventually(() => {
-      const files = fs.existsSync(outputs) ? fs.readdirSync(outputs).filter((f) => f.endsWith('.pid')) : [];
-      return files.length === 2 ? files.map((f) => Number(fs.readFileSync(path.join(outputs, f), 'utf8'))) : undefined;
-    });
+    const pids = await childPids(body.uuid, 2);
     const final = await waitForEnd(stack, body.uuid);
     expect(final.status).toBe('FAILURE');
     expect(final.error).toMatch(/sub-task [\w-]+ \(failLater\) of group [\w-]+ failed: no faces in part 2; the group's other 2 started sub-task\(s\) were revoked/);
