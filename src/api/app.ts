@@ -16,7 +16,7 @@ import { listJobs, parseListQuery } from './list';
 import { createMetrics } from './metrics';
 import { badRequest, errorHandler, notFound, tooEarly } from './errors';
 import { JobNotFoundError, jobState, readJob, taskMeta } from './job-state';
-import { listProcesses, processScript } from './processes';
+import { listProcesses, processScript, unknownProcess } from './processes';
 import { inspectScript, ScriptParseError } from './script-options';
 import { AppliedSubmitConfig } from './schemas';
 import { openApiDocument } from './openapi';
@@ -175,7 +175,7 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   app.get('/processes/:name', async (req, res) => {
     const name = String(req.params.name);
     const file = processScript(config.processPath, name);
-    if (!file) throw badRequest(`Invalid process '${name}'`);
+    if (!file) throw badRequest(await unknownProcess(config.processPath, name));
     let doc: string | null;
     try {
       doc = inspectScript(file, await fsp.readFile(file, 'utf8'), 'main').doc;

@@ -5,6 +5,10 @@ export function sha256Hex(text: string): string {
   return crypto.createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/** Upstream's answer, and where to find the key: `npm start` writes the one it generates to .temporal/api-key. */
+export const INVALID_TOKEN =
+  'Invalid token: send the API key in the x-api-key header (npm start keeps the key it generated in .temporal/api-key; GOD_PASSWORD_SHA256 is its SHA-256)';
+
 /**
  * Upstream's check: header `x-api-key` holds the plaintext key, accepted when its SHA-256 equals
  * GOD_PASSWORD_SHA256. With no hash configured every protected route is refused.
@@ -15,6 +19,6 @@ export function requireApiKey(expectedSha256: string | undefined): RequestHandle
     const key = req.header('x-api-key');
     const got = Buffer.from(key === undefined ? '' : sha256Hex(key));
     if (got.length === expected.length && crypto.timingSafeEqual(got, expected)) return next();
-    res.status(401).set('WWW-Authenticate', 'x-api-key').json({ detail: 'Invalid token' });
+    res.status(401).set('WWW-Authenticate', 'x-api-key').json({ detail: INVALID_TOKEN });
   };
 }

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { badRequest } from './errors';
 import { ListQuery as ListQuerySchema } from './schemas';
-import { readJob, jobState, JobNotFoundError, type JobState } from './job-state';
+import { JOB_WORKFLOW_TYPE, readJob, jobState, JobNotFoundError, type JobState } from './job-state';
 
 export const DEFAULT_PAGE = 50;
 const READ_CONCURRENCY = 8;
@@ -42,7 +42,7 @@ export function parseListQuery(q: Record<string, unknown>): ListQuery {
 
 /** The visibility query for a listing. */
 export function visibilityQuery(q: ListQuery): string {
-  const parts = ['WorkflowType = "pixyzJob"'];
+  const parts = [`WorkflowType = "${JOB_WORKFLOW_TYPE}"`];
   if (!q.all) parts.push('ParentWorkflowId IS NULL');
   if (q.status) parts.push(STATUS_FILTERS[q.status]!);
   if (q.name) parts.push(`PixyzJobName = ${quote(q.name)}`);

@@ -24,3 +24,9 @@ export function processScript(processPath: string, name: string): string | null 
   }
   return null;
 }
+
+/** The refusal of a process name that is not one, listing those there are. */
+export async function unknownProcess(processPath: string, name: string): Promise<string> {
+  const known = await listProcesses(processPath);
+  return `Invalid process '${name}': the processes are ${known.length ? known.join(', ') : 'none (PROCESS_PATH holds no script)'}, or 'custom' with a script`;
+}

@@ -38,7 +38,7 @@ export const ProcessDoc = z.object({ doc: z.string() }).meta({ id: 'ProcessDoc' 
 export const ErrorBody = z
   .object({ detail: z.object({ code: z.number().int(), message: z.string(), details: z.string() }) })
   .meta({ id: 'Error', description: "upstream's error body" });
-export const AuthError = z.object({ detail: z.literal('Invalid token') }).meta({ id: 'AuthError' });
+export const AuthError = z.object({ detail: z.string().startsWith('Invalid token').describe("upstream's 'Invalid token', and where the key is") }).meta({ id: 'AuthError' });
 
 export const TaskMeta = z
   .object({

@@ -13,8 +13,8 @@ import { jobPaths, toShare } from '../shared/share';
 import { naiveUtc } from '../shared/time';
 import type { JobInput, JobMemo } from '../shared/types';
 import { badRequest, HttpError, temporalUnreachable, unreachable } from './errors';
-import type { JobState } from './job-state';
-import { processScript } from './processes';
+import { JOB_WORKFLOW_TYPE, type JobState } from './job-state';
+import { processScript, unknownProcess } from './processes';
 import { AppliedSubmitConfig } from './schemas';
 import { inspectScript, SCRIPT_EXTENSIONS, ScriptParseError } from './script-options';
 
@@ -271,7 +271,7 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
       script = uploaded;
     } else {
       const file = processScript(config.processPath, processName);
-      if (!file) throw badRequest(`Invalid process '${processName}'`);
+      if (!file) throw badRequest(await unknownProcess(config.processPath, processName));
       script = { name: path.basename(file), path: file };
     }
     const params = parseJson('params', upload.fields.params, {});
@@ -316,7 +316,7 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
     };
     const memo: JobMemo = { name: input.name, process: processName, timeRequest: input.timeRequest };
     try {
-      await client.workflow.start('pixyzJob', {
+      await client.workflow.start(JOB_WORKFLOW_TYPE, {
         taskQueue: taskQueueName(config.taskQueuePrefix, CONTROL_QUEUE),
         workflowId: jobId,
         // A job id names one job for good: a second start with it fails, even once the first ended.

@@ -57,7 +57,9 @@ describe('predefined processes', () => {
     expect(doc.doc).toMatch(/^Process 'sleep' documentation:\n\nSleep for a while/);
     const bad = await fetch(`${stack.url}/processes/nope`);
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ detail: { code: 400, message: 'Bad Request', details: "Invalid process 'nope'" } });
+    expect(await bad.json()).toEqual({
+      detail: { code: 400, message: 'Bad Request', details: "Invalid process 'nope': the processes are api_test, convert_file, generate_metadata, generate_thumbnails, sleep, thumbnail_chained, or 'custom' with a script" },
+    });
     expect((await fetch(`${stack.url}/processes/..%2Fconfig`)).status).toBe(400);
   });
 

@@ -179,7 +179,7 @@ describe('a refused submission', () => {
     ['an unknown queue', { script: fixture('throws.ts'), config: { queue: 'quantum' } }, /^Invalid queue 'quantum': configured queues are control, cpu, gpu/],
     ['a Python script', { script: { name: 'main.py', content: 'def main(pc, params): pass' } }, /must be TypeScript or JavaScript/],
     ['a script that does not parse', { script: { name: 'broken.ts', content: 'export function main( {' } }, /^The script does not parse: /],
-    ['an unknown process', { process: 'render_hologram' }, /^Invalid process 'render_hologram'$/],
+    ['an unknown process', { process: 'render_hologram' }, /^Invalid process 'render_hologram': the processes are api_test, convert_file, generate_metadata, generate_thumbnails, sleep, thumbnail_chained, or 'custom' with a script$/],
     ['a negative time limit', { script: fixture('throws.ts'), config: { time_limit: -5 } }, /^Invalid time_limit/],
     ['a script over 5 MiB', { script: { name: 'huge.ts', content: `// ${'x'.repeat(6 * 1024 * 1024)}\nexport async function main() {}` } }, /^The script is over 5242880 bytes$/],
   ];

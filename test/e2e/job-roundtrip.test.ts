@@ -149,7 +149,7 @@ describe('pixyzExecute', () => {
     const failing = await pixyzExecute({ url: stack.url, apiKey: stack.key, script: path.join(REPO, 'test/fixtures/throws.ts'), pollIntervalMs: 100 });
     await expect(failing.get()).rejects.toThrow('the model is broken: no faces');
     await expect(pixyzExecute({ url: stack.url, apiKey: stack.key })).rejects.toThrow("POST /jobs: 400 'custom' process requires a 'script' file");
-    await expect(pixyzExecute({ url: stack.url, apiKey: 'wrong', script: path.join(REPO, 'test/fixtures/throws.ts') })).rejects.toThrow('POST /jobs: 401 Invalid token');
+    await expect(pixyzExecute({ url: stack.url, apiKey: 'wrong', script: path.join(REPO, 'test/fixtures/throws.ts') })).rejects.toThrow(/POST \/jobs: 401 Invalid token: send the API key in the x-api-key header \(npm start keeps the key it generated in \.temporal\/api-key/);
   });
 });
 
@@ -159,7 +159,7 @@ describe('the API key', () => {
       const res = await fetch(`${stack.url}/jobs/00000000-0000-4000-8000-000000000000`, { headers });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('x-api-key');
-      expect(await res.json()).toEqual({ detail: 'Invalid token' });
+      expect(await res.json()).toEqual({ detail: expect.stringMatching(/^Invalid token: .*\.temporal\/api-key/) });
     }
     const post = await fetch(`${stack.url}/jobs`, { method: 'POST', body: new FormData() });
     expect(post.status).toBe(401);
