@@ -19,7 +19,7 @@ import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
  *          output_texture<n>.png|jpg for obj)
  * result: { "output": "output.<extension>" }
  */
-export const main = pixyzSchedule({ queue: 'cpu' }, async (pc: ProgramContext, params: Record<string, unknown>) => {
+export const main = pixyzSchedule({ queue: 'cpu', input: 'model' }, async (pc: ProgramContext, params: Record<string, unknown>) => {
   const extension = String(params.extension ?? 'glb').toLowerCase().replace(/^\./, '');
   if (!(OUTPUT_FORMATS as readonly string[]).includes(extension)) {
     throw new Error(

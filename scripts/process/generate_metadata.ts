@@ -14,7 +14,7 @@ import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
  * outputs: metadata.json (everything, the node tree included)
  * result: { "metadata": { … } } (without the node tree, which can be large)
  */
-export const main = pixyzSchedule({ queue: 'cpu' }, async (pc: ProgramContext, params: Record<string, unknown>) => {
+export const main = pixyzSchedule({ queue: 'cpu', input: 'model' }, async (pc: ProgramContext, params: Record<string, unknown>) => {
   const { load } = modelParams(params);
   const input = pc.getInputFile();
   if (!input) throw new Error('generate_metadata needs a model: send one as `file`');

@@ -23,7 +23,7 @@ interface Params extends Record<string, unknown> {
  * result: { "thumbs": { "iso": "iso.png", … }, "preview": { "file": "preview.glb", "size": "WxH" },
  *           "metadata": { … }, "process_duration": <seconds> }
  */
-export const main = pixyzSchedule({ queue: 'gpu' }, async (pc: ProgramContext, params: Params) => {
+export const main = pixyzSchedule({ queue: 'gpu', input: 'model' }, async (pc: ProgramContext, params: Params) => {
   const started = performance.now();
   const width = Math.round(params.width ?? 512);
   const height = Math.round(params.height ?? 512);

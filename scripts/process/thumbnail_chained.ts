@@ -17,7 +17,7 @@ interface Params extends Record<string, unknown> {
  * params: { "width": 512, "height": 512, "previewTriangles": 500000 }
  * result: the second step's: the params merged with the first step's result, plus "thumbs".
  */
-export const main = pixyzSchedule({ queue: 'control', wait: true, timeout: 3600 }, async (pc: ProgramContext, params: Params) => {
+export const main = pixyzSchedule({ queue: 'control', wait: true, timeout: 3600, input: 'model' }, async (pc: ProgramContext, params: Params) => {
   modelParams(params); // bad options fail here, not in a sub-task
   const first = pc.clone({ entrypoint: 'loadFileAndMetadata', raw: true }).signature({ width: 512, height: 512, ...params }, { queue: 'cpu' });
   const second = pc.clone({ entrypoint: 'screenshot', raw: true }).signature(undefined, { queue: 'gpu' });

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Client } from '@temporalio/client';
 import busboy from 'busboy';
 import type { Request } from 'express';
+import { INPUT_FORMATS } from '../geometry/formats';
 import { archiveKind, ArchiveRefusal, inspectZip } from '../shared/archive';
 import { extractLimits, REPO_ROOT, type Config } from '../shared/config';
 import { CONTROL_QUEUE, DEFAULT_SCRIPT_QUEUE, taskQueueName } from '../shared/queues';
@@ -286,6 +287,16 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
     }
     // An archive whose central directory already breaks a rule is refused now, not in the job.
     const uploadedFile = upload.files.file;
+    // A script that reads a model (pixyzSchedule's `input: 'model'`) gets one it can read, or the
+    // submission is refused now, not once the job has queued.
+    if (scheduled.input === 'model') {
+      const supported = `${INPUT_FORMATS.join(', ')}, or a zip or tar of them`;
+      if (!uploadedFile) throw badRequest(`'${processName === 'custom' ? script.name : processName}' needs a model: send one as 'file' (${supported})`);
+      const ext = path.extname(uploadedFile.name).slice(1).toLowerCase();
+      if (archiveKind(uploadedFile.name) === null && !(INPUT_FORMATS as readonly string[]).includes(ext)) {
+        throw badRequest(`'${uploadedFile.name}' is not a model this process reads: send ${supported}`);
+      }
+    }
     if (uploadedFile && archiveKind(uploadedFile.name) === 'zip') {
       try {
         await inspectZip(uploadedFile.path, extractLimits(config));

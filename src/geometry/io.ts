@@ -16,12 +16,10 @@ import { COMPRESSIONS, glbJson, gltfReader, gltfWriterFor, type Compression } fr
 
 export { ModelFormatError };
 
-/** What loadModel reads. */
-export const INPUT_FORMATS = ['glb', 'gltf', 'obj', 'stl', 'ply', 'step', 'stp', 'iges', 'igs', 'brep', 'brp', 'ifc', 'fbx', 'dae', '3ds', '3mf', 'off'] as const;
+import { INPUT_FORMATS, OUTPUT_FORMATS, type OutputFormat } from './formats';
+
+export { INPUT_FORMATS, OUTPUT_FORMATS, type OutputFormat };
 const CAD: Record<string, 'step' | 'iges' | 'brep'> = { step: 'step', stp: 'step', iges: 'iges', igs: 'iges', brep: 'brep', brp: 'brep' };
-/** What saveModel writes. */
-export const OUTPUT_FORMATS = ['glb', 'gltf', 'obj', 'stl', 'ply'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export interface LoadedModel {
   document: Document;

@@ -18,6 +18,11 @@ export interface ScheduleOptions {
   /** A name shown for the job when the submission gives none. */
   name?: string;
   computeOnly?: boolean;
+  /**
+   * `'model'`: the job's file must be a 3D model the 3D library reads (or an archive of some): the
+   * API refuses any other at submission, naming the formats, rather than after the job queued.
+   */
+  input?: 'model';
 }
 
 export type Entrypoint<P = any, R = unknown> = (pc: ProgramContext, params: P) => R | Promise<R>;
