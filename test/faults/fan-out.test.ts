@@ -29,6 +29,9 @@ describe(`a fan-out of ${WIDTH} sub-tasks`, () => {
     const final = await waitForEnd(stack, body.uuid, () => {}, 60_000 + WIDTH * 500);
     expect(final.status, final.error).toBe('SUCCESS');
     expect(final.result).toMatchObject({ count: WIDTH, total: WIDTH * (WIDTH - 1) });
+    // Every child counted, in the job's status and its details.
+    expect(await stack.client.workflow.getHandle(body.uuid).query('status')).toMatchObject({ children: { started: WIDTH, done: WIDTH, failed: 0 } });
+    expect(final.children).toEqual({ started: WIDTH, done: WIDTH, failed: 0 });
     const job = await historySize(body.uuid);
     const canvases: string[] = [];
     for await (const wf of stack.client.workflow.list({ query: `ParentWorkflowId = "${body.uuid}"` })) canvases.push(wf.workflowId);
