@@ -43,6 +43,9 @@ export function startOrphanSweeper(opts: { sharePath: string; client: Client; lo
   const once = async (): Promise<string[]> => {
     const removed: string[] = [];
     const entries = await fsp.readdir(opts.sharePath, { withFileTypes: true }).catch(() => []);
+    // Forget jobs whose directories went (the retention cleanup): the set stays the size of the share.
+    const present = new Set(entries.map((e) => e.name));
+    for (const id of known) if (!present.has(id)) known.delete(id);
     for (const entry of entries) {
       const id = entry.name;
       if (!entry.isDirectory() || !isJobId(id) || known.has(id) || opts.receiving?.().has(id)) continue;
