@@ -34,10 +34,9 @@ export interface OrphanSweeper {
 /**
  * Removes directories of SHARE_PATH named as jobs that have no state.json (their job never
  * ended), no workflow in Temporal, and no write for ORPHAN_AFTER_MS (an upload in progress writes
- * its file), except those `receiving` says this API is still writing. Jobs seen to exist are
- * remembered, not asked about again.
+ * its file). Jobs seen to exist are remembered, not asked about again.
  */
-export function startOrphanSweeper(opts: { sharePath: string; client: Client; log: Logger; receiving?: () => ReadonlySet<string> }): OrphanSweeper {
+export function startOrphanSweeper(opts: { sharePath: string; client: Client; log: Logger }): OrphanSweeper {
   const known = new Set<string>();
   let running: Promise<string[]> | null = null;
   const once = async (): Promise<string[]> => {
@@ -48,7 +47,7 @@ export function startOrphanSweeper(opts: { sharePath: string; client: Client; lo
     for (const id of known) if (!present.has(id)) known.delete(id);
     for (const entry of entries) {
       const id = entry.name;
-      if (!entry.isDirectory() || !isJobId(id) || known.has(id) || opts.receiving?.().has(id)) continue;
+      if (!entry.isDirectory() || !isJobId(id) || known.has(id)) continue;
       const paths = jobPaths(opts.sharePath, id);
       if (await fsp.stat(paths.state).catch(() => null)) continue; // an ended job: the retention cleanup's
       if (Date.now() - (await lastWrite(paths.dir)) < ORPHAN_AFTER_MS) continue;
