@@ -44,7 +44,8 @@ export const main = pixyzSchedule({ queue: 'control' }, async (pc: ProgramContex
 const SUB_TASKS = fs.readFileSync(path.join(__dirname, '..', 'test', 'fixtures', 'sub-tasks.ts'), 'utf8');
 
 async function main(): Promise<void> {
-  const stack = await startBenchStack();
+  // Sub-task trees need their members side by side (a failed member's siblings run as it fails).
+  const stack = await startBenchStack({ CONCURRENT_TASKS: '4' });
   const client = new Client({ connection: await Connection.connect({ address: stack.address }) });
   const headers = { 'x-api-key': stack.key };
   const post = async (script: string, file?: { name: string; content: Buffer }, extra: Record<string, string> = {}): Promise<string> => {

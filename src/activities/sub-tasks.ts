@@ -5,6 +5,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TemporalFailure } from '@temporalio/common';
 import { ErrorType } from '../shared/errors';
+import { closedJobStatus } from '../shared/job-status';
 import type { RunnerReply, RunnerRequest } from '../shared/protocol';
 import { countTasks, jsonBytes, MAX_SPAWN_BYTES, MAX_SUB_TASK_PARAMS_BYTES } from '../shared/canvas';
 import { isInside, isJobId, toShare } from '../shared/share';
@@ -109,14 +110,6 @@ async function resultOf(client: Client, id: string, signal: AbortSignal): Promis
   }
 }
 
-const STATUS: Record<string, string> = {
-  COMPLETED: 'SUCCESS',
-  FAILED: 'FAILURE',
-  TERMINATED: 'FAILURE',
-  TIMED_OUT: 'FAILURE',
-  CANCELLED: 'REVOKED',
-};
-
 async function handle(req: RunnerRequest, deps: SubTaskDeps, ctx: Context, signal: AbortSignal): Promise<unknown> {
   const client = ctx.client;
   switch (req.op) {
@@ -161,7 +154,7 @@ async function handle(req: RunnerRequest, deps: SubTaskDeps, ctx: Context, signa
     case 'status': {
       try {
         const desc = await client.workflow.getHandle(req.id).describe();
-        return STATUS[desc.status.name] ?? 'RUNNING';
+        return closedJobStatus(desc.status.name) ?? 'RUNNING';
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return 'PENDING';
         throw err;

@@ -15,7 +15,8 @@ import { cancelJob, deleteJob, streamLog } from './control';
 import { listJobs, parseListQuery } from './list';
 import { createMetrics } from './metrics';
 import { badRequest, errorHandler, notFound, tooEarly } from './errors';
-import { JobNotFoundError, jobState, readJob, taskMeta } from './job-state';
+import { isFinished } from '../shared/job-status';
+import { JobNotFoundError, readJob, readJobState, taskMeta } from './job-state';
 import { listProcesses, processScript, unknownProcess } from './processes';
 import { inspectScript, ScriptParseError } from './script-options';
 import { AppliedSubmitConfig } from './schemas';
@@ -81,9 +82,9 @@ async function outputsRoot(sharePath: string, id: string): Promise<string | null
   return realOutputs;
 }
 
-async function readJobOr404(client: Client, id: string, sharePath: string) {
+async function or404<T>(read: Promise<T>): Promise<T> {
   try {
-    return await readJob(client, id, sharePath);
+    return await read;
   } catch (err) {
     if (err instanceof JobNotFoundError) throw notFound(err.message);
     throw err;
@@ -197,25 +198,25 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   });
 
   app.get('/jobs/:id', auth, async (req, res) => {
-    res.json(jobState(await readJobOr404(client, jobIdParam(req), config.sharePath)));
+    res.json(await or404(readJobState(client, jobIdParam(req), config.sharePath)));
   });
 
   app.get('/jobs/:id/details', auth, async (req, res) => {
-    res.json(await readJobOr404(client, jobIdParam(req), config.sharePath));
+    res.json(await or404(readJob(client, jobIdParam(req), config.sharePath)));
   });
 
   app.post('/jobs/:id/cancel', auth, async (req, res) => {
     const id = jobIdParam(req);
     await cancelJob(client, id);
-    res.json(jobState(await readJobOr404(client, id, config.sharePath)));
+    res.json(await or404(readJobState(client, id, config.sharePath)));
   });
 
   app.delete('/jobs/:id', auth, async (req, res) => {
     const id = jobIdParam(req);
     // Read before: a job Temporal has forgotten is known only by the directory this removes.
-    const before = jobState(await readJobOr404(client, id, config.sharePath));
+    const before = await or404(readJobState(client, id, config.sharePath));
     const { removed } = await deleteJob(client, config.sharePath, id);
-    const after = await readJob(client, id, config.sharePath).then(jobState, () => before);
+    const after = await readJobState(client, id, config.sharePath).catch(() => before);
     res.json({ ...after, deleted: removed });
   });
 
@@ -238,12 +239,12 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
       // Whether the job exists is Temporal's to say: a queued job may have no directory yet.
       let state;
       try {
-        state = await readJob(client, id, config.sharePath);
+        state = await readJobState(client, id, config.sharePath);
       } catch (err) {
         if (err instanceof JobNotFoundError) throw notFound(`SharePathNotFoundError: Job '${id}' does not exist`);
         throw err;
       }
-      if (!['SUCCESS', 'FAILURE', 'REVOKED'].includes(state.status)) {
+      if (!isFinished(state.status)) {
         throw tooEarly(`TaskNotCompletedError: Job '${id}' is not finished yet`);
       }
       // A job that wrote no outputs has no archive file (nothing was zipped): its archive is empty.

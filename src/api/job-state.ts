@@ -3,12 +3,14 @@ import {
   WorkflowNotFoundError,
   type Client,
   type WorkflowExecutionDescription,
+  type WorkflowExecutionInfo,
 } from '@temporalio/client';
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { fromPayloadsAtIndex } from '@temporalio/common/lib/converter/payload-converter';
 import { temporal } from '@temporalio/proto';
-import { ErrorType } from '../shared/errors';
 import fsp from 'node:fs/promises';
+import { closedJobStatus, endedFromOutside, runningJobStatus, upstreamError, type FailureDetails, type FinishedStatus } from '../shared/job-status';
+import { JOB_STATUS } from '../shared/search-attributes';
 import { jobPaths } from '../shared/share';
 import { awareUtc } from '../shared/time';
 import type { FinalState, JobMemo, JobResult, JobStatus, ProgressSnapshot, ProgressStep, TimeInfo } from '../shared/types';
@@ -36,6 +38,9 @@ export interface JobDetails extends JobState {
 
 export class JobNotFoundError extends Error {}
 
+/** What a workflow's visibility record and its description both tell of it. */
+type Execution = Pick<WorkflowExecutionInfo, 'workflowId' | 'status' | 'memo' | 'typedSearchAttributes' | 'closeTime'>;
+
 /** The workflow type of every job, sub-tasks included: any other workflow of the namespace is not a job. */
 export const JOB_WORKFLOW_TYPE = 'pixyzJob';
 
@@ -53,19 +58,6 @@ export async function describeJob(client: Client, jobId: string): Promise<Workfl
   }
 }
 
-/** Upstream's error texts, by our failure types. */
-function upstreamError(type: string | undefined, message: string): string {
-  switch (type) {
-    case ErrorType.ScriptTimeout:
-      return 'Task process timeout';
-    case ErrorType.ScriptExited:
-    case ErrorType.ScriptKilled:
-      return 'Task process exited with error';
-    default:
-      return message || 'Internal error';
-  }
-}
-
 /** ISO with microseconds and +00:00, as upstream prints aware times. */
 export function isoUtc(date: Date | string | null | undefined): string | null {
   if (!date) return null;
@@ -73,14 +65,7 @@ export function isoUtc(date: Date | string | null | undefined): string | null {
   return awareUtc(d);
 }
 
-interface FailureDetails {
-  stack?: string | null;
-  progress?: ProgressSnapshot | null;
-  /** The script attempt that failed (1 = the first). */
-  attempt?: number;
-}
-
-/** A job Temporal no longer knows (its history expired), from the state.json it wrote when it ended. */
+/** A finished job from the state.json it wrote as it ended: all it shows, even once Temporal has forgotten it. */
 async function fromStateFile(sharePath: string, jobId: string): Promise<JobDetails | null> {
   let state: FinalState;
   try {
@@ -102,45 +87,79 @@ async function fromStateFile(sharePath: string, jobId: string): Promise<JobDetai
 }
 
 /**
- * Reads one job's state from Temporal: describe for live state, the result for finished ones;
- * with `sharePath`, a success from the job's state.json, and any job from it once Temporal has
- * forgotten it.
+ * A job's state as its workflow's visibility record (or description) says it, with no other call:
+ * its status, phase and children counts, and for a failed job the error it published as it
+ * ended. (A job failed under a release before published-state-v1 published none: its failure is
+ * read from Temporal.) A running job shows PENDING or RUNNING, without a percentage: the live
+ * progress is in its details.
+ */
+export async function stateOf(client: Client, info: Execution): Promise<JobState> {
+  const memo = (info.memo ?? {}) as Partial<JobMemo>;
+  const base = { uuid: info.workflowId, name: memo.name ?? null };
+  const status = closedJobStatus(info.status.name);
+  switch (status) {
+    case null:
+      return { ...base, status: runningJobStatus(info.typedSearchAttributes.get(JOB_STATUS)), progress: null, error: null };
+    case 'SUCCESS':
+      return { ...base, status, progress: 100, error: null };
+    case 'REVOKED':
+      return { ...base, status, progress: null, error: null };
+    case 'FAILURE': {
+      const outside = endedFromOutside(info.status.name);
+      if (outside) return { ...base, status, progress: null, error: outside };
+      if (memo.failure) return { ...base, status, progress: memo.failure.progress, error: memo.failure.error };
+      return jobState(await failedDetails(client, info, memo));
+    }
+  }
+}
+
+/** A job's state (GET /jobs/{id}): a running one with its live status and progress. */
+export async function readJobState(client: Client, jobId: string, sharePath?: string): Promise<JobState> {
+  const desc = await describeJob(client, jobId);
+  if (desc === null) return jobState(await forgotten(jobId, sharePath));
+  return closedJobStatus(desc.status.name) === null ? jobState(runningDetails(client, desc)) : stateOf(client, desc);
+}
+
+/**
+ * A job's details (GET /jobs/{id}/details): a running one from its workflow's description, a
+ * finished one from the state.json it wrote as it ended (or from Temporal when it has no
+ * directory of its own), and from state.json alone once Temporal has forgotten it.
  */
 export async function readJob(client: Client, jobId: string, sharePath?: string): Promise<JobDetails> {
-  const handle = client.workflow.getHandle(jobId);
   const desc = await describeJob(client, jobId);
-  if (desc === null) {
-    const saved = sharePath ? await fromStateFile(sharePath, jobId) : null;
-    if (saved) return saved;
-    throw new JobNotFoundError(`Job '${jobId}' does not exist`);
-  }
+  if (desc === null) return forgotten(jobId, sharePath);
+  return detailsOf(client, desc, sharePath);
+}
+
+async function forgotten(jobId: string, sharePath: string | undefined): Promise<JobDetails> {
+  const saved = sharePath ? await fromStateFile(sharePath, jobId) : null;
+  if (saved) return saved;
+  throw new JobNotFoundError(`Job '${jobId}' does not exist`);
+}
+
+async function detailsOf(client: Client, desc: WorkflowExecutionDescription, sharePath?: string): Promise<JobDetails> {
   const memo = (desc.memo ?? {}) as Partial<JobMemo>;
-  // A finished job's own record (what its result would say) is a local read; its result from
-  // Temporal is one more call, which the job's last poll would wait for.
-  const recorded = desc.status.name === 'COMPLETED' && sharePath ? await fromStateFile(sharePath, jobId) : null;
-  const details = recorded?.status === 'SUCCESS' ? recorded : await detailsOf(client, handle, desc, memo, jobId);
+  const status = closedJobStatus(desc.status.name);
+  const recorded = status !== null && sharePath ? await fromStateFile(sharePath, desc.workflowId) : null;
+  const details = recorded ?? (status === null ? runningDetails(client, desc) : await closedDetails(client, desc, memo, status));
   return memo.children ? { ...details, children: memo.children } : details;
 }
 
-async function detailsOf(
-  client: Client,
-  handle: ReturnType<Client['workflow']['getHandle']>,
-  desc: WorkflowExecutionDescription,
-  memo: Partial<JobMemo>,
-  jobId: string,
-): Promise<JobDetails> {
-  const base = {
-    uuid: jobId,
-    name: memo.name ?? null,
-    time_info: { request: memo.timeRequest ?? null, started: null, stopped: isoUtc(desc.closeTime) } as TimeInfo,
-  };
+const baseOf = (info: Execution, memo: Partial<JobMemo>) => ({
+  uuid: info.workflowId,
+  name: memo.name ?? null,
+  time_info: { request: memo.timeRequest ?? null, started: null, stopped: isoUtc(info.closeTime) } as TimeInfo,
+});
 
-  switch (desc.status.name) {
-    case 'COMPLETED': {
-      const out = (await handle.result()) as JobResult;
+/** A finished job without a state.json (a sub-task without a directory of its own, or one whose record was lost), from Temporal. */
+async function closedDetails(client: Client, info: Execution, memo: Partial<JobMemo>, status: FinishedStatus): Promise<JobDetails> {
+  const base = baseOf(info, memo);
+  switch (status) {
+    case 'SUCCESS': {
+      const out = (await client.workflow.getHandle(info.workflowId).result()) as JobResult;
       return {
         ...base,
-        status: 'SUCCESS',
+        status,
         progress: 100,
         error: null,
         time_info: { request: base.time_info.request, started: isoUtc(out.timeInfo.started), stopped: isoUtc(out.timeInfo.stopped) ?? base.time_info.stopped },
@@ -149,50 +168,55 @@ async function detailsOf(
         result: out.result,
       };
     }
-    case 'CANCELLED':
-      return { ...base, status: 'REVOKED', progress: null, error: null, steps: null, retry: 0, result: null };
-    case 'FAILED':
-    case 'TIMED_OUT':
-    case 'TERMINATED': {
-      let error = desc.status.name === 'TERMINATED' ? 'Job terminated' : 'Internal error';
-      let traceback: string | null = null;
-      let progress: ProgressSnapshot | null = null;
-      let retry = 0;
-      try {
-        await handle.result();
-      } catch (err) {
-        if (err instanceof WorkflowFailedError && err.cause instanceof TemporalFailure) {
-          const cause = err.cause;
-          const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
-          const details = (cause instanceof ApplicationFailure ? cause.details?.[0] : undefined) as FailureDetails | undefined;
-          error = upstreamError(type, cause.message);
-          traceback = details?.stack ?? cause.stack ?? null;
-          progress = details?.progress ?? null;
-          retry = Math.max(0, (details?.attempt ?? 1) - 1);
-        }
-      }
-      return {
-        ...base,
-        status: 'FAILURE',
-        progress: progress?.progress ?? null,
-        error,
-        time_info: { ...base.time_info, started: isoUtc(progress?.started) },
-        steps: progress?.steps ?? null,
-        retry,
-        result: traceback,
-      };
-    }
-    default:
-      return runningState(client, desc, base);
+    case 'REVOKED':
+      return { ...base, status, progress: null, error: null, steps: null, retry: 0, result: null };
+    case 'FAILURE':
+      return failedDetails(client, info, memo);
   }
 }
 
-/** A job whose workflow still runs, from its description (exported for its unit test). */
-export function runningState(
-  client: Client,
-  desc: WorkflowExecutionDescription,
-  base: { uuid: string; name: string | null; time_info: TimeInfo },
-): JobDetails {
+/** A failed job's details from its workflow's failure: its error, the script's traceback and progress. */
+async function failedDetails(client: Client, info: Execution, memo: Partial<JobMemo>): Promise<JobDetails> {
+  const base = baseOf(info, memo);
+  const outside = endedFromOutside(info.status.name);
+  let error = outside ?? 'Internal error';
+  let traceback: string | null = null;
+  let progress: ProgressSnapshot | null = null;
+  let retry = 0;
+  if (!outside) {
+    try {
+      await client.workflow.getHandle(info.workflowId).result();
+    } catch (err) {
+      if (err instanceof WorkflowFailedError && err.cause instanceof TemporalFailure) {
+        const cause = err.cause;
+        const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+        const details = (cause instanceof ApplicationFailure ? cause.details?.[0] : undefined) as FailureDetails | undefined;
+        error = upstreamError(type, cause.message);
+        traceback = details?.stack ?? cause.stack ?? null;
+        progress = details?.progress ?? null;
+        retry = Math.max(0, (details?.attempt ?? 1) - 1);
+      }
+    }
+  }
+  return {
+    ...base,
+    status: 'FAILURE',
+    progress: progress?.progress ?? null,
+    error,
+    time_info: { ...base.time_info, started: isoUtc(progress?.started) },
+    steps: progress?.steps ?? null,
+    retry,
+    result: traceback,
+  };
+}
+
+/**
+ * A job whose workflow still runs, from its description: its script's attempt and heartbeat
+ * progress while runScript is pending; before the script (preparing the share: PENDING) or after
+ * it (archiving: RUNNING, at 100 % once it succeeded), the phase the workflow published.
+ */
+function runningDetails(client: Client, desc: WorkflowExecutionDescription): JobDetails {
+  const base = baseOf(desc, (desc.memo ?? {}) as Partial<JobMemo>);
   const pending = desc.raw.pendingActivities?.find((a) => a.activityType?.name === 'runScript');
   const attempt = pending?.attempt ?? 1;
   const payloads = pending?.heartbeatDetails?.payloads;
@@ -200,13 +224,10 @@ export function runningState(
     payloads && payloads.length > 0
       ? (fromPayloadsAtIndex(client.options.loadedDataConverter.payloadConverter, 0, payloads) as ProgressSnapshot | undefined)
       : undefined;
+  const phase = desc.typedSearchAttributes.get(JOB_STATUS);
   let status: JobStatus;
-  // Before the script (preparing the share: PENDING) or after it (archiving: RUNNING once it
-  // succeeded, FAILURE once it failed): the workflow says which.
-  const phase = desc.searchAttributes?.PixyzStatus?.[0];
-  if (!pending) {
-    status = phase === 'RUNNING' || phase === 'FAILURE' ? 'RUNNING' : 'PENDING';
-  } else if (attempt > 1) status = 'RETRY';
+  if (!pending) status = runningJobStatus(phase);
+  else if (attempt > 1) status = 'RETRY';
   else if (pending.state !== temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED) status = progress ? 'RUNNING' : 'STARTED';
   else status = 'PENDING';
   const started = pending?.lastStartedTime ? tsToDate(pending.lastStartedTime) : null;
@@ -234,16 +255,12 @@ export function jobState(details: JobDetails): JobState {
 
 /** Upstream's raw Celery meta (GET /backend/get_task_meta/{id}), from the same reading. */
 export async function taskMeta(client: Client, id: string) {
-  const unknown = { status: 'PENDING', result: null, traceback: null, children: [] as string[], parent_id: null, task_id: id, date_done: null };
-  let details: JobDetails;
-  let memo: Partial<JobMemo>;
-  try {
-    details = await readJob(client, id);
-    memo = ((await client.workflow.getHandle(id).describe()).memo ?? {}) as Partial<JobMemo>;
-  } catch (err) {
-    if (err instanceof JobNotFoundError) return unknown; // upstream answers PENDING for any id
-    throw err;
+  const desc = await describeJob(client, id);
+  if (desc === null) {
+    // upstream answers PENDING for any id
+    return { status: 'PENDING', result: null, traceback: null, children: [] as string[], parent_id: null, task_id: id, date_done: null };
   }
+  const details = await detailsOf(client, desc);
   const children: string[] = [];
   for await (const wf of client.workflow.list({ query: `ParentWorkflowId = "${id}"` })) children.push(wf.workflowId);
   const failed = details.status === 'FAILURE';
@@ -252,7 +269,7 @@ export async function taskMeta(client: Client, id: string) {
     result: details.status === 'SUCCESS' ? details.result : failed ? details.error : null,
     traceback: failed ? details.result : null,
     children,
-    parent_id: memo.parentId ?? null,
+    parent_id: ((desc.memo ?? {}) as Partial<JobMemo>).parentId ?? null,
     task_id: id,
     date_done: details.time_info.stopped,
   };

@@ -2,26 +2,18 @@
 // running ones on top (the store's own order), paged, filtered.
 import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
+import { VISIBILITY_FILTERS, type ListedStatus } from '../shared/job-status';
 import { badRequest } from './errors';
 import { ListQuery as ListQuerySchema } from './schemas';
-import { JOB_WORKFLOW_TYPE, readJob, jobState, JobNotFoundError, type JobState } from './job-state';
+import { JOB_WORKFLOW_TYPE, stateOf, type JobState } from './job-state';
 
 export const DEFAULT_PAGE = 50;
-const READ_CONCURRENCY = 8;
-
-// A terminated or timed-out workflow cannot upsert PixyzStatus: filter on ExecutionStatus too.
-const STATUS_FILTERS: Record<string, string> = {
-  PENDING: `ExecutionStatus = "Running" AND PixyzStatus = "PENDING"`,
-  RUNNING: `ExecutionStatus = "Running" AND PixyzStatus IN ("RUNNING", "FAILURE")`, // FAILURE: zipping a failed script's outputs
-  SUCCESS: `ExecutionStatus = "Completed"`,
-  FAILURE: `ExecutionStatus IN ("Failed", "Terminated", "TimedOut")`,
-  REVOKED: `ExecutionStatus = "Canceled"`,
-};
 
 const quote = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 export interface ListQuery {
-  status?: string;
+  status?: ListedStatus;
   name?: string;
   process?: string;
   all?: boolean;
@@ -44,24 +36,10 @@ export function parseListQuery(q: Record<string, unknown>): ListQuery {
 export function visibilityQuery(q: ListQuery): string {
   const parts = [`WorkflowType = "${JOB_WORKFLOW_TYPE}"`];
   if (!q.all) parts.push('ParentWorkflowId IS NULL');
-  if (q.status) parts.push(STATUS_FILTERS[q.status]!);
+  if (q.status) parts.push(VISIBILITY_FILTERS[q.status]);
   if (q.name) parts.push(`PixyzJobName = ${quote(q.name)}`);
   if (q.process) parts.push(`PixyzProcess = ${quote(q.process)}`);
   return parts.join(' AND ');
-}
-
-async function mapLimited<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
 }
 
 const CHECK_BYTES = 8;
@@ -100,15 +78,10 @@ export async function listJobs(client: Client, namespace: string, q: ListQuery):
     if (q.next && /token/i.test((err as Error).message)) throw badRequest('Invalid next token');
     throw err;
   }
-  const ids = (page.executions ?? []).map((e) => e.execution?.workflowId).filter((id): id is string => !!id);
-  const states = await mapLimited(ids, READ_CONCURRENCY, async (id) => {
-    try {
-      return jobState(await readJob(client, id));
-    } catch (err) {
-      if (err instanceof JobNotFoundError) return null; // expired between the listing and the read
-      throw err;
-    }
-  });
+  // Each job as its visibility record shows it: one call for the page.
+  const jobs = await Promise.all(
+    (page.executions ?? []).map(async (raw) => stateOf(client, await executionInfoFromRaw(raw, client.options.loadedDataConverter, raw, namespace))),
+  );
   const nextToken = page.nextPageToken && page.nextPageToken.length > 0 ? encodeNextToken(page.nextPageToken) : null;
-  return { jobs: states.filter((s): s is JobState => s !== null), next: nextToken };
+  return { jobs, next: nextToken };
 }

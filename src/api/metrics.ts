@@ -4,16 +4,10 @@ import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
+import { closedJobStatus } from '../shared/job-status';
 import type { Logger } from '../shared/log';
+import { JOB_WORKFLOW_TYPE } from './job-state';
 
-const EXECUTION_STATUS_TO_JOB: Record<string, string> = {
-  Running: 'RUNNING',
-  Completed: 'SUCCESS',
-  Failed: 'FAILURE',
-  Terminated: 'FAILURE',
-  TimedOut: 'FAILURE',
-  Canceled: 'REVOKED',
-};
 
 export interface ApiMetrics {
   registry: Registry;
@@ -69,9 +63,9 @@ export function createMetrics(client: Client, log: Logger): ApiMetrics {
     async collect() {
       this.reset();
       try {
-        const { groups } = await client.workflow.count('WorkflowType = "pixyzJob" GROUP BY ExecutionStatus');
+        const { groups } = await client.workflow.count(`WorkflowType = "${JOB_WORKFLOW_TYPE}" GROUP BY ExecutionStatus`);
         for (const g of groups) {
-          const status = EXECUTION_STATUS_TO_JOB[String(g.groupValues[0])] ?? 'UNKNOWN';
+          const status = closedJobStatus(String(g.groupValues[0])) ?? 'RUNNING';
           this.inc({ status }, g.count);
         }
       } catch (err) {

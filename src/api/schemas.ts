@@ -1,6 +1,7 @@
 // The API's bodies as zod schemas: they validate requests at run time, and the OpenAPI document
 // (src/api/openapi.ts) is generated from them, so the spec and the code cannot drift.
 import { z } from 'zod';
+import { LISTED_STATUSES } from '../shared/job-status';
 import { UUID_PATTERN } from '../shared/share';
 
 export const JobStatus = z.enum(['SENT', 'PENDING', 'STARTED', 'RUNNING', 'RETRY', 'SUCCESS', 'FAILURE', 'REVOKED']);
@@ -90,7 +91,7 @@ export const MAX_PAGE = 500;
 const FilterText = z.string().regex(/^[^\u0000]*$/, 'a NUL character is not accepted');
 
 export const ListQuery = z.object({
-  status: z.enum(['PENDING', 'RUNNING', 'SUCCESS', 'FAILURE', 'REVOKED']).optional(),
+  status: z.enum(LISTED_STATUSES).optional(),
   name: FilterText.optional(),
   process: FilterText.optional(),
   all: z.enum(['true', 'false']).optional().describe('include sub-tasks'),

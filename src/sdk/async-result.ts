@@ -1,6 +1,6 @@
+import { isFinished } from '../shared/job-status';
 import { backend, type Backend } from './backend';
 
-const FINISHED = ['SUCCESS', 'FAILURE', 'REVOKED'];
 
 /**
  * A sub-task (or a group, chain or chord of them) that was started. `await result.get()` waits
@@ -37,7 +37,7 @@ export class AsyncResult<T = unknown> {
   }
 
   async ready(): Promise<boolean> {
-    return FINISHED.includes(await this.state());
+    return isFinished(await this.state());
   }
 
   /** A result is returned by id, as upstream returns `as_tuple()` ids. */

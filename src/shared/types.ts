@@ -143,6 +143,15 @@ export interface JobStatusView {
 }
 
 /** Memo stored with each job: what the API shows without reading history. */
+/**
+ * What a failed job publishes in its memo (key `failure`) as it ends, since published-state-v1:
+ * with its status from visibility, all GET /jobs shows of it.
+ */
+export interface PublishedFailure {
+  error: string;
+  progress: number | null;
+}
+
 export interface JobMemo {
   name: string | null;
   process: string;
@@ -153,6 +162,8 @@ export interface JobMemo {
   parentId?: string | null;
   /** A sub-task working in its parent's directory: the job that owns the directory. */
   shareOf?: string | null;
+  /** Set by a job that failed, as it ends (since published-state-v1): what GET /jobs shows of it. */
+  failure?: PublishedFailure;
 }
 
 export interface PrepareShareInput {

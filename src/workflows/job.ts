@@ -20,8 +20,9 @@ import { archiveKind } from '../shared/archive-kind';
 import { finalRecord, ownsShare } from '../shared/final-state';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import { SHARE_QUEUE, taskQueueName } from '../shared/queues';
+import { upstreamError, type FailureDetails } from '../shared/job-status';
 import { JOB_STATUS } from '../shared/search-attributes';
-import type { FinalState, JobInput, JobResult, JobStatus, JobStatusView, PreparedShare, ProgressSnapshot } from '../shared/types';
+import type { FinalState, JobInput, JobResult, JobStatus, JobStatusView, PreparedShare, PublishedFailure } from '../shared/types';
 import { startCanvas, startTask, taskIds, validateCanvas } from './children';
 import { scriptRunningSignal, spawnUpdate, statusQuery } from './definitions';
 
@@ -59,6 +60,13 @@ export const RECORD_STATE_LOCAL_TIMEOUT = '1 minute';
 export const FEWER_STEPS_PATCH = 'fewer-steps-v1';
 /** Since fewer-steps-v1, a script shows as RUNNING in visibility once it has run this long (runScript signals it). */
 export const ANNOUNCE_RUNNING_AFTER_MS = 1000;
+/**
+ * Since this patch, a job publishes all GET /jobs shows of it: RUNNING while a successful script's
+ * outputs are zipped (a script done within ANNOUNCE_RUNNING_AFTER_MS read PENDING until the zip
+ * ended), and as a failed job ends, its error text and progress in its memo (key `failure`). A
+ * page of GET /jobs is then one visibility call, with no read of each job.
+ */
+export const PUBLISHED_STATE_PATCH = 'published-state-v1';
 /** Since this patch, a script cut short by its worker's shutdown runs again, not counted as an attempt. */
 export const SHUTDOWN_RERUNS_PATCH = 'shutdown-reruns-v1';
 /** Shutdowns a job outlives; past them (a worker stopped again and again), the job fails. */
@@ -215,7 +223,10 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     let archive: string | null = null;
     // Sub-tasks may have written outputs after the script returned: look again now that they are done.
     const nothingToZip = run.outputsEmpty || (run.spawned === true && (await outputsEmpty({ jobId: job.jobId })));
-    if (ownShare && !nothingToZip) archive = (await zipOutputs({ jobId: job.jobId })).archive;
+    if (ownShare && !nothingToZip) {
+      if (isJob && patched(PUBLISHED_STATE_PATCH)) publish('RUNNING');
+      archive = (await zipOutputs({ jobId: job.jobId })).archive;
+    }
     const result: JobResult = {
       result: run.result,
       retry: run.attempt - 1,
@@ -234,7 +245,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
       throw err;
     }
     const failure = jobFailure(err);
-    const details = failure.details?.[0] as { stack?: string | null; progress?: ProgressSnapshot | null; attempt?: number } | undefined;
+    const details = failure.details?.[0] as FailureDetails | undefined;
     await record({
       status: 'FAILURE',
       result: null,
@@ -242,6 +253,10 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
       progress: details?.progress ?? null,
       retry: Math.max(0, (details?.attempt ?? 1) - 1),
     });
+    if (isJob && patched(PUBLISHED_STATE_PATCH)) {
+      const published: PublishedFailure = { error: upstreamError(failure.type ?? undefined, failure.message), progress: details?.progress?.progress ?? null };
+      upsertMemo({ failure: published });
+    }
     setStatus('FAILURE', 'done');
     throw failure;
   }

@@ -154,6 +154,17 @@ describe('GET /jobs', () => {
     });
     expect(all.jobs).toHaveLength(5);
     expect((await (await stack.api(`/jobs?name=${name}&status=FAILURE`)).json())).toEqual({ jobs: [], next: null });
+
+    // A failed job is listed with the error and progress its own page shows.
+    const failed = (await submit(stack, { script: fixture('throws.ts'), name })).body.uuid;
+    await waitForEnd(stack, failed);
+    const own = await (await stack.api(`/jobs/${failed}`)).json();
+    expect(own).toMatchObject({ status: 'FAILURE', progress: 0, error: 'the model is broken: no faces' });
+    const failures = await eventually(async () => {
+      const r = (await (await stack.api(`/jobs?name=${name}&status=FAILURE`)).json()) as { jobs: unknown[] };
+      return r.jobs.length === 1 ? r : undefined;
+    });
+    expect(failures).toEqual({ jobs: [own], next: null });
     expect((await stack.api('/jobs?status=LOST')).status).toBe(400);
     expect((await stack.api('/jobs?limit=0')).status).toBe(400);
   });

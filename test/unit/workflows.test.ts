@@ -7,6 +7,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readJob, stateOf } from '../../src/api/job-state';
 import { ErrorType } from '../../src/shared/errors';
 import type { Canvas, CanvasInput, JobInput, ProgressSnapshot, RecordStateInput, RunScriptInput, RunScriptOutput, TaskSignature } from '../../src/shared/types';
 
@@ -37,6 +38,8 @@ const behaviours: Record<string, (input: RunScriptInput, attempt: number) => Pro
   },
 };
 const seenEntrypoints: string[] = [];
+/** A job's zip waits for its gate, when it has one. */
+const zipGates = new Map<string, Promise<void>>();
 const countOf = (entrypoint: string) => seenEntrypoints.filter((e) => e === entrypoint).length;
 
 const activities = {
@@ -51,6 +54,7 @@ const activities = {
   },
   async zipOutputs({ jobId }: { jobId: string }) {
     calls.push({ activity: 'zipOutputs', jobId, arg: null });
+    await zipGates.get(jobId);
     return { archive: `${jobId}/archives/${jobId}.zip`, entries: 1, bytes: 100 };
   },
   async recordState(input: RecordStateInput) {
@@ -171,6 +175,58 @@ describe('pixyzJob', () => {
     await handle.result();
     const task: TaskSignature = { kind: 'task', id: randomUUID(), entrypoint: 'double', params: { n: 1 }, queue: 'cpu', timeLimitSeconds: null, raw: true, shareParent: true, data: null, rootFile: null, computeOnly: false, name: null };
     await expect(handle.executeUpdate('spawn', { args: [{ canvas: task }] })).rejects.toThrow();
+  });
+});
+
+describe('a job as the API reads it from its workflow', () => {
+  /** The job's visibility record, as a page of GET /jobs has it. */
+  const listed = async (jobId: string) => {
+    for await (const info of client.workflow.list({ query: `WorkflowId = "${jobId}"` })) return stateOf(client, info);
+    throw new Error(`${jobId} is not in the visibility store`);
+  };
+
+  it('is RUNNING at 100 % while a successful script’s outputs are zipped, without a percentage once it failed', async () => {
+    for (const [entrypoint, progress] of [['outputs', 100], ['throws', null]] as const) {
+      const job = jobInput(entrypoint);
+      let open!: () => void;
+      zipGates.set(job.jobId, new Promise<void>((r) => (open = r)));
+      const handle = await start(job);
+      try {
+        await expect.poll(() => callsOf(job.jobId), { timeout: 10_000 }).toContain('zipOutputs');
+        expect(await readJob(client, job.jobId), entrypoint).toMatchObject({ status: 'RUNNING', progress, error: null });
+        expect(await listed(job.jobId), entrypoint).toMatchObject({ status: 'RUNNING', progress: null });
+      } finally {
+        open();
+      }
+      await handle.result().catch(() => {});
+    }
+  });
+
+  it('lists a failed job with its error and progress from what it published as it ended', async () => {
+    const job = jobInput('throws');
+    await (await start(job)).result().catch(() => {});
+    await expect.poll(() => listed(job.jobId).catch(() => null), { timeout: 10_000 }).toMatchObject({ status: 'FAILURE' });
+    expect(await listed(job.jobId)).toEqual({ uuid: job.jobId, name: null, status: 'FAILURE', progress: 100, error: 'no faces' });
+    expect((await client.workflow.getHandle(job.jobId).describe()).memo).toMatchObject({ failure: { error: 'no faces', progress: 100 } });
+  });
+
+  it('reads the failure of a job that published none (as releases before published-state-v1) from Temporal', async () => {
+    // A warm-up publishes nothing: its failure is what a job of an older release left.
+    const job = jobInput('throws', { warmUp: true });
+    await (await start(job)).result().catch(() => {});
+    expect((await client.workflow.getHandle(job.jobId).describe()).memo?.failure).toBeUndefined();
+    expect(await listed(job.jobId)).toEqual({ uuid: job.jobId, name: null, status: 'FAILURE', progress: 100, error: 'no faces' });
+  });
+
+  it('shows a cancelled job REVOKED, and a terminated one FAILURE saying so', async () => {
+    const cancelled = await start(jobInput('hangs'));
+    await expect.poll(() => callsOf(cancelled.workflowId), { timeout: 10_000 }).toEqual(['runScript']);
+    await cancelled.cancel();
+    await cancelled.result().catch(() => {});
+    expect(await stateOf(client, await cancelled.describe())).toMatchObject({ status: 'REVOKED', progress: null, error: null });
+    const terminated = await start(jobInput('hangs'));
+    await terminated.terminate('test over');
+    expect(await stateOf(client, await terminated.describe())).toMatchObject({ status: 'FAILURE', progress: null, error: 'Job terminated' });
   });
 });
 
