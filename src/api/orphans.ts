@@ -1,6 +1,7 @@
 // Job directories no job will ever own: an upload cut short by the API's own death (a crash, a
 // kill -9) leaves its directory with no workflow behind it. The API removes them at start and
-// every minute, once nothing has been written into them for a minute.
+// every minute, once nothing has been written into them for a minute (a submission in progress,
+// even one whose client stalls, dates its directory afresh every 15 s: see submit.ts).
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';

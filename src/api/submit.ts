@@ -15,6 +15,7 @@ import { naiveUtc } from '../shared/time';
 import type { JobInput, JobMemo } from '../shared/types';
 import { badRequest, HttpError, temporalUnreachable, unreachable } from './errors';
 import { JOB_WORKFLOW_TYPE, type JobState } from './job-state';
+import { ORPHAN_AFTER_MS } from './orphans';
 import { processScript, unknownProcess } from './processes';
 import { AppliedSubmitConfig } from './schemas';
 import { inspectScript, SCRIPT_EXTENSIONS, ScriptParseError } from './script-options';
@@ -247,6 +248,16 @@ export interface SubmitDeps {
   onSubmitted?: (process: string) => void;
 }
 
+/**
+ * How often a submission in progress dates its directory afresh: an upload stalled by its client
+ * for over a minute is still not an orphan to the sweeper of any API sharing SHARE_PATH.
+ */
+let touchEveryMs = ORPHAN_AFTER_MS / 4;
+/** For tests: a shorter interval. */
+export function setSubmissionTouchMs(ms: number): void {
+  touchEveryMs = ms;
+}
+
 /** POST /jobs: stores the upload under the new job's inputs/, validates, starts `pixyzJob`. */
 export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobState> {
   const { config, client } = deps;
@@ -256,9 +267,14 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
   }
   const jobId = deps.newId();
   const paths = jobPaths(config.sharePath, jobId);
+  let touch: NodeJS.Timeout | undefined;
   // Two small calls, made synchronously: through libuv's thread pool each costs ~0.3 ms here.
   try {
     fs.mkdirSync(paths.inputs, { recursive: true, mode: 0o755 });
+    touch = setInterval(() => {
+      const now = new Date();
+      fs.utimes(paths.dir, now, now, () => {});
+    }, touchEveryMs);
     const upload = await receive(req, paths.inputs, config.maxUploadBytes);
     const processName = upload.fields.process || 'custom';
     // A predefined process runs its own script; an uploaded one is kept but not run, as upstream.
@@ -352,5 +368,7 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
     // A refused or abandoned submission leaves nothing behind (its directory made first, if at all).
     await fsp.rm(paths.dir, { recursive: true, force: true });
     throw err;
+  } finally {
+    clearInterval(touch);
   }
 }

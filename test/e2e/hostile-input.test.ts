@@ -8,8 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { ORPHAN_AFTER_MS, startOrphanSweeper } from '../../src/api/orphans';
+import { setSubmissionTouchMs } from '../../src/api/submit';
 import { craftTarGz, craftZip } from '../helpers/zip';
-import { readScript, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
+import { eventually, readScript, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 
 const fixture = (name: string) => ({ name, content: readScript(`test/fixtures/${name}`) });
 let stack: Stack;
@@ -245,6 +248,36 @@ function rawExchange(parts: string[]): Promise<{ answer: string; error: string |
     })();
   });
 }
+
+describe('an upload its client stalls for over a minute', () => {
+  it('keeps its directory fresh, so that no orphan sweep takes it, and leaves nothing once abandoned', async () => {
+    setSubmissionTouchMs(200);
+    const sweeper = startOrphanSweeper({ sharePath: stack.sharePath, client: stack.client, log: pino({ level: 'silent' }) });
+    const before = new Set(fs.readdirSync(stack.sharePath));
+    const url = new URL(`${stack.url}/jobs`);
+    const socket = net.connect(Number(url.port), url.hostname);
+    try {
+      const boundary = 'stalled';
+      const head = `--${boundary}\r\nContent-Disposition: form-data; name="script"; filename="s.ts"\r\n\r\nexport async function main() { return 1; }\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.obj"\r\n\r\nv 0 0 0\n`;
+      socket.write(`POST /jobs HTTP/1.1\r\nHost: ${url.host}\r\nx-api-key: ${stack.key}\r\ncontent-type: multipart/form-data; boundary=${boundary}\r\ncontent-length: ${head.length + 1000}\r\n\r\n${head}`);
+      const dir = await eventually(() => fs.readdirSync(stack.sharePath).find((d) => !before.has(d) && fs.existsSync(path.join(stack.sharePath, d, 'inputs', 'big.obj'))));
+      // Its client sends nothing more; a minute passes (every write is dated back): a sweep leaves it.
+      const old = new Date(Date.now() - 2 * 60_000);
+      const root = path.join(stack.sharePath, dir);
+      for (const p of [path.join(root, 'inputs', 'big.obj'), path.join(root, 'inputs', 's.ts'), path.join(root, 'inputs'), root]) if (fs.existsSync(p)) fs.utimesSync(p, old, old);
+      await eventually(() => (Date.now() - fs.statSync(root).mtimeMs < 60_000 ? true : undefined), 5_000, 50);
+      expect(await sweeper.sweep()).not.toContain(dir);
+      expect(fs.existsSync(path.join(root, 'inputs', 'big.obj'))).toBe(true);
+      // The client goes away: the submission removes what it had stored.
+      socket.destroy();
+      await eventually(() => (fs.existsSync(root) ? undefined : true), 5_000, 50);
+    } finally {
+      socket.destroy();
+      sweeper.stop();
+      setSubmissionTouchMs(ORPHAN_AFTER_MS / 4);
+    }
+  });
+});
 
 describe('a request header of 100 KB', () => {
   it('gets 431 Request Header Fields Too Large, not a reset, and the server keeps answering', async () => {
