@@ -27,6 +27,8 @@ export interface BenchStack {
   runJob(scriptName: string, script: Buffer, params?: unknown, entrypoint?: string): Promise<number>;
   /** Submits a predefined process with a model file; ms from POST to SUCCESS, and the job's log. */
   runProcess(processName: string, file: string, params?: unknown): Promise<{ ms: number; log: string }>;
+  /** Stops the workers as a deploy does (running scripts get WORKER_SHUTDOWN_GRACE), then starts new ones. */
+  restartWorkers(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -57,8 +59,8 @@ export async function startBenchStack(env: Record<string, string> = {}, opts: Be
   const log = pino({ level: 'silent' });
   const workerConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
-  const workers = await createWorkers({ config, connection: workerConnection, namespace: 'default', log });
-  const running = workers.run();
+  let workers = await createWorkers({ config, connection: workerConnection, namespace: 'default', log });
+  let running = workers.run();
   await workers.warmUp(); // as npm start
   const api = await listen({ config, client: new Client({ connection }), log }, 0);
   const headers = { 'x-api-key': key };
@@ -102,6 +104,12 @@ export async function startBenchStack(env: Record<string, string> = {}, opts: Be
     taskQueue: (queue) => `${config.taskQueuePrefix}${queue}`,
     runJob,
     runProcess,
+    async restartWorkers() {
+      await workers.shutdown();
+      await running;
+      workers = await createWorkers({ config, connection: workerConnection, namespace: 'default', log });
+      running = workers.run();
+    },
     async stop() {
       await api.close();
       await workers.shutdown();

@@ -16,7 +16,7 @@ import { assembly } from '../test/helpers/models';
 import { craftZip } from '../test/helpers/zip';
 
 const [label, ...only] = process.argv.slice(2);
-const SHAPES = ['trivial', 'outputs', 'archive', 'failure', 'running-signal', 'sub-task', 'cancelled', 'warm-up', 'timed-out', 'canvas', 'failed-member', 'fresh-context', 'thumbnail-chained'];
+const SHAPES = ['trivial', 'outputs', 'archive', 'failure', 'running-signal', 'sub-task', 'cancelled', 'warm-up', 'timed-out', 'canvas', 'failed-member', 'fresh-context', 'thumbnail-chained', 'shutdown-rerun'];
 if (!label || !/^[\w.-]+$/.test(label) || only.some((s) => !SHAPES.includes(s))) {
   console.error(`usage: npx tsx tools/record-histories.ts <label> [shape …]   (label: letters, digits, . _ -; shapes: ${SHAPES.join(', ')})`);
   process.exit(2);
@@ -36,6 +36,7 @@ export async function main(pc: any) { fs.writeFileSync(path.join(pc.getOutputDir
   failure: `export async function main() { throw new Error('boom'); }`,
   slow: `export async function main() { await new Promise((r) => setTimeout(r, 30000)); }`,
   running: `export async function main() { await new Promise((r) => setTimeout(r, 1500)); return 1; }`,
+  rerun: `export async function main() { await new Promise((r) => setTimeout(r, 3000)); return 1; }`,
   'sub-task': `import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
 export async function work(_pc: ProgramContext, p: { n: number }) { return p.n * 2; }
 export const main = pixyzSchedule({ queue: 'control' }, async (pc: ProgramContext) => pc.clone({ entrypoint: 'work', raw: true }).execute({ n: 21 }).get());`,
@@ -113,6 +114,13 @@ async function main(): Promise<void> {
     await saveModel(assembly(), glb);
     const id = await post('', { name: 'assembly.glb', content: fs.readFileSync(glb) }, { process: 'thumbnail_chained', params: JSON.stringify({ width: 32, height: 32 }) });
     await saveTree('thumbnail-chained', id);
+  }
+  // Cut short by its worker's shutdown (a deploy), run again on the next worker.
+  if (wanted('shutdown-rerun')) {
+    const id = await post(SCRIPTS.rerun!);
+    await new Promise((r) => setTimeout(r, 1500));
+    await stack.restartWorkers();
+    await save('shutdown-rerun', id);
   }
   await stack.stop();
 }
