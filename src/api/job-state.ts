@@ -82,7 +82,8 @@ async function fromStateFile(sharePath: string, jobId: string): Promise<JobDetai
     time_info: { request: state.timeInfo.request, started: isoUtc(state.timeInfo.started), stopped: isoUtc(state.timeInfo.stopped) },
     steps: state.progress?.steps ?? null,
     retry: state.retry,
-    result: state.status === 'SUCCESS' ? state.result : (state.error?.stack ?? null),
+    // A failure's traceback: the script's stack, or what happened to its process when it has none.
+    result: state.status === 'SUCCESS' ? state.result : (state.error?.stack ?? state.error?.message ?? null),
   };
 }
 
@@ -192,7 +193,7 @@ async function failedDetails(client: Client, info: Execution, memo: Partial<JobM
         const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
         const details = (cause instanceof ApplicationFailure ? cause.details?.[0] : undefined) as FailureDetails | undefined;
         error = upstreamError(type, cause.message);
-        traceback = details?.stack ?? cause.stack ?? null;
+        traceback = details?.stack ?? cause.message ?? null;
         progress = details?.progress ?? null;
         retry = Math.max(0, (details?.attempt ?? 1) - 1);
       }
