@@ -120,6 +120,7 @@ async function shutdown(log: Logger, code: number): Promise<never> {
       log.warn(`while stopping: ${(err as Error).message}`);
     }
   }
+  log.info('stopped');
   process.exit(code);
 }
 
@@ -183,16 +184,22 @@ async function main(log: Logger): Promise<void> {
   await running;
 }
 
-const log = createLogger(process.env.LOG_LEVEL || 'info', 'pixyz');
-installTemporalRuntime(log, process.env.WORKER_METRICS_ADDRESS || undefined);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    log.info(`${signal}: stopping`);
-    void shutdown(log, 0);
+/** The whole scheduler in this process; exits when it stops. */
+export function runAll(): void {
+  const log = createLogger(process.env.LOG_LEVEL || 'info', 'pixyz');
+  installTemporalRuntime(log, process.env.WORKER_METRICS_ADDRESS || undefined);
+  // SIGTERM or SIGINT to this process alone (a process manager, `kill PID`) stops it as Ctrl-C does.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      log.info(`${signal}: stopping`);
+      void shutdown(log, 0);
+    });
+  }
+  main(log).catch((err) => {
+    log.error(err instanceof Error ? err.message : String(err));
+    void shutdown(log, 1);
   });
 }
-main(log).catch((err) => {
-  log.error(err instanceof Error ? err.message : String(err));
-  void shutdown(log, 1);
-});
+
+if (require.main === module) runAll();

@@ -7,6 +7,7 @@ import express, { type Request, type Response } from 'express';
 import { Registry } from 'prom-client';
 import swaggerUiDist from 'swagger-ui-dist';
 import type { Config } from '../shared/config';
+import { probe, type Readiness } from '../shared/health';
 import { jobMetricsRegistry } from '../shared/job-metrics';
 import type { Logger } from '../shared/log';
 import { EMPTY_ZIP, isInside, isJobId, isPartialFile, jobPaths } from '../shared/share';
@@ -14,8 +15,8 @@ import { requireApiKey } from './auth';
 import { cancelJob, deleteJob, streamLog } from './control';
 import { listJobs, parseListQuery } from './list';
 import { createMetrics } from './metrics';
-import { badRequest, errorHandler, notFound, tooEarly } from './errors';
 import { isFinished } from '../shared/job-status';
+import { badRequest, errorHandler, notFound, tooEarly } from './errors';
 import { JobNotFoundError, readJob, readJobState, taskMeta } from './job-state';
 import { listProcesses, processScript, unknownProcess } from './processes';
 import { inspectScript, ScriptParseError } from './script-options';
@@ -81,6 +82,9 @@ async function outputsRoot(sharePath: string, id: string): Promise<string | null
   if (!realDir || !realOutputs || realOutputs !== path.join(realDir, 'outputs')) return null;
   return realOutputs;
 }
+
+/** How long /readyz waits for Temporal's answer. */
+const READY_DEADLINE_MS = 2000;
 
 async function or404<T>(read: Promise<T>): Promise<T> {
   try {
@@ -150,6 +154,19 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
     res.type('application/javascript').send("window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', persistAuthorization: true });");
   });
   app.use('/docs/assets', express.static(swaggerUiDist.getAbsoluteFSPath(), { index: false, maxAge: '1d' }));
+
+  // Probes for an orchestrator: alive while the process answers, ready while Temporal does.
+  const readiness: Readiness = async () => {
+    await client.withDeadline(Date.now() + READY_DEADLINE_MS, () => client.workflowService.getSystemInfo({}));
+    return { ready: true, detail: `Temporal answers (namespace ${client.options.namespace})` };
+  };
+  for (const route of ['/livez', '/readyz']) {
+    app.get(route, async (req, res) => {
+      const [status, body] = (await probe(req.path, readiness))!;
+      if (status !== 200) body.detail = `Temporal does not answer: ${body.detail}`;
+      res.status(status).json(body);
+    });
+  }
 
   app.get('/metrics', async (_req, res) => {
     // The job metrics are counted by the worker: in one process (npm start) they are ours too.

@@ -91,6 +91,8 @@ export function openApiDocument(): Record<string, unknown> {
     },
     '/backend/get_task_meta/{id}': { get: { summary: 'Upstream’s raw task meta', security: secured, parameters: [idParam], responses: { 200: json(S.TaskMeta, 'meta'), ...unauthorized } } },
     '/dev/callback': { post: { summary: 'Logs a JSON object (upstream’s test hook)', requestBody: { content: { 'application/json': { schema: { type: 'object' } } } }, responses: { 200: { description: 'null', content: { 'application/json': { schema: { type: 'null' } } } } } } },
+    '/livez': { get: { summary: 'Liveness probe: the API process answers', responses: { 200: json(S.Probe, '{"status":"alive"}') } } },
+    '/readyz': { get: { summary: 'Readiness probe: Temporal answers the API', responses: { 200: json(S.Probe, 'ready'), 503: json(S.Probe, 'not ready, and why') } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
   };
   return {

@@ -33,6 +33,9 @@ export const JobList = z
 export const Deleted = JobState.extend({ deleted: z.boolean() }).meta({ id: 'DeletedJob' });
 
 export const Outputs = z.object({ outputs: z.array(z.string()) }).meta({ id: 'Outputs' });
+export const Probe = z
+  .object({ status: z.enum(['alive', 'ready', 'not ready']), detail: z.string().optional().describe('what was checked, or why not ready') })
+  .meta({ id: 'Probe' });
 export const Processes = z.object({ processes: z.array(z.string()) }).meta({ id: 'Processes' });
 export const ProcessDoc = z.object({ doc: z.string() }).meta({ id: 'ProcessDoc' });
 

@@ -28,6 +28,8 @@ export interface WorkerConfig {
   readonly runnerMaxMemoryMb: number;
   /** host:port where the Temporal SDK's Prometheus metrics are served; unset: none. */
   readonly metricsAddress: string | undefined;
+  /** Port of the worker's /livez and /readyz (`npm run worker`, the image); unset: none. */
+  readonly healthPort: number | undefined;
 }
 
 export interface Config {
@@ -155,6 +157,7 @@ export function loadConfig(env: Env = withDotEnv(process.env)): Config {
       runnerMaxJobs: int(env, 'RUNNER_MAX_JOBS', 1000, 1),
       runnerMaxMemoryMb: int(env, 'RUNNER_MAX_MEMORY_MB', 1024),
       metricsAddress: env.WORKER_METRICS_ADDRESS || undefined,
+      healthPort: env.WORKER_HEALTH_PORT ? int(env, 'WORKER_HEALTH_PORT', 0, 0) : undefined,
     },
     logLevel: env.LOG_LEVEL || 'info',
   };

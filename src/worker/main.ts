@@ -1,14 +1,16 @@
-// `npm run worker -- --queues control,cpu`: a worker alone, against TEMPORAL_ADDRESS.
+// `npm run worker -- --queues control,cpu` (and the image's `worker` role): a worker alone,
+// against TEMPORAL_ADDRESS, with /livez and /readyz on WORKER_HEALTH_PORT when it is set.
 import { parseArgs } from 'node:util';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig, withDotEnv } from '../shared/config';
+import { startHealthServer } from '../shared/health';
 import { createLogger } from '../shared/log';
 import { SHARE_QUEUE } from '../shared/queues';
 import { connectionOptions } from '../shared/temporal';
 import { createWorkers, installTemporalRuntime } from './worker';
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { queues: { type: 'string' } } });
+export async function runWorker(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { queues: { type: 'string' } } });
   // --queues overrides WORKER_QUEUES, validated the same way.
   const config = loadConfig(values.queues ? { ...withDotEnv(), WORKER_QUEUES: values.queues } : undefined);
   const log = createLogger(config.logLevel, 'worker');
@@ -19,17 +21,25 @@ async function main(): Promise<void> {
     log.warn(`this worker does not serve the '${SHARE_QUEUE}' queue (preparing and zipping job directories): make sure another worker that sees SHARE_PATH does`);
   }
   const workers = await createWorkers({ config, connection, namespace, log });
-  const stop = () => {
-    log.info('stopping: running scripts get %d s to finish', config.worker.shutdownGraceMs / 1000);
+  const health = config.worker.healthPort === undefined ? undefined : await startHealthServer(config.worker.healthPort, '0.0.0.0', workers.readiness);
+  if (health) log.info(`probes on :${health.port}/livez and /readyz`);
+  // A deploy's SIGTERM (or Ctrl-C): stop polling, let running scripts finish within the grace,
+  // then hand the rest back to Temporal, which runs them again on another worker.
+  const stop = (signal: string) => {
+    log.info(`${signal}: stopping (running scripts get ${config.worker.shutdownGraceMs / 1000} s to finish)`);
     void workers.shutdown();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await workers.run();
+  await health?.close();
   await connection.close();
+  log.info('stopped');
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  runWorker(process.argv.slice(2)).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

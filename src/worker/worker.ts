@@ -8,6 +8,7 @@ import { naiveUtc } from '../shared/time';
 import { createActivities } from '../activities';
 import { startCleanup } from './cleanup';
 import type { Config } from '../shared/config';
+import type { Readiness } from '../shared/health';
 import type { Logger } from '../shared/log';
 import { CONTROL_QUEUE, SHARE_QUEUE, taskQueueName } from '../shared/queues';
 
@@ -26,6 +27,8 @@ export interface Workers {
    * server only leaves the first job slower).
    */
   warmUp(): Promise<void>;
+  /** Ready while every queue's worker polls (not before run(), nor once stopping). */
+  readiness: Readiness;
   shutdown(): Promise<void>;
 }
 
@@ -128,6 +131,10 @@ export async function createWorkers(deps: WorkerDeps): Promise<Workers> {
   let stopCleanup = () => {};
   return {
     queues,
+    async readiness() {
+      const states = workers.map((w, i) => `${queues[i]}: ${w.getState()}`);
+      return { ready: workers.every((w) => w.getState() === 'RUNNING'), detail: states.join(', ') };
+    },
     run() {
       // Only a worker that runs scripts keeps script processes ready.
       if (queues.some((q) => q !== SHARE_QUEUE)) pool.warm();

@@ -39,12 +39,18 @@ describe('the Temporal server killed with SIGKILL mid-job', () => {
     expect(fs.readdirSync(cluster.sharePath).filter((d) => !before.has(d))).toEqual([]); // nothing left by the refused upload
     const status = await cluster.api(`/jobs/${slow}`);
     expect(status.status).toBe(503);
+    // An orchestrator's probes: the API is alive, not ready.
+    expect((await cluster.api('/livez')).status).toBe(200);
+    const ready = await cluster.api('/readyz');
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { detail: string }).detail).toMatch(/^Temporal does not answer: /);
 
     await cluster.startServer();
     const restartedAt = Date.now();
     // The API answers again within seconds of the server's return.
     await eventually(async () => ((await cluster.api(`/jobs/${slow}`)).status === 200 ? true : undefined), 10_000, 100);
     const backIn = (Date.now() - restartedAt) / 1000;
+    expect((await cluster.api('/readyz')).status).toBe(200);
     const ends = await Promise.all([slow, fanOut].map((id) => waitForEnd(cluster as unknown as Stack, id, () => {}, 120_000)));
     expect(ends.map((d) => d.status), JSON.stringify(ends.map((d) => d.error))).toEqual(['SUCCESS', 'SUCCESS']);
     expect(ends[0].result).toEqual({ slept: 4 });
