@@ -44,6 +44,10 @@ export interface DevServerOptions {
   dynamicConfig?: Readonly<Record<string, unknown>>;
   /** Called as soon as the process exists, so a caller stopping early can still kill it. */
   onSpawn?: (kill: () => void) => void;
+  /** A command the server runs under, e.g. `ip netns exec <host>` (a test's network namespace). */
+  wrap?: readonly string[];
+  /** Where clients reach it, when not at `ip` (a server bound to 0.0.0.0 on a host of its own). */
+  address?: string;
 }
 
 export interface DevServer {
@@ -96,7 +100,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const log = fs.openSync(opts.logFile, 'a');
-  const child = spawn(opts.cliPath, args, { stdio: ['ignore', log, log], detached: true });
+  const [command, ...commandArgs] = [...(opts.wrap ?? []), opts.cliPath, ...args];
+  const child = spawn(command!, commandArgs, { stdio: ['ignore', log, log], detached: true });
   fs.closeSync(log);
   opts.onSpawn?.(() => {
     try {
@@ -119,7 +124,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     }),
   );
 
-  const address = `${ip}:${opts.port}`;
+  const address = opts.address ?? `${ip}:${opts.port}`;
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   const stop = async () => {
     if (exited === null && child.pid !== undefined) {
