@@ -101,6 +101,18 @@ describe('src/cli.ts', () => {
     expect(api.lines().at(-1)?.msg).toBe('stopped');
   });
 
+  it('all: the API and a worker of every queue in one process; SIGTERM to it alone stops both, its last line says so', async () => {
+    const all = start(['all'], env({ API_PORT: '0', API_HOST: '127.0.0.1', GOD_PASSWORD_SHA256: 'a'.repeat(64) }));
+    const port = portIn(await all.logged(/API listening/));
+    await all.logged(/worker ready on queues/);
+    expect((await get(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    all.child.kill('SIGTERM');
+    expect(await all.exit).toBe(0);
+    const messages = all.lines().map((l) => l.msg);
+    expect(messages).toContain('SIGTERM: stopping');
+    expect(messages.at(-1)).toBe('stopped');
+  });
+
   it('worker: ready once it polls its queues; SIGTERM drains it and stops it, its last line says so', async () => {
     const worker = start(['worker', '--queues', 'cpu'], env({ WORKER_HEALTH_PORT: '0' }));
     const port = portIn(await worker.logged(/probes on :\d+/));
