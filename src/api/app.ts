@@ -16,6 +16,7 @@ import { cancelJob, deleteJob, streamLog } from './control';
 import { listJobs, parseListQuery } from './list';
 import { createMetrics } from './metrics';
 import { isFinished } from '../shared/job-status';
+import { CONTROL_QUEUE, taskQueueName } from '../shared/queues';
 import { badRequest, errorHandler, notFound, tooEarly } from './errors';
 import { JobNotFoundError, readJob, readJobState, taskMeta } from './job-state';
 import { listProcesses, processScript, unknownProcess } from './processes';
@@ -104,7 +105,9 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   app.disable('x-powered-by');
   app.set('strict routing', true);
   const auth = requireApiKey(config.godPasswordSha256);
-  const metrics = createMetrics(client, log);
+  // This deployment's jobs: a namespace may hold others' (another TASK_QUEUE_PREFIX).
+  const jobs = { client, sharePath: config.sharePath, controlQueue: taskQueueName(config.taskQueuePrefix, CONTROL_QUEUE) };
+  const metrics = createMetrics(jobs, log);
   app.use(metrics.middleware);
 
   // CORS as upstream: any origin, with credentials.
@@ -183,7 +186,7 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   });
 
   app.get('/backend/get_task_meta/:id', auth, async (req, res) => {
-    res.json(await taskMeta(client, jobIdParam(req)));
+    res.json(await taskMeta(jobs, jobIdParam(req)));
   });
 
   app.get('/processes', async (_req, res) => {
@@ -205,7 +208,7 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   });
 
   app.get('/jobs', auth, async (req, res) => {
-    res.json(await listJobs(client, client.options.namespace, parseListQuery(req.query as Record<string, unknown>)));
+    res.json(await listJobs(jobs, parseListQuery(req.query as Record<string, unknown>)));
   });
 
   app.post('/jobs', auth, async (req, res) => {
@@ -215,31 +218,31 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   });
 
   app.get('/jobs/:id', auth, async (req, res) => {
-    res.json(await or404(readJobState(client, jobIdParam(req), config.sharePath)));
+    res.json(await or404(readJobState(jobs, jobIdParam(req))));
   });
 
   app.get('/jobs/:id/details', auth, async (req, res) => {
-    res.json(await or404(readJob(client, jobIdParam(req), config.sharePath)));
+    res.json(await or404(readJob(jobs, jobIdParam(req))));
   });
 
   app.post('/jobs/:id/cancel', auth, async (req, res) => {
     const id = jobIdParam(req);
-    await cancelJob(client, id);
-    res.json(await or404(readJobState(client, id, config.sharePath)));
+    await cancelJob(jobs, id);
+    res.json(await or404(readJobState(jobs, id)));
   });
 
   app.delete('/jobs/:id', auth, async (req, res) => {
     const id = jobIdParam(req);
     // Read before: a job Temporal has forgotten is known only by the directory this removes.
-    const before = await or404(readJobState(client, id, config.sharePath));
-    const { removed } = await deleteJob(client, config.sharePath, id);
-    const after = await readJobState(client, id, config.sharePath).catch(() => before);
+    const before = await or404(readJobState(jobs, id));
+    const { removed } = await deleteJob(jobs, id);
+    const after = await readJobState(jobs, id).catch(() => before);
     res.json({ ...after, deleted: removed });
   });
 
   app.get('/jobs/:id/logs', auth, async (req, res) => {
     const follow = req.query.follow === 'true' || req.query.follow === '1';
-    await streamLog(client, config.sharePath, jobIdParam(req), follow, res);
+    await streamLog(jobs, jobIdParam(req), follow, res);
   });
 
   app.get('/jobs/:id/outputs', auth, async (req, res) => {
@@ -256,7 +259,7 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
       // Whether the job exists is Temporal's to say: a queued job may have no directory yet.
       let state;
       try {
-        state = await readJobState(client, id, config.sharePath);
+        state = await readJobState(jobs, id);
       } catch (err) {
         if (err instanceof JobNotFoundError) throw notFound(`SharePathNotFoundError: Job '${id}' does not exist`);
         throw err;

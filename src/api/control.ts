@@ -6,23 +6,23 @@ import type { Response } from 'express';
 import { jobPaths, logFile } from '../shared/share';
 import type { JobMemo } from '../shared/types';
 import { notFound } from './errors';
-import { describeJob } from './job-state';
+import { describeJob, type JobSource } from './job-state';
 
 const CLOSE_WAIT_MS = 5000;
 const LOG_POLL_MS = 250;
 
 /** The job's description; 404 when Temporal knows no job by that id (a workflow that is not a job included). */
-async function describeOr404(client: Client, id: string) {
-  const desc = await describeJob(client, id);
+async function describeOr404(jobs: JobSource, id: string) {
+  const desc = await describeJob(jobs, id);
   if (desc === null) throw notFound(`Job '${id}' does not exist`);
   return desc;
 }
 
 /** The job's description, or null when Temporal has forgotten it but its directory remains. */
-async function describeOrForgotten(client: Client, sharePath: string, id: string) {
-  const desc = await describeJob(client, id);
+async function describeOrForgotten(jobs: Required<JobSource>, id: string) {
+  const desc = await describeJob(jobs, id);
   if (desc !== null) return desc;
-  if (fs.existsSync(jobPaths(sharePath, id).dir)) return null;
+  if (fs.existsSync(jobPaths(jobs.sharePath, id).dir)) return null;
   throw notFound(`Job '${id}' does not exist`);
 }
 
@@ -38,8 +38,9 @@ async function waitClosed(client: Client, id: string, ms: number): Promise<boole
 }
 
 /** Requests cancellation (sub-tasks and script processes go with it); waits a little for it. */
-export async function cancelJob(client: Client, id: string): Promise<void> {
-  const desc = await describeOr404(client, id);
+export async function cancelJob(jobs: JobSource, id: string): Promise<void> {
+  const { client } = jobs;
+  const desc = await describeOr404(jobs, id);
   if (desc.status.name !== 'RUNNING') return;
   await client.workflow.getHandle(id).cancel();
   await waitClosed(client, id, CLOSE_WAIT_MS);
@@ -49,8 +50,9 @@ export async function cancelJob(client: Client, id: string): Promise<void> {
  * Cancels the job if it runs, waits for it to end, then removes its directory — unless it is a
  * sub-task working in its parent's directory, which is only cancelled.
  */
-export async function deleteJob(client: Client, sharePath: string, id: string): Promise<{ removed: boolean }> {
-  const desc = await describeOrForgotten(client, sharePath, id);
+export async function deleteJob(jobs: Required<JobSource>, id: string): Promise<{ removed: boolean }> {
+  const { client, sharePath } = jobs;
+  const desc = await describeOrForgotten(jobs, id);
   if (desc === null) {
     await fsp.rm(jobPaths(sharePath, id).dir, { recursive: true, force: true });
     return { removed: true };
@@ -66,8 +68,9 @@ export async function deleteJob(client: Client, sharePath: string, id: string): 
 }
 
 /** The script's log: its stdout and stderr; with `follow`, streamed until the job ends. */
-export async function streamLog(client: Client, sharePath: string, id: string, follow: boolean, res: Response): Promise<void> {
-  const desc = await describeOrForgotten(client, sharePath, id);
+export async function streamLog(jobs: Required<JobSource>, id: string, follow: boolean, res: Response): Promise<void> {
+  const { client, sharePath } = jobs;
+  const desc = await describeOrForgotten(jobs, id);
   const memo = (desc?.memo ?? {}) as Partial<JobMemo>;
   const file = logFile(sharePath, id, memo.shareOf);
   res.type('text/plain; charset=utf-8');

@@ -38,6 +38,17 @@ export interface JobDetails extends JobState {
 
 export class JobNotFoundError extends Error {}
 
+/**
+ * Where this deployment's jobs are: its Temporal client, its share, and the task queue its job
+ * workflows run on (`<TASK_QUEUE_PREFIX>control`) — a deployment sharing a namespace with others
+ * sees only its own jobs.
+ */
+export interface JobSource {
+  client: Client;
+  controlQueue: string;
+  sharePath?: string;
+}
+
 /** What a workflow's visibility record and its description both tell of it. */
 type Execution = Pick<WorkflowExecutionInfo, 'workflowId' | 'status' | 'memo' | 'typedSearchAttributes' | 'closeTime'>;
 
@@ -45,13 +56,14 @@ type Execution = Pick<WorkflowExecutionInfo, 'workflowId' | 'status' | 'memo' | 
 export const JOB_WORKFLOW_TYPE = 'pixyzJob';
 
 /**
- * A job's description from Temporal, or null when Temporal knows no job by that id: no workflow,
- * or a workflow of another type (a canvas, or anything else started in the namespace).
+ * A job's description from Temporal, or null when Temporal knows no job of this deployment by that
+ * id: no workflow, a workflow of another type (a canvas, or anything else started in the
+ * namespace), or a job of another deployment (another TASK_QUEUE_PREFIX).
  */
-export async function describeJob(client: Client, jobId: string): Promise<WorkflowExecutionDescription | null> {
+export async function describeJob({ client, controlQueue }: JobSource, jobId: string): Promise<WorkflowExecutionDescription | null> {
   try {
     const desc = await client.workflow.getHandle(jobId).describe();
-    return desc.type === JOB_WORKFLOW_TYPE ? desc : null;
+    return desc.type === JOB_WORKFLOW_TYPE && desc.taskQueue === controlQueue ? desc : null;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return null;
     throw err;
@@ -115,8 +127,9 @@ export async function stateOf(client: Client, info: Execution): Promise<JobState
 }
 
 /** A job's state (GET /jobs/{id}): a running one with its live status and progress. */
-export async function readJobState(client: Client, jobId: string, sharePath?: string): Promise<JobState> {
-  const desc = await describeJob(client, jobId);
+export async function readJobState(jobs: JobSource, jobId: string): Promise<JobState> {
+  const { client, sharePath } = jobs;
+  const desc = await describeJob(jobs, jobId);
   if (desc === null) return jobState(await forgotten(jobId, sharePath));
   return closedJobStatus(desc.status.name) === null ? jobState(runningDetails(client, desc)) : stateOf(client, desc);
 }
@@ -126,10 +139,10 @@ export async function readJobState(client: Client, jobId: string, sharePath?: st
  * finished one from the state.json it wrote as it ended (or from Temporal when it has no
  * directory of its own), and from state.json alone once Temporal has forgotten it.
  */
-export async function readJob(client: Client, jobId: string, sharePath?: string): Promise<JobDetails> {
-  const desc = await describeJob(client, jobId);
-  if (desc === null) return forgotten(jobId, sharePath);
-  return detailsOf(client, desc, sharePath);
+export async function readJob(jobs: JobSource, jobId: string): Promise<JobDetails> {
+  const desc = await describeJob(jobs, jobId);
+  if (desc === null) return forgotten(jobId, jobs.sharePath);
+  return detailsOf(jobs.client, desc, jobs.sharePath);
 }
 
 async function forgotten(jobId: string, sharePath: string | undefined): Promise<JobDetails> {
@@ -255,8 +268,9 @@ export function jobState(details: JobDetails): JobState {
 }
 
 /** Upstream's raw Celery meta (GET /backend/get_task_meta/{id}), from the same reading. */
-export async function taskMeta(client: Client, id: string) {
-  const desc = await describeJob(client, id);
+export async function taskMeta(jobs: JobSource, id: string) {
+  const { client } = jobs;
+  const desc = await describeJob(jobs, id);
   if (desc === null) {
     // upstream answers PENDING for any id
     return { status: 'PENDING', result: null, traceback: null, children: [] as string[], parent_id: null, task_id: id, date_done: null };

@@ -6,7 +6,7 @@ import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { VISIBILITY_FILTERS, type ListedStatus } from '../shared/job-status';
 import { badRequest } from './errors';
 import { ListQuery as ListQuerySchema } from './schemas';
-import { JOB_WORKFLOW_TYPE, stateOf, type JobState } from './job-state';
+import { JOB_WORKFLOW_TYPE, stateOf, type JobSource, type JobState } from './job-state';
 
 export const DEFAULT_PAGE = 50;
 
@@ -33,8 +33,9 @@ export function parseListQuery(q: Record<string, unknown>): ListQuery {
 }
 
 /** The visibility query for a listing. */
-export function visibilityQuery(q: ListQuery): string {
-  const parts = [`WorkflowType = "${JOB_WORKFLOW_TYPE}"`];
+export function visibilityQuery(q: ListQuery, controlQueue: string): string {
+  // This deployment's jobs: those whose workflows run on its control queue.
+  const parts = [`WorkflowType = "${JOB_WORKFLOW_TYPE}"`, `TaskQueue = ${quote(controlQueue)}`];
   if (!q.all) parts.push('ParentWorkflowId IS NULL');
   if (q.status) parts.push(VISIBILITY_FILTERS[q.status]);
   if (q.name) parts.push(`PixyzJobName = ${quote(q.name)}`);
@@ -64,13 +65,15 @@ export function decodeNextToken(next: string): Uint8Array {
   return token;
 }
 
-export async function listJobs(client: Client, namespace: string, q: ListQuery): Promise<{ jobs: JobState[]; next: string | null }> {
+export async function listJobs(source: JobSource, q: ListQuery): Promise<{ jobs: JobState[]; next: string | null }> {
+  const { client, controlQueue } = source;
+  const namespace = client.options.namespace;
   const token = q.next ? decodeNextToken(q.next) : undefined;
   let page;
   try {
     page = await client.workflowService.listWorkflowExecutions({
       namespace,
-      query: visibilityQuery(q),
+      query: visibilityQuery(q, controlQueue),
       pageSize: q.limit,
       nextPageToken: token,
     });

@@ -6,7 +6,7 @@ import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { closedJobStatus } from '../shared/job-status';
 import type { Logger } from '../shared/log';
-import { JOB_WORKFLOW_TYPE } from './job-state';
+import { JOB_WORKFLOW_TYPE, type JobSource } from './job-state';
 
 
 export interface ApiMetrics {
@@ -15,7 +15,7 @@ export interface ApiMetrics {
   jobSubmitted(process: string): void;
 }
 
-export function createMetrics(client: Client, log: Logger): ApiMetrics {
+export function createMetrics({ client, controlQueue }: JobSource, log: Logger): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -63,7 +63,7 @@ export function createMetrics(client: Client, log: Logger): ApiMetrics {
     async collect() {
       this.reset();
       try {
-        const { groups } = await client.workflow.count(`WorkflowType = "${JOB_WORKFLOW_TYPE}" GROUP BY ExecutionStatus`);
+        const { groups } = await client.workflow.count(`WorkflowType = "${JOB_WORKFLOW_TYPE}" AND TaskQueue = "${controlQueue}" GROUP BY ExecutionStatus`);
         for (const g of groups) {
           const status = closedJobStatus(String(g.groupValues[0])) ?? 'RUNNING';
           this.inc({ status }, g.count);

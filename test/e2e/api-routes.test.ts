@@ -1,7 +1,10 @@
 // The routes beyond a single job's round trip: processes, cancel, delete, logs, listing.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listen } from '../../src/api/server';
 import { eventually, isAlive, readScript, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 
 const fixture = (name: string) => ({ name, content: readScript(`test/fixtures/${name}`) });
@@ -167,6 +170,32 @@ describe('GET /jobs', () => {
     expect(failures).toEqual({ jobs: [own], next: null });
     expect((await stack.api('/jobs?status=LOST')).status).toBe(400);
     expect((await stack.api('/jobs?limit=0')).status).toBe(400);
+  });
+});
+
+describe('two deployments on one Temporal namespace (another TASK_QUEUE_PREFIX)', () => {
+  it('stay apart: each lists, reads and cancels only its own jobs', async () => {
+    const name = `apart-${Date.now()}`;
+    const mine = (await submit(stack, { process: 'api_test', name })).body.uuid;
+    await waitForEnd(stack, mine);
+    // The other deployment's API, on the same server and namespace, its own share and prefix.
+    const otherShare = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-other-'));
+    const other = await listen({ config: { ...stack.config, taskQueuePrefix: `other-${Date.now()}-`, sharePath: otherShare }, client: stack.client, log: pino({ level: 'silent' }) }, 0);
+    try {
+      const ask = (p: string, init: RequestInit = {}) => fetch(`${other.url}${p}`, { ...init, headers: { 'x-api-key': stack.key } });
+      expect((await (await ask(`/jobs?name=${name}&all=true`)).json())).toEqual({ jobs: [], next: null });
+      for (const route of [`/jobs/${mine}`, `/jobs/${mine}/details`, `/jobs/${mine}/logs`]) expect((await ask(route)).status, route).toBe(404);
+      expect((await ask(`/jobs/${mine}/cancel`, { method: 'POST' })).status).toBe(404);
+      // Its own deployment still sees it.
+      const listed = await eventually(async () => {
+        const r = (await (await stack.api(`/jobs?name=${name}`)).json()) as { jobs: { uuid: string }[] };
+        return r.jobs.length === 1 ? r : undefined;
+      });
+      expect(listed.jobs[0]!.uuid).toBe(mine);
+    } finally {
+      await other.close();
+      fs.rmSync(otherShare, { recursive: true, force: true });
+    }
   });
 });
 

@@ -193,7 +193,7 @@ describe('a job as the API reads it from its workflow', () => {
       const handle = await start(job);
       try {
         await expect.poll(() => callsOf(job.jobId), { timeout: 10_000 }).toContain('zipOutputs');
-        expect(await readJob(client, job.jobId), entrypoint).toMatchObject({ status: 'RUNNING', progress, error: null });
+        expect(await readJob({ client, controlQueue: `${prefix}control` }, job.jobId), entrypoint).toMatchObject({ status: 'RUNNING', progress, error: null });
         expect(await listed(job.jobId), entrypoint).toMatchObject({ status: 'RUNNING', progress: null });
       } finally {
         open();
