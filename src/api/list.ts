@@ -1,7 +1,6 @@
 // GET /jobs: jobs from Temporal's visibility store (not a scan of the disk), newest first with
 // running ones on top (the store's own order), paged, filtered.
 import crypto from 'node:crypto';
-import type { Client } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { VISIBILITY_FILTERS, type ListedStatus } from '../shared/job-status';
 import { badRequest } from './errors';

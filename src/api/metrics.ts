@@ -1,7 +1,6 @@
 // /metrics: upstream's HTTP metrics (prometheus-fastapi-instrumentator's names), process metrics,
 // and job metrics; plus one structured log line a request, with a request id, never the key.
 import crypto from 'node:crypto';
-import type { Client } from '@temporalio/client';
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { closedJobStatus } from '../shared/job-status';
