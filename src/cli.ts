@@ -31,7 +31,7 @@ switch (role) {
   case 'all':
     // Without a server named, the whole scheduler would start the embedded dev server: npm start's.
     if (!loadConfig().temporal.address) fail("the 'all' role runs against a Temporal server: set TEMPORAL_ADDRESS (host:port)");
-    runAll();
+    runAll({ generateKey: false });
     break;
   default:
     fail(role ? `unknown role '${role}'` : 'no role given');

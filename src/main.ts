@@ -124,7 +124,7 @@ async function shutdown(log: Logger, code: number): Promise<never> {
   process.exit(code);
 }
 
-async function main(log: Logger): Promise<void> {
+async function main(log: Logger, generateKey: boolean): Promise<void> {
   let config = loadConfig();
   fs.mkdirSync(config.sharePath, { recursive: true });
 
@@ -143,7 +143,11 @@ async function main(log: Logger): Promise<void> {
 
   let keyNote: string;
   if (config.godPasswordSha256) keyNote = 'API key: the one whose SHA-256 is GOD_PASSWORD_SHA256';
-  else {
+  else if (!generateKey) {
+    // A deployment's key is its operator's: set, never generated into the image's files.
+    keyNote = 'API key: none (GOD_PASSWORD_SHA256 is not set: every /jobs route answers 401)';
+    log.warn('GOD_PASSWORD_SHA256 is not set: every /jobs route answers 401');
+  } else {
     const { key, created } = readOrCreateApiKey(config.apiKeyFile);
     config = Object.freeze({ ...config, godPasswordSha256: sha256Hex(key) });
     keyNote = `API key: ${key}  (${created ? 'generated, ' : ''}kept in ${path.relative(process.cwd(), config.apiKeyFile) || config.apiKeyFile})`;
@@ -184,8 +188,11 @@ async function main(log: Logger): Promise<void> {
   await running;
 }
 
-/** The whole scheduler in this process; exits when it stops. */
-export function runAll(): void {
+/**
+ * The whole scheduler in this process; exits when it stops. `npm start` generates an API key when
+ * none is set; the image's `all` role does not (`generateKey: false`).
+ */
+export function runAll({ generateKey = true }: { generateKey?: boolean } = {}): void {
   const log = createLogger(process.env.LOG_LEVEL || 'info', 'pixyz');
   installTemporalRuntime(log, process.env.WORKER_METRICS_ADDRESS || undefined);
   // SIGTERM or SIGINT to this process alone (a process manager, `kill PID`) stops it as Ctrl-C does.
@@ -196,7 +203,7 @@ export function runAll(): void {
       void shutdown(log, 0);
     });
   }
-  main(log).catch((err) => {
+  main(log, generateKey).catch((err) => {
     log.error(err instanceof Error ? err.message : String(err));
     void shutdown(log, 1);
   });

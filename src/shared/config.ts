@@ -65,6 +65,21 @@ export interface Config {
   readonly logLevel: string;
 }
 
+/**
+ * The cores this process may use: the machine's, or fewer under a cgroup CPU quota (a container's
+ * `--cpus`, a pod's CPU limit), which os.availableParallelism() does not see.
+ */
+export function usableCores(cpuMax = '/sys/fs/cgroup/cpu.max'): number {
+  const cores = os.availableParallelism();
+  try {
+    const [quota, period] = fs.readFileSync(cpuMax, 'utf8').trim().split(/\s+/);
+    if (quota && quota !== 'max' && Number(period) > 0) return Math.max(1, Math.min(cores, Math.ceil(Number(quota) / Number(period))));
+  } catch {
+    // no cgroup v2 quota here
+  }
+  return cores;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -148,7 +163,7 @@ export function loadConfig(env: Env = withDotEnv(process.env)): Config {
     maxExtractRatio: int(env, 'MAX_EXTRACT_RATIO', 200, 1),
     worker: {
       queues: workerQueues,
-      concurrentTasks: int(env, 'CONCURRENT_TASKS', Math.max(1, os.availableParallelism() - 1), 1),
+      concurrentTasks: int(env, 'CONCURRENT_TASKS', Math.max(1, usableCores() - 1), 1),
       controlConcurrency: int(env, 'CONTROL_CONCURRENCY', 50, 1),
       scriptMaxMemoryMb: int(env, 'SCRIPT_MAX_MEMORY_MB', 0),
       scriptNiceness: int(env, 'SCRIPT_NICENESS', 10, 0),

@@ -101,8 +101,11 @@ describe('src/cli.ts', () => {
     expect(api.lines().at(-1)?.msg).toBe('stopped');
   });
 
-  it('all: the API and a worker of every queue in one process; SIGTERM to it alone stops both, its last line says so', async () => {
-    const all = start(['all'], env({ API_PORT: '0', API_HOST: '127.0.0.1', GOD_PASSWORD_SHA256: 'a'.repeat(64) }));
+  it('all: the API and a worker of every queue in one process, no key generated; SIGTERM to it alone stops both, its last line says so', async () => {
+    const keyFile = path.join(scratch, 'api-key');
+    const all = start(['all'], env({ API_PORT: '0', API_HOST: '127.0.0.1', GOD_PASSWORD_SHA256: '', API_KEY_FILE: keyFile }));
+    // An operator's deployment: no key is made up into the image's files, and it says so.
+    await all.logged(/GOD_PASSWORD_SHA256 is not set: every \/jobs route answers 401/);
     const port = portIn(await all.logged(/API listening/));
     await all.logged(/worker ready on queues/);
     expect((await get(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
@@ -111,6 +114,7 @@ describe('src/cli.ts', () => {
     const messages = all.lines().map((l) => l.msg);
     expect(messages).toContain('SIGTERM: stopping');
     expect(messages.at(-1)).toBe('stopped');
+    expect(fs.existsSync(keyFile)).toBe(false);
   });
 
   it('worker: ready once it polls its queues; SIGTERM drains it and stops it, its last line says so', async () => {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseBytes, parseDurationSeconds } from '../../src/shared/config';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig, parseBytes, parseDurationSeconds, usableCores } from '../../src/shared/config';
 
 describe('config', () => {
   it('has the documented defaults', () => {
@@ -20,6 +23,22 @@ describe('config', () => {
     expect(() => loadConfig({ API_PORT: 'eighty' })).toThrow('API_PORT=eighty');
     expect(() => loadConfig({ GOD_PASSWORD_SHA256: 'secret' })).toThrow('64-hex-digit');
     expect(loadConfig({ GOD_PASSWORD_SHA256: 'A'.repeat(64) }).godPasswordSha256).toBe('a'.repeat(64));
+  });
+
+  it('counts the cores a container’s CPU quota allows, not the machine’s (the default of CONCURRENT_TASKS)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-cgroup-'));
+    const cpuMax = path.join(dir, 'cpu.max');
+    try {
+      fs.writeFileSync(cpuMax, '150000 100000\n'); // --cpus 1.5
+      expect(usableCores(cpuMax)).toBe(Math.min(2, os.availableParallelism()));
+      fs.writeFileSync(cpuMax, '50000 100000\n');
+      expect(usableCores(cpuMax)).toBe(1);
+      fs.writeFileSync(cpuMax, 'max 100000\n'); // no quota
+      expect(usableCores(cpuMax)).toBe(os.availableParallelism());
+      expect(usableCores(path.join(dir, 'absent'))).toBe(os.availableParallelism());
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('parses durations and sizes', () => {
