@@ -1,8 +1,10 @@
 // Liveness and readiness for an orchestrator (Kubernetes probes, compose healthchecks): `/livez`
 // answers while the process runs, `/readyz` while it can do its work (a worker polls its queues;
-// the API reaches Temporal). A worker serves them on WORKER_HEALTH_PORT; the API on its own port.
+// the API reaches Temporal). A worker serves them on WORKER_HEALTH_PORT, with its job metrics at
+// `/metrics`; the API on its own port.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
 
 /** Whether the process can do its work now, and if not, why. */
 export type Readiness = () => Promise<{ ready: boolean; detail: string }>;
@@ -20,11 +22,16 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-/** A server of the two probes alone (a worker has no other HTTP port). */
-export async function startHealthServer(port: number, host: string, readiness: Readiness): Promise<HealthServer> {
+/** A server of the two probes and, when given, metrics (a worker has no other HTTP port). */
+export async function startHealthServer(port: number, host: string, readiness: Readiness, metrics?: Registry): Promise<HealthServer> {
   const server = http.createServer((req, res) => {
-    void probe((req.url ?? '/').split('?')[0]!, readiness).then((answer) => {
-      const [status, body] = answer ?? [404, { status: 'not found', detail: 'probes: /livez, /readyz' }];
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path === '/metrics' && metrics) {
+      void metrics.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text));
+      return;
+    }
+    void probe(path, readiness).then((answer) => {
+      const [status, body] = answer ?? [404, { status: 'not found', detail: `probes: /livez, /readyz${metrics ? '; metrics: /metrics' : ''}` }];
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
   });

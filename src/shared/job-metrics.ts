@@ -1,6 +1,6 @@
 // Job metrics, counted where jobs end: by the worker's recordState activity. In `npm start` the
-// API's /metrics includes them (one process); a worker alone serves them with the SDK's metrics
-// only if it is given a metrics endpoint of its own (not yet: see the README).
+// API's /metrics includes them (one process); a worker alone serves them at /metrics of its
+// probe port (WORKER_HEALTH_PORT).
 import { Counter, Histogram, Registry } from 'prom-client';
 
 export const jobMetricsRegistry = new Registry();

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig, withDotEnv } from '../shared/config';
 import { startHealthServer } from '../shared/health';
+import { jobMetricsRegistry } from '../shared/job-metrics';
 import { createLogger } from '../shared/log';
 import { SHARE_QUEUE } from '../shared/queues';
 import { connectionOptions } from '../shared/temporal';
@@ -21,8 +22,8 @@ export async function runWorker(args: string[]): Promise<void> {
     log.warn(`this worker does not serve the '${SHARE_QUEUE}' queue (preparing and zipping job directories): make sure another worker that sees SHARE_PATH does`);
   }
   const workers = await createWorkers({ config, connection, namespace, log });
-  const health = config.worker.healthPort === undefined ? undefined : await startHealthServer(config.worker.healthPort, '0.0.0.0', workers.readiness);
-  if (health) log.info(`probes on :${health.port}/livez and /readyz`);
+  const health = config.worker.healthPort === undefined ? undefined : await startHealthServer(config.worker.healthPort, '0.0.0.0', workers.readiness, jobMetricsRegistry);
+  if (health) log.info(`probes on :${health.port}/livez and /readyz, job metrics on /metrics`);
   // A deploy's SIGTERM (or Ctrl-C): stop polling, let running scripts finish within the grace,
   // then hand the rest back to Temporal, which runs them again on another worker.
   const stop = (signal: string) => {

@@ -123,6 +123,9 @@ describe('src/cli.ts', () => {
     await worker.logged(/worker ready on queues/);
     await expect.poll(async () => (await get(`http://127.0.0.1:${port}/readyz`)).status, { timeout: 10_000 }).toBe(200);
     expect((await get(`http://127.0.0.1:${port}/readyz`)).body.detail).toBe('cpu: RUNNING');
+    // Its job metrics, for Prometheus (the API's /metrics has them only when in one process).
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/^# HELP pixyz_jobs_finished_total /m);
     worker.child.kill('SIGTERM');
     expect(await worker.exit).toBe(0);
     const messages = worker.lines().map((l) => l.msg);

@@ -74,6 +74,7 @@ describe('the Helm chart', () => {
     expect([...kinds].sort()).toEqual([
       'apps/v1 Deployment',
       'keda.sh/v1alpha1 ScaledObject',
+      'monitoring.coreos.com/v1 PodMonitor',
       'monitoring.coreos.com/v1 ServiceMonitor',
       'networking.k8s.io/v1 Ingress',
       'v1 PersistentVolumeClaim',
@@ -109,7 +110,9 @@ describe('the Helm chart', () => {
     expect(envOf(cpu)).toMatchObject({ WORKER_SHUTDOWN_GRACE: '3600s', WORKER_HEALTH_PORT: '8081', TEMPORAL_ADDRESS: 'temporal-frontend.temporal.svc.cluster.local:7233' });
     expect(cpu.spec.template.spec.containers[0].args).toEqual(['worker', '--queues', 'cpu']);
     expect(cpu.spec.template.spec.containers[0].readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'probes' });
-    expect(cpu.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
+    expect(cpu.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(cpu.spec.template.spec.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(envOf(cpu).CONCURRENT_TASKS).toBe('2'); // its CPU request, not the node's cores
     expect(cpu.spec.template.spec.volumes).toEqual([{ name: 'share', persistentVolumeClaim: { claimName: 'pixyz-pixyz-scheduler-share' } }]);
     expect(find(defaults, 'PersistentVolumeClaim', 'share')!.spec.accessModes).toEqual(['ReadWriteMany']);
   });
@@ -125,6 +128,9 @@ describe('the Helm chart', () => {
     const ingress = find(gpu, 'Ingress', 'api')!;
     expect(ingress.metadata.annotations!['nginx.ingress.kubernetes.io/proxy-body-size']).toBe('20g');
     expect(find(gpu, 'ServiceMonitor', 'api')!.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '30s' }]);
+    expect(find(gpu, 'PodMonitor', 'workers')!.spec.podMetricsEndpoints).toEqual([{ port: 'probes', path: '/metrics', interval: '30s' }]);
+    expect(worker.spec.strategy).toEqual({ type: 'Recreate' }); // the old pod frees the GPU first
+    expect(envOf(find(gpu, 'Deployment', 'worker-cpu')!)).toMatchObject({ CONCURRENT_TASKS: '4', MAX_UPLOAD_BYTES: '20G' });
     const api = find(gpu, 'Deployment', 'api')!;
     expect(api.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'GOD_PASSWORD_SHA256').valueFrom.secretKeyRef).toMatchObject({ name: 'pixyz-api-key' });
   });
