@@ -30,6 +30,8 @@ export interface WorkerConfig {
   readonly metricsAddress: string | undefined;
   /** Port of the worker's /livez and /readyz (`npm run worker`, the image); unset: none. */
   readonly healthPort: number | undefined;
+  /** A workflow bundle made ahead (the image makes one at build time); unset: bundled at start. */
+  readonly workflowBundlePath: string | undefined;
 }
 
 export interface Config {
@@ -173,6 +175,7 @@ export function loadConfig(env: Env = withDotEnv(process.env)): Config {
       runnerMaxMemoryMb: int(env, 'RUNNER_MAX_MEMORY_MB', 1024),
       metricsAddress: env.WORKER_METRICS_ADDRESS || undefined,
       healthPort: env.WORKER_HEALTH_PORT ? int(env, 'WORKER_HEALTH_PORT', 0, 0) : undefined,
+      workflowBundlePath: env.WORKFLOW_BUNDLE ? path.resolve(env.WORKFLOW_BUNDLE) : undefined,
     },
     logLevel: env.LOG_LEVEL || 'info',
   };

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
@@ -111,7 +112,8 @@ export async function createWorkers(deps: WorkerDeps): Promise<Workers> {
   const { config, connection, namespace } = deps;
   const queues = [...(deps.queues ?? config.worker.queues)];
   const { activities, pool, slots } = createActivities(config, deps.env);
-  const workflowBundle = queues.includes(CONTROL_QUEUE) ? (deps.workflowBundle ?? (await bundleWorkflows())) : undefined;
+  const prebuilt = config.worker.workflowBundlePath ? { codePath: config.worker.workflowBundlePath } : undefined;
+  const workflowBundle = queues.includes(CONTROL_QUEUE) ? (deps.workflowBundle ?? prebuilt ?? (await bundleWorkflows())) : undefined;
   const workers = await Promise.all(
     queues.map((queue) =>
       Worker.create({
@@ -179,4 +181,10 @@ export async function createWorkers(deps: WorkerDeps): Promise<Workers> {
       pool.close();
     },
   };
+}
+
+/** `node --import tsx src/worker/worker.ts --bundle FILE`: writes the bundle (the image's build step, WORKFLOW_BUNDLE). */
+if (require.main === module && process.argv[2] === '--bundle' && process.argv[3]) {
+  const file = process.argv[3];
+  void bundleWorkflows().then(({ code }) => fs.writeFileSync(file, code));
 }

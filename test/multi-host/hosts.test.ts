@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sha256Hex } from '../../src/api/auth';
 import { startDevServer, type DevServer } from '../../src/shared/dev-server';
 import { ensureTemporalCli } from '../../tools/temporal-cli.cjs';
@@ -47,7 +47,8 @@ describe.skipIf(unavailable !== null)('a network of hosts', () => {
   /** A worker on `host`, run as the image runs it; resolves once it polls. */
   const startWorker = async (host: Host, queues: string) => {
     const start = fs.existsSync(logOf(host)) ? fs.readFileSync(logOf(host), 'utf8').length : 0;
-    host.start(['node', '--import', TSX, path.join(image, 'src', 'cli.ts'), 'worker', '--queues', queues], env({ CONCURRENT_TASKS: '1', RUNNER_POOL_SIZE: '1' }), logOf(host));
+    // The workflow bundle made ahead, as the image's build does (WORKFLOW_BUNDLE).
+    host.start(['node', '--import', TSX, path.join(image, 'src', 'cli.ts'), 'worker', '--queues', queues], env({ CONCURRENT_TASKS: '1', RUNNER_POOL_SIZE: '1', WORKFLOW_BUNDLE: inject('workflowBundlePath') }), logOf(host));
     await logged(logOf(host), /worker ready on queues/, 90_000, start);
   };
   const api = (pathname: string, init: RequestInit = {}) => fetch(`${apiUrl}${pathname}`, { ...init, headers: { 'x-api-key': key, ...(init.headers ?? {}) } });
