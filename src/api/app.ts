@@ -13,6 +13,7 @@ import type { Logger } from '../shared/log';
 import { EMPTY_ZIP, isInside, isJobId, isPartialFile, jobPaths } from '../shared/share';
 import { requireApiKey } from './auth';
 import { cancelJob, deleteJob, streamLog } from './control';
+import { streamEvents } from './events';
 import { listJobs, parseListQuery } from './list';
 import { createMetrics } from './metrics';
 import { isFinished } from '../shared/job-status';
@@ -238,6 +239,11 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
     const { removed } = await deleteJob(jobs, id);
     const after = await readJobState(jobs, id).catch(() => before);
     res.json({ ...after, deleted: removed });
+  });
+
+  // Beyond upstream: the job as a live event stream (the CLI and the dashboard watch it).
+  app.get('/jobs/:id/events', auth, async (req, res) => {
+    await streamEvents(jobs, jobIdParam(req), req, res);
   });
 
   app.get('/jobs/:id/logs', auth, async (req, res) => {

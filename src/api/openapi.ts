@@ -72,6 +72,16 @@ export function openApiDocument(): Record<string, unknown> {
         responses: { 200: { description: 'text', content: { 'text/plain': { schema: { type: 'string' } } } }, 404: error('unknown job'), ...unauthorized },
       },
     },
+    '/jobs/{id}/events': {
+      get: {
+        summary: 'The job as Server-Sent Events until it ends (beyond upstream)',
+        description:
+          'Events: `status` {status, progress, step, retry} on each change; `step` {index, info, duration} as each step is done; `log` {line} for each line of the script’s output; `children` {started, done, failed} as sub-tasks start and end; `end` {status, progress, error, result}, then the stream closes. A comment every 15 s keeps it open. Each event id is a cursor: reconnect with `Last-Event-ID` to get what came after it.',
+        security: secured,
+        parameters: [idParam, { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' }, description: 'the id of the last event received' }],
+        responses: { 200: { description: 'an event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, 404: error('unknown job'), ...unauthorized },
+      },
+    },
     '/jobs/{id}/outputs': { get: { summary: 'Names in the job’s outputs/', security: secured, parameters: [idParam], responses: { 200: json(S.Outputs, 'names'), ...unauthorized } } },
     '/jobs/{id}/outputs/archive': {
       get: {

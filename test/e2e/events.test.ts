@@ -1,0 +1,113 @@
+// GET /jobs/{id}/events: a job as Server-Sent Events, as the CLI and the dashboard watch it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const SCRIPT = {
+  name: 'steps.ts',
+  content: `
+import type { ProgramContext } from 'pixyz-scheduler';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export async function main(pc: ProgramContext) {
+  pc.progressSetTotal(3);
+  for (let i = 1; i <= 3; i++) {
+    pc.progressNext('step ' + i);
+    console.log('working on ' + i);
+    await sleep(400);
+  }
+  const part = await pc.clone({ entrypoint: 'part', raw: true }).execute({}).get();
+  return { ok: true, part };
+}
+export async function part() { return 7; }
+`,
+};
+
+interface Event {
+  id: string;
+  event: string;
+  data: any;
+}
+
+/** Reads an event stream until it closes (or `stopAfter` says so), with the time each event came. */
+async function readEvents(res: Response, stopAfter: (e: Event) => boolean = () => false): Promise<(Event & { at: number })[]> {
+  const out: (Event & { at: number })[] = [];
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return out;
+    buffer += decoder.decode(value, { stream: true });
+    let cut: number;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      if (block.startsWith(':')) continue; // a comment: heartbeat
+      const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
+      const e = { id: field('id')!, event: field('event')!, data: JSON.parse(field('data')!), at: Date.now() };
+      out.push(e);
+      if (stopAfter(e)) {
+        await reader.cancel();
+        return out;
+      }
+    }
+  }
+}
+
+const events = (id: string, headers: Record<string, string> = {}) => stack.api(`/jobs/${id}/events`, { headers });
+
+describe('GET /jobs/{id}/events', () => {
+  it('streams a running job: status with progress and step, each step, each log line, its sub-tasks, the end', async () => {
+    const { body } = await submit(stack, { script: SCRIPT });
+    const started = Date.now();
+    const res = await events(body.uuid);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const got = await readEvents(res);
+    const of = (type: string) => got.filter((e) => e.event === type).map((e) => e.data);
+
+    expect(got.at(-1)).toMatchObject({ event: 'end', data: { status: 'SUCCESS', progress: 100, error: null, result: { ok: true, part: 7 } } });
+    expect(of('step').map((s) => [s.index, s.info])).toEqual([
+      [0, 'step 1'],
+      [1, 'step 2'],
+      [2, 'step 3'],
+    ]);
+    expect(of('log').map((l) => l.line).filter((l) => l.startsWith('working on'))).toEqual(['working on 1', 'working on 2', 'working on 3']);
+    expect(of('children').at(-1)).toEqual({ started: 1, done: 1, failed: 0 });
+    // Progress is seen moving while the job runs, with the step's name, not only at the end.
+    const running = got.filter((e) => e.event === 'status' && e.data.status === 'RUNNING' && e.data.step);
+    expect(running.length).toBeGreaterThan(0);
+    for (const e of running) expect(['step 1', 'step 2', 'step 3']).toContain(e.data.step);
+    expect(running[0]!.at - started).toBeLessThan(got.at(-1)!.at - started - 300); // seen well before the end
+    // Ids are increasing cursors.
+    const counts = got.map((e) => Number(e.id.split('-')[2]));
+    expect(counts).toEqual(counts.map((_, i) => counts[0]! + i));
+  });
+
+  it('resumes after Last-Event-ID without repeating what was sent, and replays a finished job whole', async () => {
+    const { body } = await submit(stack, { script: SCRIPT });
+    await waitForEnd(stack, body.uuid);
+    const whole = await readEvents(await events(body.uuid));
+    expect(whole[0]).toMatchObject({ event: 'status', data: { status: 'SUCCESS', progress: 100 } });
+    expect(whole.filter((e) => e.event === 'step')).toHaveLength(3);
+    const logs = whole.filter((e) => e.event === 'log');
+    expect(logs.length).toBeGreaterThanOrEqual(3);
+    // Resumed after the first log line: the later lines only, then the end.
+    const resumed = await readEvents(await events(body.uuid, { 'Last-Event-ID': logs[0]!.id }));
+    expect(resumed.filter((e) => e.event === 'log').map((e) => e.data.line)).toEqual(logs.slice(1).map((e) => e.data.line));
+    expect(resumed.filter((e) => e.event === 'step')).toEqual([]);
+    expect(resumed.at(-1)!.event).toBe('end');
+  });
+
+  it('answers 404 for an unknown job and 401 without the key, before any stream', async () => {
+    expect((await events('00000000-0000-4000-8000-000000000000')).status).toBe(404);
+    expect((await fetch(`${stack.url}/jobs/00000000-0000-4000-8000-000000000000/events`)).status).toBe(401);
+  });
+});
