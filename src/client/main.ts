@@ -1,0 +1,376 @@
+// `pixyz`: the command line of Pixyz Scheduler on Temporal — upstream client.py's commands, flags,
+// output and exit codes, plus cancel, delete, logs, watch; live progress from the job's event
+// stream. `pixyz --help`, `pixyz <command> --help`.
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { Api, CliError, DEFAULT_URL, humanBytes, resolveServer } from './http';
+
+const VERSION = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+
+/** Upstream's exit codes of a watched job in batch mode. */
+export const EXIT_CODES: Record<string, number> = { SUCCESS: 0, FAILURE: 10, REVOKED: 11, RETRY: 12, PENDING: 13, STARTED: 14, RECEIVED: 15, REJECTED: 16 };
+const exitCodeOf = (status: string) => EXIT_CODES[status] ?? 17;
+
+interface Globals {
+  url?: string;
+  token?: string;
+  json?: boolean;
+}
+
+const tty = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
+const paint = (code: number) => (s: string) => (tty() ? `\x1b[${code}m${s}\x1b[0m` : s);
+const green = paint(32);
+const red = paint(31);
+const yellow = paint(33);
+const dim = paint(2);
+const colourOf = (status: string) => (status === 'SUCCESS' ? green : status === 'FAILURE' ? red : status === 'REVOKED' ? yellow : (s: string) => s);
+
+function print(value: unknown): void {
+  process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A progress bar on a terminal (stderr), nothing otherwise. */
+function bar(format: string, total: number, show: boolean): cliProgress.SingleBar | null {
+  if (!show || !process.stderr.isTTY) return null;
+  const b = new cliProgress.SingleBar({ format, hideCursor: true, clearOnComplete: false, barsize: 28, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  b.start(total, 0, {});
+  return b;
+}
+
+function transferFormat(label: string): string {
+  return `${label} [{bar}] {percentage}% | {got} of {size} | {speed}/s | ETA {eta_formatted}`;
+}
+
+/** Uploads a job with a bar; returns its JobState. */
+async function submitJob(api: Api, g: Globals, fields: Record<string, string | undefined>, files: Record<string, string | undefined>, batch = false) {
+  const started = Date.now();
+  const upload = bar(transferFormat('Upload'), 1, !g.json && !batch);
+  const state = await api.submit(fields, files, (sent, total) => {
+    if (!upload) return;
+    const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+    upload.setTotal(total);
+    upload.update(sent, { got: humanBytes(sent), size: humanBytes(total), speed: humanBytes(sent / seconds) });
+  });
+  upload?.stop();
+  return state as { uuid: string };
+}
+
+/**
+ * Follows a job to its end through its event stream: a live bar (progress, status, current step,
+ * sub-tasks) on a terminal, a line per change elsewhere; Ctrl-C asks whether to cancel it.
+ * Returns its final details.
+ */
+async function watch(api: Api, g: Globals, id: string, quiet = false): Promise<any> {
+  const show = !g.json && !quiet;
+  const live = bar(`Job ${id.slice(0, 8)} [{bar}] {percentage}% | {status}{children} {step}`, 100, show);
+  // The current step's name, cut to what the terminal's line has left.
+  const fit = (text: string) => {
+    const room = Math.max(10, (process.stderr.columns || 100) - 72 - children.length);
+    return text.length > room ? `${text.slice(0, room - 1)}…` : text;
+  };
+  const controller = new AbortController();
+  let asking = false;
+  const onSigint = () => {
+    if (asking) return;
+    if (!process.stdin.isTTY || !live) {
+      controller.abort();
+      return;
+    }
+    asking = true;
+    live.stop();
+    const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+    rl.question(`Cancel job ${id}? [y/N] `, (answer) => {
+      rl.close();
+      asking = false;
+      if (/^y/i.test(answer.trim())) {
+        void api.json(`/jobs/${id}/cancel`, { method: 'POST' }).then(
+          () => process.stderr.write(`Job [ ${id} ] cancel requested\n`),
+          (err: Error) => process.stderr.write(`${err.message}\n`),
+        );
+      } else {
+        process.stderr.write(`Job [ ${id} ] goes on; watch it again with: pixyz watch -j ${id}\n`);
+        controller.abort();
+      }
+    });
+  };
+  process.on('SIGINT', onSigint);
+  let children = '';
+  let lastLine = '';
+  try {
+    for await (const { event, data } of api.events(id, controller.signal)) {
+      if (event === 'status') {
+        const step = data.step ? dim(fit(data.step)) : '';
+        live?.update(data.progress ?? 0, { status: colourOf(data.status)(data.status), step, children });
+        const line = `Job [ ${id} ] progress: ${String(data.progress ?? 0).padStart(3, '0')}, status: ${data.status}${data.step ? ` (${data.step})` : ''}`;
+        if (!live && show && line !== lastLine) process.stderr.write(`${line}\n`);
+        lastLine = line;
+      } else if (event === 'children') {
+        children = ` | sub-tasks ${data.done}/${data.started}${data.failed ? red(` (${data.failed} failed)`) : ''}`;
+        live?.update({ children });
+      } else if (event === 'end') {
+        live?.update(data.progress ?? (data.status === 'SUCCESS' ? 100 : 0), { status: colourOf(data.status)(data.status), step: '', children });
+      }
+    }
+  } catch (err) {
+    if (!controller.signal.aborted) throw err;
+    live?.stop();
+    throw new CliError('', 130);
+  } finally {
+    process.off('SIGINT', onSigint);
+    live?.stop();
+  }
+  return api.json(`/jobs/${id}/details`);
+}
+
+/** After a job ended: upstream's lines (or JSON), and the exit code a batch run gets. */
+function report(g: Globals, details: any, opts: { raw?: boolean; batch?: boolean }): number {
+  if (g.json) print(details);
+  else {
+    if (!opts.batch) print(`Job [ ${details.uuid} ] ${colourOf(details.status)(details.status === 'SUCCESS' ? 'completed' : details.status.toLowerCase())}`);
+    if (details.error) print(`Error: ${red(details.error)}`);
+    if (opts.raw) print(details);
+  }
+  return opts.batch || g.json ? exitCodeOf(details.status) : details.status === 'SUCCESS' ? 0 : exitCodeOf(details.status);
+}
+
+interface SubmitOptions {
+  input?: string;
+  params?: string;
+  entrypoint?: string;
+  queue?: string;
+  timeLimit?: string;
+  wait?: boolean;
+  alias?: string;
+  raw?: boolean;
+  batch?: boolean;
+}
+
+function submitFields(process_: string, o: SubmitOptions): Record<string, string | undefined> {
+  if (o.params !== undefined) {
+    try {
+      JSON.parse(o.params);
+    } catch {
+      throw new CliError(`-p must be JSON, e.g. '{"extension":"glb"}' (got ${o.params})`);
+    }
+  }
+  const config: Record<string, unknown> = {};
+  if (o.entrypoint) config.entrypoint = o.entrypoint;
+  if (o.queue) config.queue = o.queue;
+  if (o.timeLimit) config.time_limit = Number(o.timeLimit);
+  return { process: process_, params: o.params, config: Object.keys(config).length ? JSON.stringify(config) : undefined, name: o.alias };
+}
+
+async function runSubmission(api: Api, g: Globals, fields: Record<string, string | undefined>, files: Record<string, string | undefined>, o: SubmitOptions): Promise<number> {
+  const state = await submitJob(api, g, fields, files, o.batch);
+  if (!o.wait) {
+    if (g.json) print(state);
+    else print(o.batch ? state.uuid : `Job [ ${state.uuid} ] ${fields.process === 'custom' ? 'started' : 'submitted'}`);
+    return 0;
+  }
+  if (!g.json && !o.batch) process.stderr.write(`Job [ ${state.uuid} ] started\n`);
+  return report(g, await watch(api, g, state.uuid, o.batch), o);
+}
+
+/** Downloads a job's outputs into `dir`: the zip, unpacked by name (GET …/outputs and each file). */
+async function downloadOutputs(api: Api, g: Globals, id: string, dir: string): Promise<string[]> {
+  const { outputs } = await api.json<{ outputs: string[] }>(`/jobs/${id}/outputs`);
+  const written: string[] = [];
+  for (const name of outputs) {
+    const dest = path.join(dir, name);
+    const started = Date.now();
+    const b = bar(transferFormat(name.length > 18 ? `${name.slice(0, 17)}…` : name), 1, !g.json);
+    await api.download(`/jobs/${id}/outputs/${encodeURIComponent(name)}`, dest, (got, total) => {
+      b?.setTotal(total ?? got);
+      b?.update(got, { got: humanBytes(got), size: total ? humanBytes(total) : '?', speed: humanBytes(got / Math.max(0.001, (Date.now() - started) / 1000)) });
+    });
+    b?.stop();
+    written.push(dest);
+  }
+  return written;
+}
+
+export function program(): Command {
+  const cmd = new Command('pixyz')
+    .description('Pixyz Scheduler on Temporal: submit 3D jobs, watch them, get their outputs.')
+    .version(VERSION)
+    .addOption(new Option('-u, --url <url>', `the API (default: PIXYZ_URL, else ${DEFAULT_URL})`))
+    .addOption(new Option('-t, --token <key>', 'the API key (default: PIXYZ_API_KEY, else .temporal/api-key of this checkout)'))
+    .option('--json', 'machine-readable output, no bars')
+    .showHelpAfterError();
+  const api = () => new Api(resolveServer(cmd.opts<Globals>()));
+  const g = () => cmd.opts<Globals>();
+  const job = (c: Command) => c.requiredOption('-j, --job <id>', 'the job id');
+  const submitOptions = (c: Command) =>
+    c
+      .option('-i, --input <file>', 'the model (or a .zip / .tar.gz of one)')
+      .option('-p, --params <json>', "the job's params, JSON")
+      .option('-e, --entrypoint <name>', 'the function to run (default: main)')
+      .option('-q, --queue <queue>', 'the queue (default: the script’s own, else cpu)')
+      .option('-l, --time-limit <seconds>', 'the run limit')
+      .option('-w, --wait', 'watch the job until it ends')
+      .option('-a, --alias <name>', "the job's name")
+      .option('-r, --raw', 'print the details at the end')
+      .option('-b, --batch', 'batch mode: the job id alone; with -w, the exit code says how it ended');
+  let exitCode = 0;
+  const act = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => async (...args: A) => {
+    exitCode = (await fn(...args)) ?? 0;
+  };
+
+  cmd.command('version').description('the client’s version').action(act(async () => print(`pixyz-scheduler-client v${VERSION}`)));
+  cmd.command('list').description('the processes the scheduler runs').action(act(async () => print(await api().json('/processes'))));
+  cmd
+    .command('doc')
+    .description("a process's documentation")
+    .requiredOption('-n, --name <process>', 'the process')
+    .action(act(async (o: { name: string }) => print(g().json ? await api().json(`/processes/${o.name}`) : (await api().json(`/processes/${o.name}`)).doc)));
+  cmd
+    .command('jobs')
+    .description('jobs, newest first')
+    .option('-s, --status <status>', 'PENDING, RUNNING, SUCCESS, FAILURE or REVOKED')
+    .option('-a, --alias <name>', 'by name')
+    .option('--all', 'sub-tasks too')
+    .option('--limit <n>', 'at most this many')
+    .action(
+      act(async (o: { status?: string; alias?: string; all?: boolean; limit?: string }) => {
+        const q = new URLSearchParams();
+        if (o.status) q.set('status', o.status);
+        if (o.alias) q.set('name', o.alias);
+        if (o.all) q.set('all', 'true');
+        if (o.limit) q.set('limit', o.limit);
+        const page = await api().json<{ jobs: { uuid: string; name: string | null; status: string; progress: number | null; error: string | null }[] }>(`/jobs?${q}`);
+        if (g().json) return print(page);
+        if (page.jobs.length === 0) return print(dim('no jobs'));
+        for (const j of page.jobs) print(`${j.uuid}  ${colourOf(j.status)(j.status.padEnd(8))} ${String(j.progress ?? '').padStart(3)}%  ${j.name ?? ''}${j.error ? `  ${red(j.error)}` : ''}`);
+      }),
+    );
+  job(cmd.command('details').description("a job's details")).action(act(async (o: { job: string }) => print(await api().json(`/jobs/${o.job}/details`))));
+  job(cmd.command('outputs').description("a job's output files")).action(act(async (o: { job: string }) => print(await api().json(`/jobs/${o.job}/outputs`))));
+  job(cmd.command('status').description("a job's status; -w to watch it to its end"))
+    .option('-w, --wait', 'watch it until it ends')
+    .option('-r, --raw', 'print the details at the end')
+    .option('-b, --batch', 'the exit code says how it ended')
+    .action(
+      act(async (o: { job: string; wait?: boolean; raw?: boolean; batch?: boolean }) => {
+        if (o.wait) return report(g(), await watch(api(), g(), o.job, o.batch), o);
+        const d = await api().json(`/jobs/${o.job}/details`);
+        if (g().json) print(d);
+        else print(`Job [ ${d.uuid} ] progress: ${String(d.progress ?? 0).padStart(3, '0')}, status: ${colourOf(d.status)(d.status)}${d.error ? `, error: ${d.error}` : ''}`);
+        return o.batch ? exitCodeOf(d.status) : 0;
+      }),
+    );
+  job(cmd.command('watch').description('watch a job until it ends (Ctrl-C asks whether to cancel it)'))
+    .option('-r, --raw', 'print the details at the end')
+    .action(act(async (o: { job: string; raw?: boolean }) => report(g(), await watch(api(), g(), o.job), { ...o, batch: false })));
+  job(cmd.command('download').description('one output file'))
+    .requiredOption('-f, --file <name>', 'the output’s name (as `outputs` lists it)')
+    .requiredOption('-o, --output <dest>', 'where to write it')
+    .action(
+      act(async (o: { job: string; file: string; output: string }) => {
+        const started = Date.now();
+        const b = bar(transferFormat('Download'), 1, !g().json);
+        const bytes = await api().download(`/jobs/${o.job}/outputs/${o.file.split('/').map(encodeURIComponent).join('/')}`, o.output, (got, total) => {
+          b?.setTotal(total ?? got);
+          b?.update(got, { got: humanBytes(got), size: total ? humanBytes(total) : '?', speed: humanBytes(got / Math.max(0.001, (Date.now() - started) / 1000)) });
+        });
+        b?.stop();
+        print(g().json ? { job: o.job, file: o.file, output: o.output, bytes } : `Job [ ${o.job} ] output '${o.file}' downloaded to '${o.output}' (${humanBytes(bytes)})`);
+      }),
+    );
+  job(cmd.command('download_all').alias('download-all').description("the job's outputs as a zip (waits while it is being built)"))
+    .requiredOption('-o, --output <dest>', 'where to write the zip')
+    .action(
+      act(async (o: { job: string; output: string }) => {
+        for (let i = 0; ; i++) {
+          try {
+            const bytes = await api().download(`/jobs/${o.job}/outputs/archive`, o.output);
+            print(g().json ? { job: o.job, output: o.output, bytes } : `Job [ ${o.job} ] outputs downloaded to '${o.output}' (${humanBytes(bytes)})`);
+            return;
+          } catch (err) {
+            if ((err as { status?: number }).status !== 425 || i >= 30) throw err;
+            await new Promise((r) => setTimeout(r, 1000));
+          }
+        }
+      }),
+    );
+  submitOptions(cmd.command('exec').description('run a script (TypeScript or JavaScript)').requiredOption('-s, --script <file>', 'the script')).action(
+    act(async (o: SubmitOptions & { script: string }) => runSubmission(api(), g(), submitFields('custom', o), { script: o.script, file: o.input }, o)),
+  );
+  submitOptions(cmd.command('process').description('run a predefined process (see `list`)').requiredOption('-n, --name <process>', 'the process')).action(
+    act(async (o: SubmitOptions & { name: string }) => runSubmission(api(), g(), submitFields(o.name, o), { file: o.input }, o)),
+  );
+  // The 3D shortcuts: a process on a model, waited for, its outputs downloaded.
+  for (const [name, process_, what] of [
+    ['convert', 'convert_file', 'convert a model (-p \'{"extension":"obj"}\'; default glb)'],
+    ['thumbnails', 'generate_thumbnails', 'render thumbnails of a model'],
+    ['metadata', 'generate_metadata', "a model's metadata (printed, and written with -o)"],
+  ] as const) {
+    cmd
+      .command(name)
+      .description(what)
+      .requiredOption('-i, --input <file>', 'the model')
+      .option('-p, --params <json>', "the process's params, JSON")
+      .option('-o, --output <dir>', 'where to write the outputs (default: here)', '.')
+      .option('-q, --queue <queue>', 'the queue')
+      .option('-l, --time-limit <seconds>', 'the run limit')
+      .option('-a, --alias <name>', "the job's name")
+      .action(
+        act(async (o: SubmitOptions & { output: string }) => {
+          const client = api();
+          const state = await submitJob(client, g(), submitFields(process_, o), { file: o.input });
+          const details = await watch(client, g(), state.uuid);
+          if (details.status !== 'SUCCESS') return report(g(), details, { batch: true });
+          const files = await downloadOutputs(client, g(), state.uuid, o.output);
+          if (g().json) print({ ...details, files });
+          else {
+            if (name === 'metadata') print(details.result);
+            for (const f of files) print(`${green('✓')} ${f}`);
+          }
+          return 0;
+        }),
+      );
+  }
+  job(cmd.command('cancel').description('cancel a job (its sub-tasks and script processes go with it)')).action(
+    act(async (o: { job: string }) => {
+      const state = await api().json(`/jobs/${o.job}/cancel`, { method: 'POST' });
+      print(g().json ? state : `Job [ ${o.job} ] ${colourOf(state.status)(state.status)}`);
+    }),
+  );
+  job(cmd.command('delete').description('delete a job and its files (cancelling it first)')).action(
+    act(async (o: { job: string }) => {
+      const state = await api().json(`/jobs/${o.job}`, { method: 'DELETE' });
+      print(g().json ? state : `Job [ ${o.job} ] ${state.deleted ? 'deleted' : 'cancelled (its files are its parent’s)'}`);
+    }),
+  );
+  job(cmd.command('logs').description("a job's script output"))
+    .option('-f, --follow', 'stream it until the job ends')
+    .action(
+      act(async (o: { job: string; follow?: boolean }) => {
+        const res = await api().fetch(`/jobs/${o.job}/logs${o.follow ? '?follow=true' : ''}`);
+        if (!res.ok) throw new CliError(`${res.status}: ${await res.text()}`);
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) process.stdout.write(chunk);
+      }),
+    );
+  cmd.hook('postAction', () => {
+    process.exitCode = exitCode;
+  });
+  return cmd;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await program().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CliError) {
+      if (err.message) process.stderr.write(`${red('error:')} ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    throw err;
+  }
+}
+
+if (require.main === module) void main();
+
