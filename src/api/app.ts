@@ -14,6 +14,7 @@ import { EMPTY_ZIP, isInside, isJobId, isPartialFile, jobPaths } from '../shared
 import { requireApiKey } from './auth';
 import { cancelJob, deleteJob, streamLog } from './control';
 import { streamEvents } from './events';
+import { uiRouter } from './ui';
 import { listJobs, parseListQuery } from './list';
 import { createMetrics } from './metrics';
 import { isFinished } from '../shared/job-status';
@@ -109,6 +110,8 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   // This deployment's jobs: a namespace may hold others' (another TASK_QUEUE_PREFIX).
   const jobs = { client, sharePath: config.sharePath, controlQueue: taskQueueName(config.taskQueuePrefix, CONTROL_QUEUE) };
   const metrics = createMetrics(jobs, log);
+  const ui = uiRouter({ temporalUiUrl: config.temporal.uiUrl });
+  void ui.warm().catch((err: Error) => log.warn(`dashboard: ${err.message}`)); // built ahead of its first visit
   app.use(metrics.middleware);
 
   // CORS as upstream: any origin, with credentials.
@@ -240,6 +243,9 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
     const after = await readJobState(jobs, id).catch(() => before);
     res.json({ ...after, deleted: removed });
   });
+
+  // The dashboard (its own requests carry the key; the page itself needs none).
+  app.use(ui);
 
   // Beyond upstream: the job as a live event stream (the CLI and the dashboard watch it).
   app.get('/jobs/:id/events', auth, async (req, res) => {

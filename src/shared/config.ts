@@ -47,6 +47,8 @@ export interface Config {
     readonly devPort: number;
     readonly uiPort: number;
     readonly devDbFile: string;
+    /** The Temporal Web UI, for links to a job's workflow: TEMPORAL_UI_URL, else the embedded server's. */
+    readonly uiUrl: string | null;
   };
   /** Lowercase hex SHA-256 of the API key; undefined refuses every protected route. */
   readonly godPasswordSha256: string | undefined;
@@ -151,6 +153,7 @@ export function loadConfig(env: Env = withDotEnv(process.env)): Config {
       devPort: int(env, 'TEMPORAL_DEV_PORT', 7233, 1),
       uiPort: int(env, 'TEMPORAL_UI_PORT', 8233, 1),
       devDbFile: path.resolve(env.TEMPORAL_DB_FILE || path.join(REPO_ROOT, '.temporal', 'temporal.db')),
+      uiUrl: env.TEMPORAL_UI_URL || (env.TEMPORAL_ADDRESS ? null : `http://127.0.0.1:${int(env, 'TEMPORAL_UI_PORT', 8233, 1)}`),
     },
     godPasswordSha256: hash ? hash.toLowerCase() : undefined,
     apiKeyFile: path.resolve(env.API_KEY_FILE || path.join(REPO_ROOT, '.temporal', 'api-key')),

@@ -1,0 +1,74 @@
+// The dashboard at /ui: src/ui/ built by esbuild (a dependency of the scheduler already) in memory
+// when the API starts, and served with the rest of the API — no separate build step, no CDN.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as esbuild from 'esbuild';
+import express from 'express';
+import { REPO_ROOT } from '../shared/config';
+
+const UI_DIR = path.join(REPO_ROOT, 'src', 'ui');
+
+export interface UiBundle {
+  /** Output files by their path under /ui/. */
+  files: Map<string, { body: Uint8Array; type: string }>;
+  /** Bytes a first visit loads (the page, its script and styles; not the 3D viewer, loaded on demand). */
+  firstLoadBytes: number;
+}
+
+const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.html': 'text/html; charset=utf-8' };
+
+/** Builds the dashboard: app.ts and its chunks (the 3D viewer is one), minified. */
+export async function buildUi(): Promise<UiBundle> {
+  const result = await esbuild.build({
+    entryPoints: [path.join(UI_DIR, 'app.ts'), path.join(UI_DIR, 'app.css')],
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    minify: true,
+    write: false,
+    outdir: '/ui',
+    target: ['es2022'],
+    logLevel: 'silent',
+    chunkNames: 'chunks/[name]-[hash]',
+  });
+  const files = new Map<string, { body: Uint8Array; type: string }>();
+  for (const out of result.outputFiles) {
+    const rel = path.relative('/ui', out.path).split(path.sep).join('/');
+    files.set(rel, { body: out.contents, type: TYPES[path.extname(rel)] ?? 'application/octet-stream' });
+  }
+  const html = fs.readFileSync(path.join(UI_DIR, 'index.html'));
+  files.set('index.html', { body: html, type: TYPES['.html']! });
+  const first = ['index.html', 'app.js', 'app.css'].reduce((n, f) => n + (files.get(f)?.body.length ?? 0), 0);
+  // The chunks app.js imports statically load with it.
+  const staticChunks = [...files.keys()].filter((f) => f.startsWith('chunks/') && !f.includes('preview'));
+  return { files, firstLoadBytes: first + staticChunks.reduce((n, f) => n + files.get(f)!.body.length, 0) };
+}
+
+/** The /ui routes; the bundle is built once, at the first request or ahead with `warm()`. */
+export function uiRouter(extra: { temporalUiUrl: string | null }): express.Router & { warm(): Promise<UiBundle> } {
+  let building: Promise<UiBundle> | null = null;
+  const bundle = () => (building ??= buildUi());
+  const router = express.Router() as express.Router & { warm(): Promise<UiBundle> };
+  router.warm = bundle;
+  // The page at /ui (this API has no trailing slashes); its assets under /ui/.
+  router.get('/ui', async (_req, res) => {
+    const { files } = await bundle();
+    res.set('Cache-Control', 'no-cache').type(TYPES['.html']!).send(Buffer.from(files.get('index.html')!.body));
+  });
+  router.get('/ui/config.json', (_req, res) => {
+    res.json({ temporalUiUrl: extra.temporalUiUrl });
+  });
+  router.get('/ui/*path', async (req, res) => {
+    const rel = (req.params as unknown as { path: string[] }).path.join('/');
+    const { files } = await bundle();
+    const file = files.get(rel);
+    if (!file) {
+      res.status(404).json({ detail: 'Not Found' });
+      return;
+    }
+    // Chunk names carry their hash: cached for good; the page and its entry points are checked.
+    res.set('Cache-Control', rel.startsWith('chunks/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+    res.type(file.type).send(Buffer.from(file.body));
+  });
+  return router;
+}

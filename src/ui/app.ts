@@ -1,0 +1,490 @@
+// The dashboard: jobs, one job live (progress, steps, log, sub-tasks, outputs, thumbnails,
+// metadata, a 3D preview), and a submit form. Plain DOM; the API key lives in sessionStorage for
+// the browser session only and travels in the x-api-key header, never in a URL.
+
+type Json = any;
+const KEY = 'pixyz-api-key';
+const main = () => document.getElementById('main')!;
+const FINISHED = ['SUCCESS', 'FAILURE', 'REVOKED'];
+
+/** Builds an element: h('a', { href }, 'text', child…). */
+function h(tag: string, attrs: Record<string, unknown> = {}, ...children: (Node | string | null | undefined | false)[]): HTMLElement {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v as EventListener);
+    else if (k === 'className') el.className = String(v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c);
+  return el;
+}
+
+const key = () => sessionStorage.getItem(KEY);
+
+async function api(path: string, init: RequestInit = {}): Promise<Response> {
+  const res = await fetch(path, { ...init, headers: { ...(init.headers as Record<string, string>), 'x-api-key': key() ?? '' } });
+  if (res.status === 401) {
+    sessionStorage.removeItem(KEY);
+    location.hash = '#/signin';
+    throw new Error('Signed out: the key was refused');
+  }
+  return res;
+}
+
+async function json(path: string, init: RequestInit = {}): Promise<Json> {
+  const res = await api(path, init);
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(typeof body.detail === 'string' ? body.detail : (body.detail?.details ?? `${res.status}`));
+  return body;
+}
+
+const badge = (status: string) => h('span', { className: `badge s-${status}` }, status);
+const bar = (progress: number | null, big = false) =>
+  h('div', { className: `bar${big ? ' big' : ''}`, role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': progress ?? 0, 'aria-label': 'progress' }, h('span', { style: `width:${progress ?? 0}%` }));
+const bytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`);
+
+/** The page's content, replaced; `cleanup` runs when the user leaves it. */
+let cleanup: () => void = () => {};
+function show(title: string, ...content: (Node | string)[]) {
+  cleanup();
+  cleanup = () => {};
+  document.title = `${title} · Pixyz Scheduler`;
+  main().replaceChildren(h('h1', {}, title), ...content);
+}
+
+// --- sign-in -------------------------------------------------------------------------------
+
+function signIn() {
+  const input = h('input', { id: 'key', type: 'password', autocomplete: 'current-password', required: true, size: 40 }) as HTMLInputElement;
+  const error = h('p', { className: 'error', role: 'alert' });
+  const form = h(
+    'form',
+    {
+      className: 'panel',
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        // Tried before it is kept: a refused key stays out of the tab's storage.
+        const res = await fetch('/jobs?limit=1', { headers: { 'x-api-key': input.value.trim() } }).catch(() => null);
+        if (res?.ok) {
+          sessionStorage.setItem(KEY, input.value.trim());
+          location.hash = '#/jobs';
+          route();
+          return;
+        }
+        const body = res ? await res.json().catch(() => ({})) : { detail: 'The API does not answer' };
+        error.textContent = typeof body.detail === 'string' ? body.detail : 'The key was refused';
+      },
+    },
+    h('label', { for: 'key' }, 'API key'),
+    h('p', { className: 'muted' }, 'The key npm start printed (kept in .temporal/api-key). It stays in this browser tab only.'),
+    h('div', { className: 'row' }, input, h('button', { type: 'submit' }, 'Sign in')),
+    error,
+  );
+  show('Sign in', form);
+  input.focus();
+}
+
+// --- jobs ------------------------------------------------------------------------------------
+
+function jobsPage(params: URLSearchParams) {
+  const status = h('select', { id: 'f-status' }, ...['', 'PENDING', 'RUNNING', 'SUCCESS', 'FAILURE', 'REVOKED'].map((s) => h('option', { value: s }, s || 'any'))) as HTMLSelectElement;
+  const name = h('input', { id: 'f-name', type: 'search', placeholder: 'name' }) as HTMLInputElement;
+  const process = h('input', { id: 'f-process', type: 'search', placeholder: 'process or script' }) as HTMLInputElement;
+  status.value = params.get('status') ?? '';
+  name.value = params.get('name') ?? '';
+  process.value = params.get('process') ?? '';
+  const body = h('tbody');
+  const info = h('p', { className: 'muted', 'aria-live': 'polite' });
+  const pages: (string | null)[] = [null];
+  let page = 0;
+  const next = h('button', { className: 'ghost', type: 'button', onclick: () => ((page += 1), load()) }, 'Next →') as HTMLButtonElement;
+  const prev = h('button', { className: 'ghost', type: 'button', onclick: () => ((page -= 1), load()) }, '← Previous') as HTMLButtonElement;
+  const cancelSelected = h('button', { className: 'danger', type: 'button', disabled: true }, 'Cancel selected') as HTMLButtonElement;
+  const selected = new Set<string>();
+  cancelSelected.onclick = async () => {
+    if (!confirm(`Cancel ${selected.size} job(s)?`)) return;
+    await Promise.all([...selected].map((id) => json(`/jobs/${id}/cancel`, { method: 'POST' }).catch(() => null)));
+    selected.clear();
+    await load();
+  };
+  const query = () => {
+    const q = new URLSearchParams({ limit: '25' });
+    if (status.value) q.set('status', status.value);
+    if (name.value) q.set('name', name.value);
+    if (process.value) q.set('process', process.value);
+    if (pages[page]) q.set('next', pages[page]!);
+    return q;
+  };
+  async function load() {
+    try {
+      const r = await json(`/jobs?${query()}`);
+      pages[page + 1] = r.next;
+      next.disabled = !r.next;
+      prev.disabled = page === 0;
+      info.textContent = r.jobs.length ? '' : 'No jobs match.';
+      body.replaceChildren(
+        ...r.jobs.map((j: Json) => {
+          const box = h('input', { type: 'checkbox', 'aria-label': `select ${j.uuid}`, disabled: FINISHED.includes(j.status) }) as HTMLInputElement;
+          box.checked = selected.has(j.uuid);
+          box.onchange = () => {
+            if (box.checked) selected.add(j.uuid);
+            else selected.delete(j.uuid);
+            cancelSelected.disabled = selected.size === 0;
+          };
+          return h(
+            'tr',
+            {},
+            h('td', {}, box),
+            h('td', { className: 'id' }, h('a', { href: `#/jobs/${j.uuid}` }, j.uuid.slice(0, 8))),
+            h('td', {}, j.name ?? ''),
+            h('td', {}, badge(j.status)),
+            h('td', { className: 'hide-small' }, j.progress === null ? '' : bar(j.progress)),
+            h('td', { className: 'error hide-small' }, j.error ?? ''),
+          );
+        }),
+      );
+    } catch (err) {
+      info.textContent = (err as Error).message;
+    }
+  }
+  const filters = h(
+    'form',
+    {
+      className: 'row panel',
+      role: 'search',
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        pages.length = 1;
+        page = 0;
+        const q = new URLSearchParams();
+        for (const [k, el] of [['status', status], ['name', name], ['process', process]] as const) if (el.value) q.set(k, el.value);
+        history.replaceState(null, '', `#/jobs${q.size ? `?${q}` : ''}`);
+        void load();
+      },
+    },
+    h('div', {}, h('label', { for: 'f-status' }, 'Status'), status),
+    h('div', {}, h('label', { for: 'f-name' }, 'Name'), name),
+    h('div', {}, h('label', { for: 'f-process' }, 'Process'), process),
+    h('button', { type: 'submit' }, 'Filter'),
+    cancelSelected,
+  );
+  const table = h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, h('span', { className: 'muted' }, '✓')), h('th', {}, 'Job'), h('th', {}, 'Name'), h('th', {}, 'Status'), h('th', { className: 'hide-small' }, 'Progress'), h('th', { className: 'hide-small' }, 'Error'))), body);
+  show('Jobs', filters, h('div', { className: 'panel' }, table, info, h('div', { className: 'row' }, prev, next)));
+  void load();
+  const timer = setInterval(load, 3000); // live refresh
+  cleanup = () => clearInterval(timer);
+}
+
+// --- one job ---------------------------------------------------------------------------------
+
+async function blobUrl(path: string): Promise<string> {
+  const res = await api(path);
+  if (!res.ok) throw new Error(`${res.status}`);
+  return URL.createObjectURL(await res.blob());
+}
+
+async function download(path: string, name: string) {
+  const url = await blobUrl(path);
+  const a = h('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function metadataTable(data: Json): HTMLElement {
+  const rows: HTMLElement[] = [];
+  const walk = (value: Json, prefix: string) => {
+    if (value && typeof value === 'object' && !Array.isArray(value)) for (const [k, v] of Object.entries(value)) walk(v, prefix ? `${prefix}.${k}` : k);
+    else rows.push(h('tr', {}, h('th', { scope: 'row' }, prefix), h('td', {}, Array.isArray(value) ? value.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ') : String(value))));
+  };
+  walk(data, '');
+  return h('table', {}, h('tbody', {}, ...rows.slice(0, 200)));
+}
+
+async function jobPage(id: string) {
+  const status = h('span', {}, badge('…'));
+  const progress = h('div', {}, bar(0, true));
+  const current = h('p', { className: 'muted', 'aria-live': 'polite' });
+  const steps = h('ol', { className: 'steps' });
+  const log = h('pre', { className: 'log', tabindex: 0, 'aria-label': 'log' });
+  const children = h('div');
+  const outputs = h('div');
+  const thumbs = h('div', { className: 'thumbs' });
+  const meta = h('div');
+  const viewer = h('div');
+  const result = h('div');
+  const actions = h(
+    'div',
+    { className: 'actions' },
+    h('button', { className: 'danger', type: 'button', id: 'cancel', onclick: async () => (await json(`/jobs/${id}/cancel`, { method: 'POST' }).catch((e) => alert(e.message)), undefined) }, 'Cancel'),
+    h(
+      'button',
+      {
+        className: 'ghost',
+        type: 'button',
+        onclick: async () => {
+          if (!confirm('Delete this job and its files?')) return;
+          await json(`/jobs/${id}`, { method: 'DELETE' });
+          location.hash = '#/jobs';
+        },
+      },
+      'Delete',
+    ),
+  );
+  const temporal = h('span');
+  show(
+    `Job ${id.slice(0, 8)}`,
+    h('div', { className: 'panel' }, h('p', { className: 'id muted' }, id, ' ', temporal), h('div', { className: 'head' }, status, actions), progress, current, result),
+    h('div', { className: 'grid' }, h('div', { className: 'panel' }, h('h2', {}, 'Steps'), steps), h('div', { className: 'panel' }, h('h2', {}, 'Sub-tasks'), children)),
+    h('div', { className: 'panel' }, h('h2', {}, 'Log'), log),
+    h('div', { className: 'panel' }, h('h2', {}, 'Outputs'), outputs, thumbs, viewer, meta),
+  );
+  void fetch('/ui/config.json')
+    .then((r) => r.json())
+    .then((c) => {
+      if (c.temporalUiUrl) temporal.replaceChildren(h('a', { href: `${c.temporalUiUrl}/namespaces/default/workflows/${id}`, target: '_blank', rel: 'noopener' }, 'in the Temporal UI ↗'));
+    })
+    .catch(() => {});
+
+  const controller = new AbortController();
+  cleanup = () => controller.abort();
+  let stepCount = 0;
+  const addStep = (info: string, duration: number | null) => {
+    steps.querySelector('.current')?.classList.remove('current');
+    steps.append(h('li', {}, h('span', {}, info), h('span', { className: 'muted' }, duration === null ? '' : `${duration.toFixed(2)} s`)));
+    stepCount += 1;
+  };
+  const showOutputs = async () => {
+    const { outputs: names } = await json(`/jobs/${id}/outputs`);
+    if (!names.length) {
+      outputs.replaceChildren(h('p', { className: 'muted' }, 'No outputs.'));
+      return;
+    }
+    outputs.replaceChildren(
+      h(
+        'table',
+        {},
+        h(
+          'tbody',
+          {},
+          ...names.map((n: string) =>
+            h(
+              'tr',
+              {},
+              h('td', {}, n),
+              h(
+                'td',
+                {},
+                h('button', { className: 'ghost', type: 'button', onclick: () => download(`/jobs/${id}/outputs/${encodeURIComponent(n)}`, n) }, 'Download'),
+                /\.(glb|gltf)$/i.test(n) && h('button', { className: 'ghost', type: 'button', onclick: () => openPreview(n), style: 'margin-left:6px' }, 'View in 3D'),
+              ),
+            ),
+          ),
+        ),
+      ),
+      h('p', {}, h('button', { type: 'button', onclick: () => download(`/jobs/${id}/outputs/archive`, `${id}.zip`) }, 'Download all (zip)')),
+    );
+    for (const n of names.filter((x: string) => /\.(png|jpe?g)$/i.test(x))) {
+      void blobUrl(`/jobs/${id}/outputs/${encodeURIComponent(n)}`).then((src) => thumbs.append(h('figure', {}, h('img', { src, alt: `thumbnail ${n}` }), h('figcaption', {}, n))));
+    }
+    const metaFile = names.find((x: string) => x === 'metadata.json');
+    if (metaFile) {
+      const data = await json(`/jobs/${id}/outputs/${metaFile}`);
+      meta.replaceChildren(h('h2', {}, 'Metadata'), metadataTable(data));
+    }
+  };
+  const openPreview = async (name: string) => {
+    const canvas = h('div', { id: 'viewer', role: 'img', 'aria-label': `3D preview of ${name}` });
+    viewer.replaceChildren(h('h2', {}, `3D preview: ${name}`), canvas);
+    const res = await api(`/jobs/${id}/outputs/${encodeURIComponent(name)}`);
+    const { showModel } = await import('./preview');
+    const stop = await showModel(canvas, await res.arrayBuffer());
+    const previous = cleanup;
+    cleanup = () => {
+      previous();
+      stop();
+    };
+  };
+
+  // The job's events until it ends (fetch, for the key to travel in a header).
+  try {
+    const res = await api(`/jobs/${id}/events`, { signal: controller.signal });
+    if (res.status === 404) {
+      show('Job not found', h('p', {}, `No job ${id}.`));
+      return;
+    }
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let cut: number;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        if (block.startsWith(':')) continue;
+        const field = (n: string) => block.split('\n').find((l) => l.startsWith(`${n}: `))?.slice(n.length + 2);
+        const type = field('event');
+        const data = JSON.parse(field('data') ?? 'null');
+        if (type === 'status') {
+          status.replaceChildren(badge(data.status));
+          progress.replaceChildren(bar(data.progress, true));
+          current.textContent = data.step ? `Now: ${data.step}${data.retry ? ` (attempt ${data.retry + 1})` : ''}` : data.status === 'PENDING' ? 'Waiting for a worker of its queue…' : '';
+        } else if (type === 'step') addStep(data.info, data.duration);
+        else if (type === 'log') {
+          const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+          log.append(`${data.line}\n`);
+          if (atEnd) log.scrollTop = log.scrollHeight;
+        } else if (type === 'children') {
+          const meta = await json(`/backend/get_task_meta/${id}`).catch(() => ({ children: [] }));
+          children.replaceChildren(
+            h('p', {}, `${data.done} of ${data.started} done${data.failed ? `, ${data.failed} failed` : ''}`),
+            h('ul', {}, ...meta.children.map((c: string) => h('li', {}, h('a', { href: `#/jobs/${c}` }, c.slice(0, 8))))),
+          );
+        } else if (type === 'end') {
+          status.replaceChildren(badge(data.status));
+          progress.replaceChildren(bar(data.status === 'SUCCESS' ? 100 : data.progress, true));
+          current.textContent = '';
+          (actions.querySelector('#cancel') as HTMLButtonElement).disabled = true;
+          if (data.error) result.replaceChildren(h('p', { className: 'error', role: 'alert' }, data.error));
+          else if (data.result !== undefined && data.result !== null) result.replaceChildren(h('details', {}, h('summary', {}, 'Result'), h('pre', {}, JSON.stringify(data.result, null, 2))));
+          void showOutputs();
+        }
+      }
+    }
+  } catch (err) {
+    if (!controller.signal.aborted) current.textContent = (err as Error).message;
+  }
+  if (!stepCount) steps.replaceChildren(h('li', { className: 'muted' }, 'No steps reported.'));
+  if (!children.childElementCount) children.replaceChildren(h('p', { className: 'muted' }, 'None.'));
+}
+
+// --- submit ----------------------------------------------------------------------------------
+
+async function submitPage() {
+  const { processes } = await json('/processes');
+  const kind = h('select', { id: 'process' }, h('option', { value: 'custom' }, 'my own script'), ...processes.map((p: string) => h('option', { value: p }, p))) as HTMLSelectElement;
+  const doc = h('pre', { className: 'muted', style: 'white-space:pre-wrap' });
+  const scriptInput = h('input', { id: 'script', type: 'file', accept: '.ts,.mts,.js,.mjs,.cjs' }) as HTMLInputElement;
+  const scriptRow = h('div', {}, h('label', { for: 'script' }, 'Script (TypeScript or JavaScript)'), scriptInput);
+  const params = h('textarea', { id: 'params', spellcheck: 'false' }, '{}') as HTMLTextAreaElement;
+  const name = h('input', { id: 'name', placeholder: 'optional' }) as HTMLInputElement;
+  const fileInput = h('input', { id: 'file', type: 'file' }) as HTMLInputElement;
+  const dropText = h('span', {}, 'Drop a model here (or a .zip of one), or ');
+  const drop = h('div', { className: 'drop' }, dropText, h('label', { for: 'file', style: 'display:inline;font-weight:600;cursor:pointer' }, 'choose a file'), fileInput);
+  let file: File | null = null;
+  const setFile = (f: File | null) => {
+    file = f;
+    dropText.textContent = f ? `Model: ${f.name} (${bytes(f.size)}). Drop another, or ` : 'Drop a model here (or a .zip of one), or ';
+  };
+  fileInput.onchange = () => setFile(fileInput.files?.[0] ?? null);
+  drop.addEventListener('dragover', (e) => (e.preventDefault(), drop.classList.add('over')));
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    setFile((e as DragEvent).dataTransfer?.files[0] ?? null);
+  });
+  const upload = h('progress', { max: 100, value: 0, hidden: true, 'aria-label': 'upload' }) as HTMLProgressElement;
+  const error = h('p', { className: 'error', role: 'alert' });
+  const describe = async () => {
+    scriptRow.hidden = kind.value !== 'custom';
+    doc.textContent = kind.value === 'custom' ? 'Your script’s entrypoint (main) runs with the params below and the model as its input file.' : ((await json(`/processes/${kind.value}`).catch(() => ({ doc: '' }))).doc ?? '');
+  };
+  kind.onchange = () => void describe();
+  const form = h(
+    'form',
+    {
+      className: 'panel',
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        error.textContent = '';
+        try {
+          JSON.parse(params.value || '{}');
+        } catch {
+          error.textContent = 'The params must be JSON, e.g. {"extension": "obj"}';
+          return;
+        }
+        const data = new FormData();
+        data.set('process', kind.value);
+        data.set('params', params.value || '{}');
+        if (name.value) data.set('name', name.value);
+        if (kind.value === 'custom') {
+          const s = scriptInput.files?.[0];
+          if (!s) {
+            error.textContent = 'Choose a script to run.';
+            return;
+          }
+          data.set('script', s, s.name);
+        }
+        if (file) data.set('file', file, file.name);
+        // XMLHttpRequest: fetch reports no upload progress.
+        const xhr = new XMLHttpRequest();
+        xhr.open('POST', '/jobs');
+        xhr.setRequestHeader('x-api-key', key() ?? '');
+        upload.hidden = false;
+        xhr.upload.onprogress = (ev) => ev.lengthComputable && (upload.value = (100 * ev.loaded) / ev.total);
+        xhr.onload = () => {
+          const body = JSON.parse(xhr.responseText || '{}');
+          if (xhr.status === 200) location.hash = `#/jobs/${body.uuid}`;
+          else error.textContent = typeof body.detail === 'string' ? body.detail : (body.detail?.details ?? `${xhr.status}`);
+        };
+        xhr.onerror = () => (error.textContent = 'The upload failed: is the API running?');
+        xhr.send(data);
+      },
+    },
+    h('label', { for: 'process' }, 'What to run'),
+    kind,
+    doc,
+    scriptRow,
+    h('label', { for: 'params' }, 'Params (JSON)'),
+    params,
+    h('label', { for: 'name' }, 'Name'),
+    name,
+    h('label', { for: 'file' }, 'Model'),
+    drop,
+    h('p', {}, h('button', { type: 'submit' }, 'Submit'), ' ', upload),
+    error,
+  );
+  show('Submit a job', form);
+  void describe();
+}
+
+// --- routing ---------------------------------------------------------------------------------
+
+function route() {
+  const [path, query] = location.hash.slice(1).split('?');
+  document.getElementById('signout')!.hidden = !key();
+  if (!key()) return signIn();
+  const m = /^\/jobs\/([0-9a-f-]{36})$/.exec(path ?? '');
+  if (m) return void jobPage(m[1]!);
+  if (path === '/submit') return void submitPage().catch((e) => show('Submit a job', h('p', { className: 'error' }, e.message)));
+  if (path === '/signin') return signIn();
+  return jobsPage(new URLSearchParams(query ?? ''));
+}
+
+function applyTheme(theme: string | null) {
+  if (theme) document.documentElement.dataset.theme = theme;
+  else delete document.documentElement.dataset.theme;
+}
+
+window.addEventListener('hashchange', route);
+window.addEventListener('DOMContentLoaded', () => {
+  applyTheme(localStorage.getItem('pixyz-theme'));
+  document.getElementById('theme')!.addEventListener('click', () => {
+    const dark = document.documentElement.dataset.theme ? document.documentElement.dataset.theme === 'dark' : matchMedia('(prefers-color-scheme: dark)').matches;
+    const next = dark ? 'light' : 'dark';
+    localStorage.setItem('pixyz-theme', next);
+    applyTheme(next);
+  });
+  document.getElementById('signout')!.addEventListener('click', () => {
+    sessionStorage.removeItem(KEY);
+    location.hash = '#/signin';
+    route();
+  });
+  route();
+});

@@ -1,0 +1,140 @@
+// The dashboard at /ui in a real browser (Debian's chromium driven by playwright-core): sign in,
+// submit a model, watch the job move, look at its outputs and its 3D preview, download, cancel a
+// job; an accessibility check (axe-core) of each page; screenshots written for people to look at
+// (DASHBOARD_SCREENSHOTS, default test-artifacts/dashboard/). Skipped, saying so, without chromium.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, startStack, type Stack } from '../helpers/stack';
+
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
+if (!CHROMIUM) console.log('dashboard test skipped: no chromium (apt-get install chromium)');
+const SHOTS = process.env.DASHBOARD_SCREENSHOTS ?? path.join(REPO, 'test-artifacts', 'dashboard');
+
+describe.skipIf(!CHROMIUM)('the dashboard', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let page: Page;
+  let scratch: string;
+  const shot = async (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  /** axe-core on the page as it is: no serious or critical violations. */
+  const accessible = async (where: string) => {
+    await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+    const result = (await page.evaluate(async () => (globalThis as any).axe.run())) as { violations: { id: string; impact: string; nodes: unknown[] }[] };
+    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.nodes.length})`);
+    expect(bad, where).toEqual([]);
+  };
+
+  beforeAll(async () => {
+    stack = await startStack();
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-ui-'));
+    fs.mkdirSync(SHOTS, { recursive: true });
+    // A cube, as OBJ: the job converts it to GLB for the 3D preview.
+    const v = [[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [1, 1, 1], [0, 1, 1]].map((p) => `v ${p.join(' ')}`);
+    const f = ['1 3 2', '1 4 3', '5 6 7', '5 7 8', '1 2 6', '1 6 5', '2 3 7', '2 7 6', '3 4 8', '3 8 7', '4 1 5', '4 5 8'].map((x) => `f ${x}`);
+    fs.writeFileSync(path.join(scratch, 'cube.obj'), `${[...v, ...f].join('\n')}\n`);
+    fs.writeFileSync(path.join(scratch, 'slow.ts'), `export async function main(pc: any) { pc.progressSetTotal(30); for (let i = 1; i <= 30; i++) { pc.progressNext('slice ' + i); await new Promise((r) => setTimeout(r, 400)); } }\n`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'] });
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('signs in with the key (refusing a wrong one), kept for the tab only, never in the URL', async () => {
+    const started = Date.now();
+    await page.goto(`${stack.url}/ui`);
+    await page.getByLabel('API key').fill('not-the-key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/Invalid token/);
+    await accessible('sign-in');
+    await shot('1-sign-in');
+    await page.getByLabel('API key').fill(stack.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+    expect(page.url()).not.toContain(stack.key);
+    expect(await page.evaluate(() => (globalThis as any).localStorage.length)).toBe(0);
+    console.log(`dashboard: sign-in page to the job list in ${Date.now() - started} ms`);
+  });
+
+  it('submits a model to a process with upload progress, then shows the job live to SUCCESS', async () => {
+    await page.getByRole('link', { name: 'Submit' }).click();
+    await page.getByLabel('What to run').selectOption('convert_file');
+    await expect.poll(() => page.locator('pre.muted').textContent()).toMatch(/Convert a 3D file/);
+    await page.getByLabel('Params (JSON)').fill('{"extension":"glb"}');
+    await page.locator('#file').setInputFiles(path.join(scratch, 'cube.obj'));
+    await expect.poll(() => page.locator('.drop').textContent()).toMatch(/Model: cube\.obj/);
+    await accessible('submit');
+    await shot('2-submit');
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
+    await expect.poll(() => page.locator('.badge').first().textContent(), { timeout: 30_000 }).toBe('SUCCESS');
+    await page.getByRole('cell', { name: 'output.glb' }).waitFor();
+    await accessible('job');
+    await shot('3-job');
+  });
+
+  it('opens the GLB output in the 3D preview, drawn in a WebGL canvas', async () => {
+    await page.getByRole('button', { name: 'View in 3D' }).click();
+    const viewer = page.locator('#viewer[data-loaded="true"] canvas');
+    await viewer.waitFor({ timeout: 20_000 });
+    // Something other than the background was drawn: the model.
+    const coloured = await page.evaluate(() => {
+      const doc = (globalThis as any).document;
+      const canvas = doc.querySelector('#viewer canvas');
+      const copy = doc.createElement('canvas');
+      copy.width = canvas.width;
+      copy.height = canvas.height;
+      const ctx = copy.getContext('2d');
+      ctx.drawImage(canvas, 0, 0);
+      const { data } = ctx.getImageData(0, 0, copy.width, copy.height);
+      let n = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+      return n / (copy.width * copy.height);
+    });
+    expect(coloured).toBeGreaterThan(0.02);
+    await page.locator('#viewer').scrollIntoViewIfNeeded();
+    await shot('4-preview');
+  });
+
+  it('downloads an output with the key in a header, not in a link', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('row', { name: /output\.glb/ }).getByRole('button', { name: 'Download' }).click()]);
+    expect(download.suggestedFilename()).toBe('output.glb');
+    const file = path.join(scratch, 'got.glb');
+    await download.saveAs(file);
+    expect(fs.readFileSync(file).subarray(0, 4).toString()).toBe('glTF');
+  });
+
+  it('lists jobs with filters, and cancels a running job from its page', async () => {
+    await page.getByRole('link', { name: 'Submit' }).click();
+    await page.locator('#script').setInputFiles(path.join(scratch, 'slow.ts'));
+    await page.getByLabel('Name').fill('slow-one');
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
+    await expect.poll(() => page.locator('[aria-live="polite"]').first().textContent(), { timeout: 20_000 }).toMatch(/Now: slice \d+/);
+    await shot('5-running');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => page.locator('.badge').first().textContent(), { timeout: 20_000 }).toBe('REVOKED');
+    await page.getByRole('link', { name: 'Jobs' }).click();
+    await page.getByLabel('Name').fill('slow-one');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+    expect(await page.locator('tbody tr .badge').textContent()).toBe('REVOKED');
+    await accessible('jobs');
+    await shot('6-jobs');
+  });
+
+  it('has a dark theme as well as a light one', async () => {
+    await page.getByRole('button', { name: 'Switch between dark and light' }).click();
+    const bg = () => page.evaluate(() => (globalThis as any).getComputedStyle((globalThis as any).document.body).backgroundColor as string);
+    const first = await bg();
+    await page.getByRole('button', { name: 'Switch between dark and light' }).click();
+    expect(await bg()).not.toBe(first);
+    await shot('7-theme');
+    await accessible('theme');
+  });
+});
