@@ -1,6 +1,7 @@
 // `pixyz`: the command line of Pixyz Scheduler on Temporal — upstream client.py's commands, flags,
 // output and exit codes, plus cancel, delete, logs, watch; live progress from the job's event
 // stream. `pixyz --help`, `pixyz <command> --help`.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -342,6 +343,16 @@ export function program(): Command {
     act(async (o: { job: string }) => {
       const state = await api().json(`/jobs/${o.job}`, { method: 'DELETE' });
       print(g().json ? state : `Job [ ${o.job} ] ${state.deleted ? 'deleted' : 'cancelled (its files are its parent’s)'}`);
+    }),
+  );
+  job(cmd.command('open').description('the job in the dashboard (its address; opened in a browser when there is one)')).action(
+    act(async (o: { job: string }) => {
+      const url = `${api().server.url}/ui#/jobs/${o.job}`;
+      print(g().json ? { url } : url);
+      if (process.stdout.isTTY && !g().json) {
+        const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+        spawn(opener, [url], { stdio: 'ignore', detached: true }).on('error', () => {}).unref();
+      }
     }),
   );
   job(cmd.command('logs').description("a job's script output"))

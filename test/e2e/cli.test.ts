@@ -108,6 +108,7 @@ describe('pixyz', () => {
     expect((await pixyz(['exec', '-s', 'slow.ts', '-p', '{nope'])).err).toMatch(/^error: -p must be JSON/);
     expect((await pixyz(['details', '-j', '00000000-0000-4000-8000-000000000000'])).err).toMatch(/^error: 404: Job '00000000-0000-4000-8000-000000000000' does not exist/);
     expect((await pixyz(['version'])).out).toMatch(/^pixyz-scheduler-client v\d+\.\d+\.\d+\n$/);
+    expect((await pixyz(['open', '-j', '00000000-0000-4000-8000-000000000000'])).out).toBe(`${stack.url}/ui#/jobs/00000000-0000-4000-8000-000000000000\n`);
   });
 
   it('works from any folder, through a link to it (as `npm link` makes)', async () => {
