@@ -6,6 +6,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { REPO_ROOT } from '../shared/config';
+import { takeEvents } from '../shared/sse';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8001';
 
@@ -180,16 +181,10 @@ export class Api {
       let buffer = '';
       try {
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          buffer += decoder.decode(chunk, { stream: true });
-          let cut: number;
-          while ((cut = buffer.indexOf('\n\n')) >= 0) {
-            const block = buffer.slice(0, cut);
-            buffer = buffer.slice(cut + 2);
-            if (block.startsWith(':')) continue;
-            const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
-            lastId = field('id') ?? lastId;
-            const event = field('event');
-            const data = field('data');
+          const { events, rest } = takeEvents(buffer + decoder.decode(chunk, { stream: true }));
+          buffer = rest;
+          for (const { id, event, data } of events) {
+            lastId = id ?? lastId;
             if (!event || data === undefined) continue;
             yield { event, data: JSON.parse(data) };
             if (event === 'end') return;

@@ -2,6 +2,8 @@
 // metadata, a 3D preview), and a submit form. Plain DOM; the API key lives in sessionStorage for
 // the browser session only and travels in the x-api-key header, never in a URL.
 
+import { takeEvents } from '../shared/sse';
+
 type Json = any;
 const KEY = 'pixyz-api-key';
 const main = () => document.getElementById('main')!;
@@ -321,15 +323,11 @@ async function jobPage(id: string) {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let cut: number;
-      while ((cut = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        if (block.startsWith(':')) continue;
-        const field = (n: string) => block.split('\n').find((l) => l.startsWith(`${n}: `))?.slice(n.length + 2);
-        const type = field('event');
-        const data = JSON.parse(field('data') ?? 'null');
+      const { events, rest } = takeEvents(buffer + decoder.decode(value, { stream: true }));
+      buffer = rest;
+      for (const e of events) {
+        const type = e.event;
+        const data = JSON.parse(e.data ?? 'null');
         if (type === 'status') {
           status.replaceChildren(badge(data.status));
           progress.replaceChildren(bar(data.progress, true));
