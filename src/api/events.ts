@@ -33,7 +33,7 @@ function parseCursor(header: string | undefined): Cursor {
 
 /** The JSON of each event type. */
 export type JobEvent =
-  | { type: 'status'; data: { status: string; progress: number | null; step: string | null; retry: number } }
+  | { type: 'status'; data: { status: string; progress: number | null; step: string | null; retry: number; waiting?: JobDetails['waiting'] } }
   | { type: 'step'; data: { index: number; info: string; duration: number | null } }
   | { type: 'log'; data: { line: string } }
   | { type: 'children'; data: { started: number; done: number; failed: number } }
@@ -88,10 +88,10 @@ export async function streamEvents(jobs: Required<JobSource>, id: string, req: R
   const sendState = (d: JobDetails) => {
     const steps = d.steps ?? [];
     const current = steps.at(-1)?.info ?? null;
-    const status = JSON.stringify([d.status, d.progress, current, d.retry]);
+    const status = JSON.stringify([d.status, d.progress, current, d.retry, d.waiting]);
     if (status !== lastStatus) {
       lastStatus = status;
-      send({ type: 'status', data: { status: d.status, progress: d.progress, step: current, retry: d.retry } });
+      send({ type: 'status', data: { status: d.status, progress: d.progress, step: current, retry: d.retry, ...(d.waiting ? { waiting: d.waiting } : {}) } });
     }
     // A step is sent once it is done (its duration known: -1 while it runs), or when the job ended.
     const done = isFinished(d.status) ? steps.length : steps.filter((s) => s.duration >= 0).length;

@@ -34,6 +34,8 @@ export interface JobDetails extends JobState {
   result: unknown;
   /** Beyond upstream: the job's sub-tasks so far, when it has any. */
   children?: { started: number; done: number; failed: number };
+  /** Beyond upstream: for a PENDING job, its script's queue, the tasks waiting in it, the workers polling it. */
+  waiting?: { queue: string; backlog: number; workers: number };
 }
 
 export class JobNotFoundError extends Error {}
@@ -156,7 +158,23 @@ async function detailsOf(client: Client, desc: WorkflowExecutionDescription, sha
   const status = closedJobStatus(desc.status.name);
   const recorded = status !== null && sharePath ? await fromStateFile(sharePath, desc.workflowId) : null;
   const details = recorded ?? (status === null ? runningDetails(client, desc) : await closedDetails(client, desc, memo, status));
-  return memo.children ? { ...details, children: memo.children } : details;
+  const waiting = details.status === 'PENDING' && memo.scriptQueue ? await queueState(client, memo.scriptQueue) : null;
+  return { ...details, ...(memo.children ? { children: memo.children } : {}), ...(waiting ? { waiting } : {}) };
+}
+
+/** A script queue's backlog and pollers (null when Temporal cannot say). */
+async function queueState(client: Client, taskQueue: string): Promise<JobDetails['waiting'] | null> {
+  try {
+    const res = await client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+      reportStats: true,
+    });
+    return { queue: taskQueue, backlog: Number(res.stats?.approximateBacklogCount ?? 0), workers: res.pollers?.length ?? 0 };
+  } catch {
+    return null;
+  }
 }
 
 const baseOf = (info: Execution, memo: Partial<JobMemo>) => ({

@@ -24,7 +24,11 @@ export const JobDetails = JobState.extend({
   retry: z.number().int().min(0),
   result: z.unknown().describe("the script's return value when SUCCESS, the stack when FAILURE, {} while it runs"),
   children: z.object({ started: z.number().int(), done: z.number().int(), failed: z.number().int() }).optional(),
-}).meta({ id: 'JobDetails', description: "A job's details (upstream's JobDetails; `children` beyond upstream)." });
+  waiting: z
+    .object({ queue: z.string(), backlog: z.number().int(), workers: z.number().int() })
+    .optional()
+    .describe('a PENDING job: the task queue its script waits in, the tasks waiting there, the workers polling it'),
+}).meta({ id: 'JobDetails', description: "A job's details (upstream's JobDetails; `children` and `waiting` beyond upstream)." });
 
 export const JobList = z
   .object({ jobs: z.array(JobState), next: z.string().nullable().describe('token of the next page, or null') })

@@ -341,7 +341,7 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
       timeRequest: naiveUtc(),
       taskQueuePrefix: config.taskQueuePrefix,
     };
-    const memo: JobMemo = { name: input.name, process: processName, timeRequest: input.timeRequest };
+    const memo: JobMemo = { name: input.name, process: processName, timeRequest: input.timeRequest, scriptQueue: taskQueueName(config.taskQueuePrefix, input.queue) };
     try {
       await client.workflow.start(JOB_WORKFLOW_TYPE, {
         taskQueue: taskQueueName(config.taskQueuePrefix, CONTROL_QUEUE),

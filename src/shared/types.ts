@@ -164,6 +164,8 @@ export interface JobMemo {
   shareOf?: string | null;
   /** Set by a job that failed, as it ends (since published-state-v1): what GET /jobs shows of it. */
   failure?: PublishedFailure;
+  /** The task queue its script runs on (set at submission): what a PENDING job waits for. */
+  scriptQueue?: string;
 }
 
 export interface PrepareShareInput {

@@ -205,6 +205,13 @@ function metadataTable(data: Json): HTMLElement {
   return h('table', {}, h('tbody', {}, ...rows.slice(0, 200)));
 }
 
+/** What a PENDING job waits for, in words. */
+function waitingText(w: { queue: string; backlog: number; workers: number } | undefined): string {
+  if (!w) return 'Waiting for a worker of its queue…';
+  if (w.workers === 0) return `Waiting: no worker serves queue ${w.queue} now (start one with --queues …)`;
+  return `Waiting for a free slot on queue ${w.queue}: ${w.backlog} task(s) waiting, ${w.workers} worker(s) polling`;
+}
+
 async function jobPage(id: string) {
   const status = h('span', {}, badge('…'));
   const progress = h('div', {}, bar(0, true));
@@ -331,7 +338,7 @@ async function jobPage(id: string) {
         if (type === 'status') {
           status.replaceChildren(badge(data.status));
           progress.replaceChildren(bar(data.progress, true));
-          current.textContent = data.step ? `Now: ${data.step}${data.retry ? ` (attempt ${data.retry + 1})` : ''}` : data.status === 'PENDING' ? 'Waiting for a worker of its queue…' : '';
+          current.textContent = data.step ? `Now: ${data.step}${data.retry ? ` (attempt ${data.retry + 1})` : ''}` : data.status === 'PENDING' ? waitingText(data.waiting) : '';
         } else if (type === 'step') addStep(data.info, data.duration);
         else if (type === 'log') {
           const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;

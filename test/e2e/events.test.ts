@@ -106,6 +106,22 @@ describe('GET /jobs/{id}/events', () => {
     expect(resumed.at(-1)!.event).toBe('end');
   });
 
+  it('says what a PENDING job waits for: its queue, the tasks waiting in it, the workers polling it', async () => {
+    // A deployment whose only worker does not serve gpu.
+    const cpuOnly = await startStack({}, process.env, [{ queues: ['control', 'cpu', 'share'] }]);
+    try {
+      const { body } = await submit(cpuOnly, { script: SCRIPT, config: { queue: 'gpu' } });
+      const res = await cpuOnly.api(`/jobs/${body.uuid}/events`);
+      const first = (await readEvents(res, (e) => e.event === 'status'))[0]!;
+      expect(first.data).toMatchObject({ status: 'PENDING', waiting: { queue: `${cpuOnly.config.taskQueuePrefix}gpu`, workers: 0 } });
+      const details = (await (await cpuOnly.api(`/jobs/${body.uuid}/details`)).json()) as { waiting?: unknown };
+      expect(details.waiting).toEqual({ queue: `${cpuOnly.config.taskQueuePrefix}gpu`, backlog: expect.any(Number), workers: 0 });
+      await cpuOnly.api(`/jobs/${body.uuid}/cancel`, { method: 'POST' });
+    } finally {
+      await cpuOnly.stop();
+    }
+  });
+
   it('answers 404 for an unknown job and 401 without the key, before any stream', async () => {
     expect((await events('00000000-0000-4000-8000-000000000000')).status).toBe(404);
     expect((await fetch(`${stack.url}/jobs/00000000-0000-4000-8000-000000000000/events`)).status).toBe(401);
