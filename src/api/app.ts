@@ -20,12 +20,12 @@ import { createMetrics } from './metrics';
 import { isFinished } from '../shared/job-status';
 import { CONTROL_QUEUE, taskQueueName } from '../shared/queues';
 import { badRequest, errorHandler, notFound, tooEarly } from './errors';
-import { JobNotFoundError, readJob, readJobState, taskMeta } from './job-state';
+import { describeJob, JobNotFoundError, readJob, readJobState, taskMeta } from './job-state';
 import { listProcesses, processScript, unknownProcess } from './processes';
 import { inspectScript, ScriptParseError } from './script-options';
 import { AppliedSubmitConfig } from './schemas';
 import { openApiDocument } from './openapi';
-import { submitJob } from './submit';
+import { rerunJob, submitJob } from './submit';
 import { API_VERSION } from './version';
 
 
@@ -227,6 +227,15 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
 
   app.get('/jobs/:id/details', auth, async (req, res) => {
     res.json(await or404(readJob(jobs, jobIdParam(req))));
+  });
+
+  // Beyond upstream: the same job again, as a new one (the dashboard's "Run again").
+  app.post('/jobs/:id/rerun', auth, async (req, res) => {
+    const id = jobIdParam(req);
+    if (!(await describeJob(jobs, id))) throw notFound(`Job '${id}' does not exist`);
+    const state = await rerunJob(client, config, id, newId());
+    log.info({ job: state.uuid, from: id }, 'job submitted again');
+    res.json(state);
   });
 
   app.post('/jobs/:id/cancel', auth, async (req, res) => {

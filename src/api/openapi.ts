@@ -72,6 +72,14 @@ export function openApiDocument(): Record<string, unknown> {
         responses: { 200: { description: 'text', content: { 'text/plain': { schema: { type: 'string' } } } }, 404: error('unknown job'), ...unauthorized },
       },
     },
+    '/jobs/{id}/rerun': {
+      post: {
+        summary: 'The same job again, as a new job (beyond upstream): its process or script, params, options, name and a copy of its inputs',
+        security: secured,
+        parameters: [idParam],
+        responses: { 200: json(S.JobState, 'the new job, SENT'), 400: error('a sub-task (run its parent again)'), 404: error('unknown job, or one Temporal has forgotten'), ...unauthorized },
+      },
+    },
     '/jobs/{id}/events': {
       get: {
         summary: 'The job as Server-Sent Events until it ends (beyond upstream)',

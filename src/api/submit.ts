@@ -248,6 +248,65 @@ export interface SubmitDeps {
   onSubmitted?: (process: string) => void;
 }
 
+/** Starts a job's workflow, its memo and search attributes as GET /jobs reads them; 503 while Temporal is away. */
+async function startJob(client: Client, config: Config, input: JobInput, processLabel: string): Promise<void> {
+  const memo: JobMemo = { name: input.name, process: input.process, timeRequest: input.timeRequest, scriptQueue: taskQueueName(config.taskQueuePrefix, input.queue) };
+  try {
+    await client.workflow.start(JOB_WORKFLOW_TYPE, {
+      taskQueue: taskQueueName(config.taskQueuePrefix, CONTROL_QUEUE),
+      workflowId: input.jobId,
+      // A job id names one job for good: a second start with it fails, even once the first ended.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdConflictPolicy: 'FAIL',
+      args: [input],
+      memo: { ...memo },
+      typedSearchAttributes: [
+        { key: JOB_PROCESS, value: processLabel },
+        { key: JOB_STATUS, value: 'PENDING' },
+        ...(input.name ? [{ key: JOB_NAME, value: input.name }] : []),
+      ],
+    });
+  } catch (err) {
+    // Temporal away: upstream's 503; anything else is ours to fix.
+    if (temporalUnreachable(err)) throw unreachable(err);
+    throw err;
+  }
+}
+
+/**
+ * POST /jobs/{id}/rerun (beyond upstream): the same job again — its process or script, params,
+ * options and name, with copies of its inputs — as a new job. The job's start input is read from
+ * the first event of its history: a job Temporal has forgotten cannot be run again.
+ */
+export async function rerunJob(client: Client, config: Config, original: string, newId: string): Promise<JobState> {
+  const page = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId: original },
+    maximumPageSize: 1,
+  });
+  const started = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const payload = started?.input?.payloads?.[0];
+  if (!payload) throw new HttpError(404, `Job '${original}' has no start input left in Temporal: it cannot be run again`);
+  const before = client.options.loadedDataConverter.payloadConverter.fromPayload(payload) as JobInput;
+  if (before.parentId) throw badRequest(`Job '${original}' is a sub-task: run its parent again`);
+  const from = jobPaths(config.sharePath, original);
+  const to = jobPaths(config.sharePath, newId);
+  // The new job's own copy of the inputs (not what unpacking an archive made: it runs again).
+  fs.mkdirSync(to.inputs, { recursive: true, mode: 0o755 });
+  try {
+    for (const entry of fs.readdirSync(from.inputs, { withFileTypes: true })) {
+      if (entry.isFile()) fs.copyFileSync(path.join(from.inputs, entry.name), path.join(to.inputs, entry.name));
+    }
+    const moved = (p: string | null) => (p && p.startsWith(`${original}/`) ? `${newId}/${p.slice(original.length + 1)}` : p);
+    const input: JobInput = { ...before, jobId: newId, script: moved(before.script)!, data: moved(before.data), timeRequest: naiveUtc(), taskQueuePrefix: config.taskQueuePrefix };
+    await startJob(client, config, input, input.process === 'custom' ? path.basename(input.script) : input.process);
+    return { uuid: newId, name: input.name, status: 'SENT', progress: null, error: null };
+  } catch (err) {
+    await fsp.rm(to.dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 /**
  * How often a submission in progress dates its directory afresh: an upload stalled by its client
  * for over a minute is still not an orphan to the sweeper of any API sharing SHARE_PATH.
@@ -341,27 +400,7 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
       timeRequest: naiveUtc(),
       taskQueuePrefix: config.taskQueuePrefix,
     };
-    const memo: JobMemo = { name: input.name, process: processName, timeRequest: input.timeRequest, scriptQueue: taskQueueName(config.taskQueuePrefix, input.queue) };
-    try {
-      await client.workflow.start(JOB_WORKFLOW_TYPE, {
-        taskQueue: taskQueueName(config.taskQueuePrefix, CONTROL_QUEUE),
-        workflowId: jobId,
-        // A job id names one job for good: a second start with it fails, even once the first ended.
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        workflowIdConflictPolicy: 'FAIL',
-        args: [input],
-        memo: { ...memo },
-        typedSearchAttributes: [
-          { key: JOB_PROCESS, value: processName === 'custom' ? script.name : processName },
-          { key: JOB_STATUS, value: 'PENDING' },
-          ...(input.name ? [{ key: JOB_NAME, value: input.name }] : []),
-        ],
-      });
-    } catch (err) {
-      // Temporal away: upstream's 503 (the directory is removed below); anything else is ours to fix.
-      if (temporalUnreachable(err)) throw unreachable(err);
-      throw err;
-    }
+    await startJob(client, config, input, processName === 'custom' ? script.name : processName);
     deps.onSubmitted?.(processName);
     return { uuid: jobId, name: input.name, status: 'SENT', progress: null, error: null };
   } catch (err) {

@@ -234,6 +234,22 @@ async function jobPage(id: string) {
         className: 'ghost',
         type: 'button',
         onclick: async () => {
+          try {
+            const again = await json(`/jobs/${id}/rerun`, { method: 'POST' });
+            location.hash = `#/jobs/${again.uuid}`;
+          } catch (err) {
+            alert((err as Error).message);
+          }
+        },
+      },
+      'Run again',
+    ),
+    h(
+      'button',
+      {
+        className: 'ghost',
+        type: 'button',
+        onclick: async () => {
           if (!confirm('Delete this job and its files?')) return;
           await json(`/jobs/${id}`, { method: 'DELETE' });
           location.hash = '#/jobs';

@@ -101,6 +101,14 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
     await shot('4-preview');
   });
 
+  it('runs a job again with the same inputs, as a new job', async () => {
+    const before = page.url();
+    await page.getByRole('button', { name: 'Run again' }).click();
+    await page.waitForURL((url) => /#\/jobs\/[0-9a-f-]{36}$/.test(url.href) && url.href !== before);
+    await expect.poll(() => page.locator('.badge').first().textContent(), { timeout: 30_000 }).toBe('SUCCESS');
+    await page.getByRole('cell', { name: 'output.glb' }).waitFor();
+  });
+
   it('downloads an output with the key in a header, not in a link', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('row', { name: /output\.glb/ }).getByRole('button', { name: 'Download' }).click()]);
     expect(download.suggestedFilename()).toBe('output.glb');
