@@ -110,7 +110,7 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   // This deployment's jobs: a namespace may hold others' (another TASK_QUEUE_PREFIX).
   const jobs = { client, sharePath: config.sharePath, controlQueue: taskQueueName(config.taskQueuePrefix, CONTROL_QUEUE) };
   const metrics = createMetrics(jobs, log);
-  const ui = uiRouter({ temporalUiUrl: config.temporal.uiUrl });
+  const ui = uiRouter({ temporalUiUrl: config.temporal.uiUrl, namespace: client.options.namespace });
   void ui.warm().catch((err: Error) => log.warn(`dashboard: ${err.message}`)); // built ahead of its first visit
   app.use(metrics.middleware);
 

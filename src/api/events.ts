@@ -8,7 +8,7 @@ import { isFinished } from '../shared/job-status';
 import { logFile } from '../shared/share';
 import type { JobMemo } from '../shared/types';
 import { notFound } from './errors';
-import { describeJob, readJob, type JobDetails, type JobSource } from './job-state';
+import { describeJob, JobNotFoundError, readJob, type JobDetails, type JobSource } from './job-state';
 
 /** How often the job is read while it runs. */
 export const EVENTS_POLL_MS = 250;
@@ -45,8 +45,9 @@ export async function streamEvents(jobs: Required<JobSource>, id: string, req: R
   let details: JobDetails;
   try {
     details = await readJob(jobs, id);
-  } catch {
-    throw notFound(`Job '${id}' does not exist`);
+  } catch (err) {
+    if (err instanceof JobNotFoundError) throw notFound(`Job '${id}' does not exist`);
+    throw err; // Temporal away: the error handler's 503
   }
   const shareOf = ((desc?.memo ?? {}) as Partial<JobMemo>).shareOf ?? null;
   const log = logFile(jobs.sharePath, id, shareOf);
@@ -56,63 +57,80 @@ export async function streamEvents(jobs: Required<JobSource>, id: string, req: R
   res.flushHeaders();
   let gone = false;
   req.on('close', () => (gone = true));
-  const send = (event: JobEvent) => {
+  /** Writes an event; resolves once the client has taken it (a slow reader slows the stream, nothing piles up). */
+  const send = async (event: JobEvent) => {
     cursor.n += 1;
-    res.write(`id: ${cursor.log}-${cursor.steps}-${cursor.n}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
+    if (!res.write(`id: ${cursor.log}-${cursor.steps}-${cursor.n}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`) && !gone) {
+      await new Promise<void>((resolve) => {
+        res.once('drain', resolve);
+        req.once('close', resolve);
+      });
+    }
   };
 
   let lastStatus = '';
   let lastChildren = '';
   let lastBeat = Date.now();
-  const sendLog = async () => {
-    for (;;) {
-      const handle = await fsp.open(log, 'r').catch(() => null);
-      if (!handle) return;
-      let text: string;
-      try {
-        const buf = Buffer.alloc(LOG_CHUNK_BYTES);
+  /**
+   * Sends the log's whole lines past the cursor, counted in bytes (whatever their encoding); a
+   * line longer than a chunk goes in pieces; with `final`, a last line without its newline too.
+   */
+  const sendLog = async (final = false) => {
+    const handle = await fsp.open(log, 'r').catch(() => null);
+    if (!handle) return;
+    try {
+      const buf = Buffer.alloc(LOG_CHUNK_BYTES);
+      while (!gone) {
         const { bytesRead } = await handle.read(buf, 0, LOG_CHUNK_BYTES, cursor.log);
-        text = buf.subarray(0, bytesRead).toString('utf8');
-      } finally {
-        await handle.close();
+        if (bytesRead === 0) return;
+        const chunk = buf.subarray(0, bytesRead);
+        const end = chunk.lastIndexOf(0x0a);
+        const whole = end >= 0 ? chunk.subarray(0, end + 1) : bytesRead === LOG_CHUNK_BYTES || final ? chunk : null;
+        if (!whole) return; // a line still being written
+        let start = 0;
+        while (start < whole.length) {
+          const nl = whole.indexOf(0x0a, start);
+          const stop = nl < 0 ? whole.length : nl;
+          cursor.log += stop - start + (nl < 0 ? 0 : 1);
+          await send({ type: 'log', data: { line: whole.subarray(start, stop).toString('utf8') } });
+          start = stop + 1;
+        }
+        if (bytesRead < LOG_CHUNK_BYTES && end === bytesRead - 1) return;
       }
-      const end = text.lastIndexOf('\n');
-      if (end < 0) return; // no whole line yet
-      for (const line of text.slice(0, end).split('\n')) {
-        cursor.log += Buffer.byteLength(line, 'utf8') + 1;
-        send({ type: 'log', data: { line } });
-      }
-      if (text.length < LOG_CHUNK_BYTES) return;
+    } finally {
+      await handle.close();
     }
   };
-  const sendState = (d: JobDetails) => {
+  const sendState = async (d: JobDetails) => {
     const steps = d.steps ?? [];
     const current = steps.at(-1)?.info ?? null;
     const status = JSON.stringify([d.status, d.progress, current, d.retry, d.waiting]);
     if (status !== lastStatus) {
       lastStatus = status;
-      send({ type: 'status', data: { status: d.status, progress: d.progress, step: current, retry: d.retry, ...(d.waiting ? { waiting: d.waiting } : {}) } });
+      await send({ type: 'status', data: { status: d.status, progress: d.progress, step: current, retry: d.retry, ...(d.waiting ? { waiting: d.waiting } : {}) } });
     }
     // A step is sent once it is done (its duration known: -1 while it runs), or when the job ended.
     const done = isFinished(d.status) ? steps.length : steps.filter((s) => s.duration >= 0).length;
     for (; cursor.steps < done; cursor.steps++) {
       const step = steps[cursor.steps]!;
-      send({ type: 'step', data: { index: cursor.steps, info: step.info, duration: step.duration >= 0 ? step.duration : null } });
+      await send({ type: 'step', data: { index: cursor.steps, info: step.info, duration: step.duration >= 0 ? step.duration : null } });
     }
     if (d.children) {
       const children = JSON.stringify(d.children);
       if (children !== lastChildren) {
         lastChildren = children;
-        send({ type: 'children', data: d.children });
+        await send({ type: 'children', data: d.children });
       }
     }
   };
 
   for (;;) {
-    sendState(details);
-    await sendLog();
-    if (isFinished(details.status)) {
-      send({ type: 'end', data: { status: details.status, progress: details.progress, error: details.error, result: details.result } });
+    const over = isFinished(details.status);
+    await sendState(details);
+    await sendLog(over);
+    if (gone) return;
+    if (over) {
+      await send({ type: 'end', data: { status: details.status, progress: details.progress, error: details.error, result: details.result } });
       break;
     }
     await new Promise((r) => setTimeout(r, EVENTS_POLL_MS));

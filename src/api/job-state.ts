@@ -162,8 +162,22 @@ async function detailsOf(client: Client, desc: WorkflowExecutionDescription, sha
   return { ...details, ...(memo.children ? { children: memo.children } : {}), ...(waiting ? { waiting } : {}) };
 }
 
-/** A script queue's backlog and pollers (null when Temporal cannot say). */
-async function queueState(client: Client, taskQueue: string): Promise<JobDetails['waiting'] | null> {
+/** Queue states read in the last QUEUE_STATE_TTL_MS: every watcher of a PENDING job asks. */
+const queueStates = new Map<string, { at: number; state: Promise<JobDetails['waiting'] | null> }>();
+const QUEUE_STATE_TTL_MS = 2000;
+
+/** A script queue's backlog and pollers (null when Temporal cannot say), read at most every 2 s. */
+function queueState(client: Client, taskQueue: string): Promise<JobDetails['waiting'] | null> {
+  const key = `${client.options.namespace}/${taskQueue}`;
+  const cached = queueStates.get(key);
+  if (cached && Date.now() - cached.at < QUEUE_STATE_TTL_MS) return cached.state;
+  if (queueStates.size > 1000) queueStates.clear();
+  const state = readQueueState(client, taskQueue);
+  queueStates.set(key, { at: Date.now(), state });
+  return state;
+}
+
+async function readQueueState(client: Client, taskQueue: string): Promise<JobDetails['waiting'] | null> {
   try {
     const res = await client.workflowService.describeTaskQueue({
       namespace: client.options.namespace,

@@ -8,6 +8,21 @@ import { ListQuery as ListQuerySchema } from './schemas';
 import { JOB_WORKFLOW_TYPE, stateOf, type JobSource, type JobState } from './job-state';
 
 export const DEFAULT_PAGE = 50;
+const READ_CONCURRENCY = 8;
+
+async function mapLimited<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
 
 const quote = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
@@ -81,9 +96,8 @@ export async function listJobs(source: JobSource, q: ListQuery): Promise<{ jobs:
     throw err;
   }
   // Each job as its visibility record shows it: one call for the page.
-  const jobs = await Promise.all(
-    (page.executions ?? []).map(async (raw) => stateOf(client, await executionInfoFromRaw(raw, client.options.loadedDataConverter, raw, namespace))),
-  );
+  // (A job failed under an older release costs one more read: 8 at a time.)
+  const jobs = await mapLimited(page.executions ?? [], READ_CONCURRENCY, async (raw) => stateOf(client, await executionInfoFromRaw(raw, client.options.loadedDataConverter, raw, namespace)));
   const nextToken = page.nextPageToken && page.nextPageToken.length > 0 ? encodeNextToken(page.nextPageToken) : null;
   return { jobs, next: nextToken };
 }

@@ -74,6 +74,8 @@ function receive(req: Request, inputsDir: string, maxBytes: number): Promise<Upl
       bb = busboy({
         headers: req.headers,
         limits: { fileSize: maxBytes, fieldSize: MAX_FIELD_BYTES, fields: 32, files: 8 },
+        // File names as clients send them today (UTF-8), not busboy's latin1 default.
+        defParamCharset: 'utf8',
       });
     } catch (err) {
       return reject(badRequest(`Expected a multipart/form-data body: ${(err as Error).message}`));
@@ -292,11 +294,12 @@ export async function rerunJob(client: Client, config: Config, original: string,
   const from = jobPaths(config.sharePath, original);
   const to = jobPaths(config.sharePath, newId);
   // The new job's own copy of the inputs (not what unpacking an archive made: it runs again).
+  const entries = await fsp.readdir(from.inputs, { withFileTypes: true }).catch(() => null);
+  if (!entries) throw new HttpError(409, `Job '${original}' has no inputs left (its directory was deleted): it cannot be run again`);
   fs.mkdirSync(to.inputs, { recursive: true, mode: 0o755 });
   try {
-    for (const entry of fs.readdirSync(from.inputs, { withFileTypes: true })) {
-      if (entry.isFile()) fs.copyFileSync(path.join(from.inputs, entry.name), path.join(to.inputs, entry.name));
-    }
+    // Copied without holding the event loop: a model may be gigabytes.
+    for (const entry of entries) if (entry.isFile()) await fsp.copyFile(path.join(from.inputs, entry.name), path.join(to.inputs, entry.name));
     const moved = (p: string | null) => (p && p.startsWith(`${original}/`) ? `${newId}/${p.slice(original.length + 1)}` : p);
     const input: JobInput = { ...before, jobId: newId, script: moved(before.script)!, data: moved(before.data), timeRequest: naiveUtc(), taskQueuePrefix: config.taskQueuePrefix };
     await startJob(client, config, input, input.process === 'custom' ? path.basename(input.script) : input.process);

@@ -45,7 +45,7 @@ export async function buildUi(): Promise<UiBundle> {
 }
 
 /** The /ui routes; the bundle is built once, at the first request or ahead with `warm()`. */
-export function uiRouter(extra: { temporalUiUrl: string | null }): express.Router & { warm(): Promise<UiBundle> } {
+export function uiRouter(extra: { temporalUiUrl: string | null; namespace: string }): express.Router & { warm(): Promise<UiBundle> } {
   let building: Promise<UiBundle> | null = null;
   const bundle = () => (building ??= buildUi());
   const router = express.Router() as express.Router & { warm(): Promise<UiBundle> };
@@ -56,7 +56,7 @@ export function uiRouter(extra: { temporalUiUrl: string | null }): express.Route
     res.set('Cache-Control', 'no-cache').type(TYPES['.html']!).send(Buffer.from(files.get('index.html')!.body));
   });
   router.get('/ui/config.json', (_req, res) => {
-    res.json({ temporalUiUrl: extra.temporalUiUrl });
+    res.json({ temporalUiUrl: extra.temporalUiUrl, namespace: extra.namespace });
   });
   router.get('/ui/*path', async (req, res) => {
     const rel = (req.params as unknown as { path: string[] }).path.join('/');

@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import { REPO_ROOT } from '../shared/config';
 import { takeEvents } from '../shared/sse';
@@ -146,20 +148,21 @@ export class Api {
     const total = Number(res.headers.get('content-length')) || null;
     fs.mkdirSync(path.dirname(path.resolve(dest)), { recursive: true });
     const partial = `${dest}.part`;
-    const out = fs.createWriteStream(partial);
     let got = 0;
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+    const counted = new Transform({
+      transform(chunk: Buffer, _enc, done) {
         got += chunk.length;
         onProgress(got, total);
-      }
-      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(Readable.fromWeb(res.body as never), counted, fs.createWriteStream(partial));
       fs.renameSync(partial, dest); // never a half file under the name asked for
     } catch (err) {
-      out.destroy();
       fs.rmSync(partial, { force: true });
-      throw err;
+      const e = err as NodeJS.ErrnoException;
+      throw new CliError(`Download of ${pathname} to '${dest}' failed: ${e.code ? `${e.code} ` : ''}${e.message}`);
     }
     return got;
   }
@@ -172,7 +175,8 @@ export class Api {
       try {
         res = await this.fetch(`/jobs/${jobId}/events`, { headers: lastId ? { 'last-event-id': lastId } : {}, signal });
       } catch (err) {
-        if (signal?.aborted || attempt >= 10) throw err;
+        // A refused key is said at once; an API away is tried again for ~10 s.
+        if (signal?.aborted || attempt >= 10 || (err instanceof CliError && !/Cannot reach/.test(err.message))) throw err;
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }

@@ -73,19 +73,25 @@ async function watch(api: Api, g: Globals, id: string, quiet = false): Promise<a
     return text.length > room ? `${text.slice(0, room - 1)}…` : text;
   };
   const controller = new AbortController();
-  let asking = false;
+  let rl: readline.Interface | null = null;
   const onSigint = () => {
-    if (asking) return;
+    if (rl) return;
     if (!process.stdin.isTTY || !live) {
       controller.abort();
       return;
     }
-    asking = true;
     live.stop();
-    const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+    rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+    // A second Ctrl-C at the question leaves, the job going on.
+    rl.on('SIGINT', () => {
+      rl?.close();
+      rl = null;
+      process.stderr.write(`\nJob [ ${id} ] goes on; watch it again with: pixyz watch -j ${id}\n`);
+      controller.abort();
+    });
     rl.question(`Cancel job ${id}? [y/N] `, (answer) => {
-      rl.close();
-      asking = false;
+      rl?.close();
+      rl = null;
       if (/^y/i.test(answer.trim())) {
         void api.json(`/jobs/${id}/cancel`, { method: 'POST' }).then(
           () => process.stderr.write(`Job [ ${id} ] cancel requested\n`),
@@ -122,6 +128,7 @@ async function watch(api: Api, g: Globals, id: string, quiet = false): Promise<a
     throw new CliError('', 130);
   } finally {
     process.off('SIGINT', onSigint);
+    (rl as readline.Interface | null)?.close(); // the job ended while the question was open
     live?.stop();
   }
   return api.json(`/jobs/${id}/details`);

@@ -269,12 +269,19 @@ async function jobPage(id: string) {
   void fetch('/ui/config.json')
     .then((r) => r.json())
     .then((c) => {
-      if (c.temporalUiUrl) temporal.replaceChildren(h('a', { href: `${c.temporalUiUrl}/namespaces/default/workflows/${id}`, target: '_blank', rel: 'noopener' }, 'in the Temporal UI ↗'));
+      if (c.temporalUiUrl) temporal.replaceChildren(h('a', { href: `${c.temporalUiUrl}/namespaces/${encodeURIComponent(c.namespace)}/workflows/${id}`, target: '_blank', rel: 'noopener' }, 'in the Temporal UI ↗'));
     })
     .catch(() => {});
 
   const controller = new AbortController();
-  cleanup = () => controller.abort();
+  // What the page holds: its event stream, its images' object URLs, its 3D viewer.
+  const urls: string[] = [];
+  let stopPreview = () => {};
+  cleanup = () => {
+    controller.abort();
+    for (const u of urls) URL.revokeObjectURL(u);
+    stopPreview();
+  };
   let stepCount = 0;
   const addStep = (info: string, duration: number | null) => {
     steps.querySelector('.current')?.classList.remove('current');
@@ -312,7 +319,10 @@ async function jobPage(id: string) {
       h('p', {}, h('button', { type: 'button', onclick: () => download(`/jobs/${id}/outputs/archive`, `${id}.zip`) }, 'Download all (zip)')),
     );
     for (const n of names.filter((x: string) => /\.(png|jpe?g)$/i.test(x))) {
-      void blobUrl(`/jobs/${id}/outputs/${encodeURIComponent(n)}`).then((src) => thumbs.append(h('figure', {}, h('img', { src, alt: `thumbnail ${n}` }), h('figcaption', {}, n))));
+      void blobUrl(`/jobs/${id}/outputs/${encodeURIComponent(n)}`).then((src) => {
+        urls.push(src);
+        thumbs.append(h('figure', {}, h('img', { src, alt: `thumbnail ${n}` }), h('figcaption', {}, n)));
+      });
     }
     const metaFile = names.find((x: string) => x === 'metadata.json');
     if (metaFile) {
@@ -321,16 +331,12 @@ async function jobPage(id: string) {
     }
   };
   const openPreview = async (name: string) => {
+    stopPreview(); // one viewer at a time
     const canvas = h('div', { id: 'viewer', role: 'img', 'aria-label': `3D preview of ${name}` });
     viewer.replaceChildren(h('h2', {}, `3D preview: ${name}`), canvas);
     const res = await api(`/jobs/${id}/outputs/${encodeURIComponent(name)}`);
     const { showModel } = await import('./preview');
-    const stop = await showModel(canvas, await res.arrayBuffer());
-    const previous = cleanup;
-    cleanup = () => {
-      previous();
-      stop();
-    };
+    stopPreview = await showModel(canvas, await res.arrayBuffer());
   };
 
   // The job's events until it ends (fetch, for the key to travel in a header).

@@ -176,7 +176,7 @@ describe('GET /jobs', () => {
 
 describe('POST /jobs/{id}/rerun', () => {
   it('runs a job again as a new one, with its params, options, name and a copy of its inputs', async () => {
-    const first = (await submit(stack, { script: fixture('outputs.ts'), params: { times: 2 }, name: 'again', file: { name: 'm.obj', content: 'v 0 0 0\n' } })).body.uuid;
+    const first = (await submit(stack, { script: fixture('outputs.ts'), params: { times: 2 }, name: 'again', file: { name: 'modèle.obj', content: 'v 0 0 0\n' } })).body.uuid;
     const before = await waitForEnd(stack, first);
     const res = await stack.api(`/jobs/${first}/rerun`, { method: 'POST' });
     expect(res.status).toBe(200);
@@ -187,7 +187,8 @@ describe('POST /jobs/{id}/rerun', () => {
     expect(fs.readdirSync(path.join(stack.sharePath, second, 'inputs')).sort()).toEqual(fs.readdirSync(path.join(stack.sharePath, first, 'inputs')).sort());
     expect(fs.readdirSync(path.join(stack.sharePath, second, 'outputs')).sort()).toEqual(fs.readdirSync(path.join(stack.sharePath, first, 'outputs')).sort());
     // The first job is untouched, and the new one's files are its own.
-    expect(fs.existsSync(path.join(stack.sharePath, first, 'inputs', 'm.obj'))).toBe(true);
+    // (A name beyond ASCII is kept as sent: UTF-8, not read as latin1.)
+    expect(fs.readdirSync(path.join(stack.sharePath, first, 'inputs'))).toContain('modèle.obj');
     expect((await stack.api('/jobs/00000000-0000-4000-8000-000000000000/rerun', { method: 'POST' })).status).toBe(404);
   });
 });

@@ -122,6 +122,23 @@ describe('GET /jobs/{id}/events', () => {
     }
   });
 
+  it('counts the log in bytes whatever it holds: an invalid UTF-8 byte, a last line without its newline', async () => {
+    const raw = {
+      name: 'raw.ts',
+      content: `export async function main() { process.stdout.write(Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a])); process.stdout.write('second line\\nno newline at the end'); return 1; }`,
+    };
+    const { body } = await submit(stack, { script: raw });
+    await waitForEnd(stack, body.uuid);
+    const logs = (await readEvents(await events(body.uuid))).filter((e) => e.event === 'log');
+    const lines = logs.map((e) => e.data.line);
+    expect(lines).toEqual(expect.arrayContaining(['caf\uFFFD', 'second line']));
+    expect(lines.some((l: string) => l.startsWith('no newline at the end'))).toBe(true);
+    // Resumed after the invalid byte's line: the next line whole, not shifted.
+    const from = logs.find((e) => e.data.line === 'caf\uFFFD')!;
+    const resumed = (await readEvents(await events(body.uuid, { 'Last-Event-ID': from.id }))).filter((e) => e.event === 'log').map((e) => e.data.line);
+    expect(resumed[0]).toBe('second line');
+  });
+
   it('answers 404 for an unknown job and 401 without the key, before any stream', async () => {
     expect((await events('00000000-0000-4000-8000-000000000000')).status).toBe(404);
     expect((await fetch(`${stack.url}/jobs/00000000-0000-4000-8000-000000000000/events`)).status).toBe(401);
