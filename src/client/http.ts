@@ -47,8 +47,10 @@ function detailOf(body: string): string {
   try {
     const parsed = JSON.parse(body) as { detail?: unknown };
     const d = parsed.detail;
-    if (typeof d === 'string') return d;
-    if (d && typeof d === 'object' && 'details' in d) return String((d as { details: unknown }).details);
+    // Upstream's error class names ("SharePathNotFoundError: …") are the server's business.
+    const plain = (text: string) => text.replace(/^[A-Z][A-Za-z]+Error: /, '');
+    if (typeof d === 'string') return plain(d);
+    if (d && typeof d === 'object' && 'details' in d) return plain(String((d as { details: unknown }).details));
     return body;
   } catch {
     return body.slice(0, 300);
@@ -80,7 +82,11 @@ export class Api {
     const res = await this.fetch(pathname, init);
     const text = await res.text();
     if (!res.ok) throw new CliError(`${res.status}: ${detailOf(text)}`);
-    return JSON.parse(text) as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new CliError(`${this.server.url} answered something that is not the Pixyz Scheduler API (${res.headers.get('content-type') ?? 'no content type'}): check --url or PIXYZ_URL`);
+    }
   }
 
   /** POST /jobs as a streamed multipart upload; `onProgress(sent, total)` as the bytes go. */

@@ -45,6 +45,12 @@ function transferFormat(label: string): string {
   return `${label} [{bar}] {percentage}% | {got} of {size} | {speed}/s | ETA {eta_formatted}`;
 }
 
+/** A destination that is a folder (existing, or written with a trailing slash) gets `name` in it. */
+function intoFolder(dest: string, name: string): string {
+  const folder = dest.endsWith('/') || dest.endsWith(path.sep) || (fs.existsSync(dest) && fs.statSync(dest).isDirectory());
+  return folder ? path.join(dest, name) : dest;
+}
+
 /** Uploads a job with a bar; returns its JobState. */
 async function submitJob(api: Api, g: Globals, fields: Record<string, string | undefined>, files: Record<string, string | undefined>, batch = false) {
   const started = Date.now();
@@ -233,8 +239,16 @@ export function program(): Command {
   cmd
     .command('doc')
     .description("a process's documentation")
-    .requiredOption('-n, --name <process>', 'the process')
-    .action(act(async (o: { name: string }) => print(g().json ? await api().json(`/processes/${o.name}`) : (await api().json(`/processes/${o.name}`)).doc)));
+    .argument('[process]', 'the process (or -n)')
+    .option('-n, --name <process>', 'the process')
+    .action(
+      act(async (positional: string | undefined, o: { name?: string }) => {
+        const name = o.name ?? positional;
+        if (!name) throw new CliError('which process? pixyz doc <process> (see pixyz list)');
+        const doc = await api().json(`/processes/${encodeURIComponent(name)}`);
+        print(g().json ? doc : doc.doc);
+      }),
+    );
   cmd
     .command('jobs')
     .description('jobs, newest first')
@@ -252,7 +266,7 @@ export function program(): Command {
         const page = await api().json<{ jobs: { uuid: string; name: string | null; status: string; progress: number | null; error: string | null }[] }>(`/jobs?${q}`);
         if (g().json) return print(page);
         if (page.jobs.length === 0) return print(dim('no jobs'));
-        for (const j of page.jobs) print(`${j.uuid}  ${colourOf(j.status)(j.status.padEnd(8))} ${String(j.progress ?? '').padStart(3)}%  ${j.name ?? ''}${j.error ? `  ${red(j.error)}` : ''}`);
+        for (const j of page.jobs) print(`${j.uuid}  ${colourOf(j.status)(j.status.padEnd(8))} ${j.progress === null ? '    ' : `${String(j.progress).padStart(3)}%`}  ${j.name ?? ''}${j.error ? `  ${red(j.error)}` : ''}`);
       }),
     );
   job(cmd.command('details').description("a job's details")).action(act(async (o: { job: string }) => print(await api().json(`/jobs/${o.job}/details`))));
@@ -275,11 +289,12 @@ export function program(): Command {
     .action(act(async (o: { job: string; raw?: boolean }) => report(g(), await watch(api(), g(), o.job), { ...o, batch: false })));
   job(cmd.command('download').description('one output file'))
     .requiredOption('-f, --file <name>', 'the output’s name (as `outputs` lists it)')
-    .requiredOption('-o, --output <dest>', 'where to write it')
+    .option('-o, --output <dest>', 'where to write it: a file, or a folder (default: here, under its own name)', '.')
     .action(
       act(async (o: { job: string; file: string; output: string }) => {
         const started = Date.now();
         const b = bar(transferFormat('Download'), 1, !g().json);
+        o.output = intoFolder(o.output, path.basename(o.file));
         const bytes = await api().download(`/jobs/${o.job}/outputs/${o.file.split('/').map(encodeURIComponent).join('/')}`, o.output, (got, total) => {
           b?.setTotal(total ?? got);
           b?.update(got, { got: humanBytes(got), size: total ? humanBytes(total) : '?', speed: humanBytes(got / Math.max(0.001, (Date.now() - started) / 1000)) });
@@ -289,9 +304,10 @@ export function program(): Command {
       }),
     );
   job(cmd.command('download_all').alias('download-all').description("the job's outputs as a zip (waits while it is being built)"))
-    .requiredOption('-o, --output <dest>', 'where to write the zip')
+    .option('-o, --output <dest>', 'where to write the zip: a file, or a folder (default: here, as <job>.zip)', '.')
     .action(
       act(async (o: { job: string; output: string }) => {
+        o.output = intoFolder(o.output, `${o.job}.zip`);
         for (let i = 0; ; i++) {
           try {
             const bytes = await api().download(`/jobs/${o.job}/outputs/archive`, o.output);
@@ -329,6 +345,7 @@ export function program(): Command {
         act(async (o: SubmitOptions & { output: string }) => {
           const client = api();
           const state = await submitJob(client, g(), submitFields(process_, o), { file: o.input });
+          if (!g().json) process.stderr.write(`Job [ ${state.uuid} ] started\n`);
           const details = await watch(client, g(), state.uuid);
           if (details.status !== 'SUCCESS') return report(g(), details, { batch: true });
           const files = await downloadOutputs(client, g(), state.uuid, o.output);

@@ -218,7 +218,7 @@ async function jobPage(id: string) {
   const current = h('p', { className: 'muted', 'aria-live': 'polite' });
   const steps = h('ol', { className: 'steps' });
   const log = h('pre', { className: 'log', tabindex: 0, 'aria-label': 'log' });
-  const children = h('div');
+  const children = h('div', {}, h('p', { className: 'muted' }, 'None.'));
   const outputs = h('div');
   const thumbs = h('div', { className: 'thumbs' });
   const meta = h('div');
@@ -318,16 +318,19 @@ async function jobPage(id: string) {
       ),
       h('p', {}, h('button', { type: 'button', onclick: () => download(`/jobs/${id}/outputs/archive`, `${id}.zip`) }, 'Download all (zip)')),
     );
-    for (const n of names.filter((x: string) => /\.(png|jpe?g)$/i.test(x))) {
-      void blobUrl(`/jobs/${id}/outputs/${encodeURIComponent(n)}`).then((src) => {
-        urls.push(src);
-        thumbs.append(h('figure', {}, h('img', { src, alt: `thumbnail ${n}` }), h('figcaption', {}, n)));
-      });
-    }
+    // Thumbnails in name order, whichever arrives first.
+    const images = names.filter((x: string) => /\.(png|jpe?g)$/i.test(x)).sort();
+    const sources = await Promise.all(images.map((n: string) => blobUrl(`/jobs/${id}/outputs/${encodeURIComponent(n)}`).catch(() => null)));
+    images.forEach((n: string, i: number) => {
+      const src = sources[i];
+      if (!src) return;
+      urls.push(src);
+      thumbs.append(h('figure', {}, h('img', { src, alt: `thumbnail ${n}` }), h('figcaption', {}, n)));
+    });
     const metaFile = names.find((x: string) => x === 'metadata.json');
     if (metaFile) {
       const data = await json(`/jobs/${id}/outputs/${metaFile}`);
-      meta.replaceChildren(h('h2', {}, 'Metadata'), metadataTable(data));
+      meta.replaceChildren(h('h2', {}, 'Metadata'), h('div', { className: 'scroll' }, metadataTable(data)));
     }
   };
   const openPreview = async (name: string) => {
@@ -387,7 +390,6 @@ async function jobPage(id: string) {
     if (!controller.signal.aborted) current.textContent = (err as Error).message;
   }
   if (!stepCount) steps.replaceChildren(h('li', { className: 'muted' }, 'No steps reported.'));
-  if (!children.childElementCount) children.replaceChildren(h('p', { className: 'muted' }, 'None.'));
 }
 
 // --- submit ----------------------------------------------------------------------------------
@@ -458,9 +460,15 @@ async function submitPage() {
         xhr.onload = () => {
           const body = JSON.parse(xhr.responseText || '{}');
           if (xhr.status === 200) location.hash = `#/jobs/${body.uuid}`;
-          else error.textContent = typeof body.detail === 'string' ? body.detail : (body.detail?.details ?? `${xhr.status}`);
+          else {
+            upload.hidden = true;
+            error.textContent = typeof body.detail === 'string' ? body.detail : (body.detail?.details ?? `${xhr.status}`);
+          }
         };
-        xhr.onerror = () => (error.textContent = 'The upload failed: is the API running?');
+        xhr.onerror = () => {
+          upload.hidden = true;
+          error.textContent = 'The upload failed: is the API running?';
+        };
         xhr.send(data);
       },
     },
@@ -486,6 +494,7 @@ async function submitPage() {
 function route() {
   const [path, query] = location.hash.slice(1).split('?');
   document.getElementById('signout')!.hidden = !key();
+  document.getElementById('nav')!.hidden = !key();
   if (!key()) return signIn();
   const m = /^\/jobs\/([0-9a-f-]{36})$/.exec(path ?? '');
   if (m) return void jobPage(m[1]!);

@@ -3,6 +3,8 @@
 // live bar with the current step, and Ctrl-C asking whether to cancel the job.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,9 +74,13 @@ describe('pixyz', () => {
     const dl = await pixyz(['download', '-j', conv, '-f', 'output.obj', '-o', 'got/out.obj']);
     expect(dl).toMatchObject({ code: 0, out: `Job [ ${conv} ] output 'output.obj' downloaded to 'got/out.obj' (${fs.statSync(path.join(dir, 'got/out.obj')).size}B)\n` });
     expect(fs.readFileSync(path.join(dir, 'got/out.obj'), 'utf8')).toMatch(/^v /m);
-    const zip = await pixyz(['download_all', '-j', conv, '-o', 'all.zip']);
+    // A folder as the destination keeps the file's own name; no -o means here.
+    fs.mkdirSync(path.join(dir, 'into'));
+    expect((await pixyz(['download', '-j', conv, '-f', 'output.obj', '-o', 'into'])).code).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'into', 'output.obj'))).toBe(true);
+    const zip = await pixyz(['download_all', '-j', conv]);
     expect(zip.code).toBe(0);
-    expect(fs.readFileSync(path.join(dir, 'all.zip')).subarray(0, 2).toString()).toBe('PK');
+    expect(fs.readFileSync(path.join(dir, `${conv}.zip`)).subarray(0, 2).toString()).toBe('PK');
     expect((await pixyz(['logs', '-j', conv])).out).toMatch(/attempt 1/);
     expect((await pixyz(['delete', '-j', conv])).out).toBe(`Job [ ${conv} ] deleted\n`);
     expect(fs.existsSync(path.join(stack.sharePath, conv))).toBe(false);
@@ -108,6 +114,17 @@ describe('pixyz', () => {
     expect((await pixyz(['exec', '-s', 'slow.ts', '-p', '{nope'])).err).toMatch(/^error: -p must be JSON/);
     expect((await pixyz(['details', '-j', '00000000-0000-4000-8000-000000000000'])).err).toMatch(/^error: 404: Job '00000000-0000-4000-8000-000000000000' does not exist/);
     expect((await pixyz(['version'])).out).toMatch(/^pixyz-scheduler-client v\d+\.\d+\.\d+\n$/);
+    expect((await pixyz(['doc', 'convert_file'])).out).toMatch(/^Process 'convert_file' documentation:/);
+    // A URL that is not the API (a web page answers): said so, not a stack trace.
+    const page = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><p>hello</p>'));
+    await new Promise<void>((r) => page.listen(0, '127.0.0.1', r));
+    try {
+      const other = `http://127.0.0.1:${(page.address() as AddressInfo).port}`;
+      const wrong = await pixyz(['list'], { PIXYZ_URL: other });
+      expect(wrong).toMatchObject({ code: 1, err: `error: ${other} answered something that is not the Pixyz Scheduler API (text/html): check --url or PIXYZ_URL\n` });
+    } finally {
+      page.close();
+    }
     expect((await pixyz(['open', '-j', '00000000-0000-4000-8000-000000000000'])).out).toBe(`${stack.url}/ui#/jobs/00000000-0000-4000-8000-000000000000\n`);
   });
 
