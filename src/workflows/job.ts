@@ -67,6 +67,8 @@ export const ANNOUNCE_RUNNING_AFTER_MS = 1000;
  * page of GET /jobs is then one visibility call, with no read of each job.
  */
 export const PUBLISHED_STATE_PATCH = 'published-state-v1';
+/** The longest error text a failed job publishes in its memo. */
+export const MAX_PUBLISHED_ERROR = 1000;
 /** Since this patch, a script cut short by its worker's shutdown runs again, not counted as an attempt. */
 export const SHUTDOWN_RERUNS_PATCH = 'shutdown-reruns-v1';
 /** Shutdowns a job outlives; past them (a worker stopped again and again), the job fails. */
@@ -254,7 +256,9 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
       retry: Math.max(0, (details?.attempt ?? 1) - 1),
     });
     if (isJob && patched(PUBLISHED_STATE_PATCH)) {
-      const published: PublishedFailure = { error: upstreamError(failure.type ?? undefined, failure.message), progress: details?.progress?.progress ?? null };
+      // Cut: a memo is small (Temporal refuses large ones); the job's details keep the whole text.
+      const error = upstreamError(failure.type ?? undefined, failure.message);
+      const published: PublishedFailure = { error: error.length > MAX_PUBLISHED_ERROR ? `${error.slice(0, MAX_PUBLISHED_ERROR - 1)}…` : error, progress: details?.progress?.progress ?? null };
       upsertMemo({ failure: published });
     }
     setStatus('FAILURE', 'done');

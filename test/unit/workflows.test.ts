@@ -25,6 +25,9 @@ const behaviours: Record<string, (input: RunScriptInput, attempt: number) => Pro
   throws: async () => {
     throw ApplicationFailure.create({ type: ErrorType.ScriptFailed, message: 'no faces', nonRetryable: true, details: [{ stack: 'Error: no faces\n    at main', progress: PROGRESS, attempt: 1 }] });
   },
+  throwsLong: async () => {
+    throw ApplicationFailure.create({ type: ErrorType.ScriptFailed, message: `no faces: ${'x'.repeat(100_000)}`, nonRetryable: true, details: [{ stack: null, progress: PROGRESS, attempt: 1 }] });
+  },
   shutdownOnce: async (_input, attempt) => {
     if (countOf('shutdownOnce') === 1) throw ApplicationFailure.create({ type: ErrorType.WorkerShutdown, message: 'the worker stopped', nonRetryable: true });
     return { result: { attempt }, progress: PROGRESS, attempt, outputsEmpty: true, spawned: false, recorded: true };
@@ -180,6 +183,7 @@ describe('pixyzJob', () => {
 
 describe('a job as the API reads it from its workflow', () => {
   /** The job's visibility record, as a page of GET /jobs has it. */
+  const listed_ = (jobId: string) => listed(jobId).catch(() => ({ status: 'unknown', error: null as string | null }));
   const listed = async (jobId: string) => {
     for await (const info of client.workflow.list({ query: `WorkflowId = "${jobId}"` })) return stateOf(client, info);
     throw new Error(`${jobId} is not in the visibility store`);
@@ -208,6 +212,16 @@ describe('a job as the API reads it from its workflow', () => {
     await expect.poll(() => listed(job.jobId).catch(() => null), { timeout: 10_000 }).toMatchObject({ status: 'FAILURE' });
     expect(await listed(job.jobId)).toEqual({ uuid: job.jobId, name: null, status: 'FAILURE', progress: 100, error: 'no faces' });
     expect((await client.workflow.getHandle(job.jobId).describe()).memo).toMatchObject({ failure: { error: 'no faces', progress: 100 } });
+  });
+
+  it('publishes a long error cut to a memo’s size, the whole of it staying in the job’s failure', async () => {
+    const job = jobInput('throwsLong');
+    const err = await (await start(job)).result().catch((e: unknown) => e);
+    expect(((err as WorkflowFailedError).cause as ApplicationFailure).message).toHaveLength(100_010);
+    await expect.poll(async () => (await listed_(job.jobId)).status, { timeout: 10_000 }).toBe('FAILURE');
+    const state = await listed_(job.jobId);
+    expect(state.error).toHaveLength(1000);
+    expect(state.error!.endsWith('…')).toBe(true);
   });
 
   it('reads the failure of a job that published none (as releases before published-state-v1) from Temporal', async () => {
