@@ -62,8 +62,13 @@ export async function streamEvents(jobs: Required<JobSource>, id: string, req: R
     cursor.n += 1;
     if (!res.write(`id: ${cursor.log}-${cursor.steps}-${cursor.n}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`) && !gone) {
       await new Promise<void>((resolve) => {
-        res.once('drain', resolve);
-        req.once('close', resolve);
+        const done = () => {
+          res.off('drain', done);
+          req.off('close', done);
+          resolve();
+        };
+        res.once('drain', done);
+        req.once('close', done);
       });
     }
   };
