@@ -45,6 +45,26 @@ function transferFormat(label: string): string {
   return `${label} [{bar}] {percentage}% | {got} of {size} | {speed}/s | ETA {eta_formatted}`;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The job whose id starts with `prefix` (at least 4 characters), among the newest 1,000 jobs. */
+async function resolveJobId(api: Api, prefix: string): Promise<string> {
+  if (!/^[0-9a-f-]{4,35}$/i.test(prefix)) throw new CliError(`Invalid job id '${prefix}': give its uuid, or at least its first 4 characters`);
+  const matches: string[] = [];
+  let next: string | null = null;
+  for (let page = 0; page < 2; page++) {
+    const q = new URLSearchParams({ all: 'true', limit: '500' });
+    if (next) q.set('next', next);
+    const r = await api.json<{ jobs: { uuid: string }[]; next: string | null }>(`/jobs?${q}`);
+    matches.push(...r.jobs.map((j) => j.uuid).filter((u) => u.startsWith(prefix.toLowerCase())));
+    next = r.next;
+    if (!next) break;
+  }
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length === 0) throw new CliError(`No job's id starts with '${prefix}' (among the newest 1,000)`);
+  throw new CliError(`'${prefix}' starts ${matches.length} job ids (${matches.slice(0, 5).join(', ')}${matches.length > 5 ? ', …' : ''}): give more of it`);
+}
+
 /** A destination that is a folder (existing, or written with a trailing slash) gets `name` in it. */
 function intoFolder(dest: string, name: string): string {
   const folder = dest.endsWith('/') || dest.endsWith(path.sep) || (fs.existsSync(dest) && fs.statSync(dest).isDirectory());
@@ -217,7 +237,7 @@ export function program(): Command {
     .showHelpAfterError();
   const api = () => new Api(resolveServer(cmd.opts<Globals>()));
   const g = () => cmd.opts<Globals>();
-  const job = (c: Command) => c.requiredOption('-j, --job <id>', 'the job id');
+  const job = (c: Command) => c.requiredOption('-j, --job <id>', 'the job id (or its first characters, as the bars show it)');
   const submitOptions = (c: Command) =>
     c
       .option('-i, --input <file>', 'the model (or a .zip / .tar.gz of one)')
@@ -389,6 +409,11 @@ export function program(): Command {
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) process.stdout.write(chunk);
       }),
     );
+  // A job given by the start of its id (as the bars show it): the one job it names.
+  cmd.hook('preAction', async (_top, action) => {
+    const id = action.opts().job as string | undefined;
+    if (id !== undefined && !UUID.test(id)) action.setOptionValue('job', await resolveJobId(api(), id));
+  });
   cmd.hook('postAction', () => {
     process.exitCode = exitCode;
   });

@@ -65,6 +65,9 @@ describe('pixyz', () => {
     expect(listed.jobs.map((j) => j.uuid)).toContain(id);
     expect((await pixyz(['jobs', '-a', 'from-cli'])).out).toMatch(new RegExp(`^${id}  SUCCESS  100%  from-cli$`, 'm'));
     expect(JSON.parse((await pixyz(['details', '-j', id])).out)).toMatchObject({ uuid: id, status: 'SUCCESS' });
+    // As the bars show it: the start of the id.
+    expect(JSON.parse((await pixyz(['details', '-j', id.slice(0, 8)])).out)).toMatchObject({ uuid: id });
+    expect((await pixyz(['details', '-j', 'ab'])).err).toMatch(/^error: Invalid job id 'ab': give its uuid, or at least its first 4 characters/);
 
     const convert = await pixyz(['process', '-n', 'convert_file', '-i', 'tri.obj', '-p', '{"extension":"obj"}', '-w', '-b']);
     expect(convert.code).toBe(0);
