@@ -6,7 +6,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/cluster';
-import { eventually, jobForm, waitForEnd, type Stack } from '../helpers/stack';
+import { eventually, jobForm, waitForEnd } from '../helpers/stack';
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -71,7 +71,7 @@ describe('the API killed with SIGKILL mid-upload', () => {
     await cluster.startApi();
     await eventually(() => (fs.existsSync(path.join(cluster.sharePath, dir)) ? undefined : true), 10_000, 100);
     expect(fs.existsSync(path.join(cluster.sharePath, running))).toBe(true);
-    expect((await waitForEnd(cluster as unknown as Stack, running)).status).toBe('SUCCESS');
+    expect((await waitForEnd(cluster, running)).status).toBe('SUCCESS');
     console.log('fault: API SIGKILL mid-upload — nothing registered; the upload’s directory removed at the API’s restart once a minute old');
   }, 90_000);
 });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/cluster';
-import { eventually, jobForm, waitForEnd, type Stack } from '../helpers/stack';
+import { eventually, jobForm, waitForEnd } from '../helpers/stack';
 import { readZip } from '../helpers/zip';
 
 const mountPoint = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-full-'));
@@ -35,7 +35,6 @@ afterAll(async () => {
   fs.rmSync(go, { force: true });
 });
 
-const asStack = () => cluster as unknown as Stack;
 const post = (form: FormData) => cluster.api('/jobs', { method: 'POST', body: form });
 const WRITER = {
   name: 'writer.ts',
@@ -52,7 +51,7 @@ describe.skipIf(!mounted)('a full SHARE_PATH', () => {
   it('refuses uploads with 507, fails a job that cannot write, corrupts nothing, and recovers', async () => {
     // Before: a job with outputs, whose zip must survive.
     const earlier = ((await (await post(jobForm({ script: SMALL }))).json()) as { uuid: string }).uuid;
-    expect((await waitForEnd(asStack(), earlier)).status).toBe('SUCCESS');
+    expect((await waitForEnd(cluster, earlier)).status).toBe('SUCCESS');
     // A job waiting to write 4 MiB.
     const writer = ((await (await post(jobForm({ script: WRITER }))).json()) as { uuid: string }).uuid;
     await eventually(async () => (['STARTED', 'RUNNING'].includes(((await (await cluster.api(`/jobs/${writer}`)).json()) as { status: string }).status) ? true : undefined));
@@ -74,7 +73,7 @@ describe.skipIf(!mounted)('a full SHARE_PATH', () => {
     expect(fs.readdirSync(cluster.sharePath).sort()).toEqual(before); // nothing left by it
 
     fs.writeFileSync(go, '');
-    const failed = await waitForEnd(asStack(), writer, () => {}, 60_000);
+    const failed = await waitForEnd(cluster, writer, () => {}, 60_000);
     expect(failed.status).toBe('FAILURE');
     expect(JSON.stringify(failed)).toMatch(/no space left on device/i);
 
@@ -86,7 +85,7 @@ describe.skipIf(!mounted)('a full SHARE_PATH', () => {
     // Space freed: jobs succeed again.
     fs.rmSync(filler);
     const after = ((await (await post(jobForm({ script: SMALL }))).json()) as { uuid: string }).uuid;
-    expect((await waitForEnd(asStack(), after)).status).toBe('SUCCESS');
+    expect((await waitForEnd(cluster, after)).status).toBe('SUCCESS');
     console.log('fault: SHARE_PATH full — upload 507, nothing left; running job FAILURE "no space left"; earlier outputs intact; next job SUCCESS once freed');
   }, 120_000);
 });

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/cluster';
-import { eventually, jobForm, readScript, waitForEnd, type Stack } from '../helpers/stack';
+import { eventually, jobForm, readScript, waitForEnd } from '../helpers/stack';
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -51,7 +51,7 @@ describe('the Temporal server killed with SIGKILL mid-job', () => {
     await eventually(async () => ((await cluster.api(`/jobs/${slow}`)).status === 200 ? true : undefined), 10_000, 100);
     const backIn = (Date.now() - restartedAt) / 1000;
     expect((await cluster.api('/readyz')).status).toBe(200);
-    const ends = await Promise.all([slow, fanOut].map((id) => waitForEnd(cluster as unknown as Stack, id, () => {}, 120_000)));
+    const ends = await Promise.all([slow, fanOut].map((id) => waitForEnd(cluster, id, () => {}, 120_000)));
     expect(ends.map((d) => d.status), JSON.stringify(ends.map((d) => d.error))).toEqual(['SUCCESS', 'SUCCESS']);
     expect(ends[0].result).toEqual({ slept: 4 });
     expect(ends[1].result).toEqual([1, 2, 3]);
@@ -65,7 +65,7 @@ describe('the Temporal server killed with SIGKILL mid-job', () => {
   it('a failing script is told in its job’s log, not in the worker’s as a warning with the task token', async () => {
     const res = await cluster.api('/jobs', { method: 'POST', body: jobForm({ script: { name: 'boom.ts', content: "export async function main() { throw new Error('boom: ' + 'x'.repeat(2000)); }" } }) });
     const id = ((await res.json()) as { uuid: string }).uuid;
-    const final = await waitForEnd(cluster as unknown as Stack, id);
+    const final = await waitForEnd(cluster, id);
     expect(final.status).toBe('FAILURE');
     expect(fs.readFileSync(path.join(cluster.sharePath, id, 'logs', `${id}.log`), 'utf8')).toMatch(/--- attempt 1 failed: boom: x{100}/);
     const worker = cluster.logs().worker;

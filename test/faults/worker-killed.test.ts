@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveModel } from '../../src/geometry';
 import { startCluster, type Cluster } from '../helpers/cluster';
 import { assembly } from '../helpers/models';
-import { eventually, isAlive, jobForm, readScript, waitForEnd, type Stack, type Submission } from '../helpers/stack';
+import { eventually, isAlive, jobForm, readScript, waitForEnd, type Submission } from '../helpers/stack';
 import { readZip } from '../helpers/zip';
 
 const ROUNDS = Number(process.env.FAULT_ROUNDS ?? 1);
@@ -28,7 +28,6 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-const asStack = () => cluster as unknown as Stack;
 async function submit(s: Submission): Promise<string> {
   const res = await cluster.api('/jobs', { method: 'POST', body: jobForm(s) });
   expect(res.status).toBe(200);
@@ -58,7 +57,7 @@ describe('a worker killed with SIGKILL mid-job', () => {
       await eventually(() => (scripts.some(isAlive) ? undefined : true), 5000, 50);
       await cluster.startWorker();
 
-      const ends = await Promise.all([writer, convert, fanOut].map((id) => waitForEnd(asStack(), id, () => {}, 120_000)));
+      const ends = await Promise.all([writer, convert, fanOut].map((id) => waitForEnd(cluster, id, () => {}, 120_000)));
       const recoverySeconds = (Date.now() - killedAt) / 1000;
       const lost = ends.filter((d) => d.status !== 'SUCCESS').length;
       expect(ends.map((d) => d.status), JSON.stringify(ends.map((d) => d.error))).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);

@@ -12,16 +12,12 @@ import { sha256Hex } from '../../src/api/auth';
 import { REPO_ROOT } from '../../src/shared/config';
 import { freePort, startDevServer, type DevServer } from '../../src/shared/dev-server';
 import { ensureTemporalCli } from '../../tools/temporal-cli.cjs';
+import type { ApiAccess } from './stack';
 
 const TSX = pathToFileURL(require.resolve('tsx')).href;
 
-export interface Cluster {
-  url: string;
-  key: string;
-  sharePath: string;
-  /** A client of the server (reconnects by itself after a restart). */
-  client: Client;
-  api(pathname: string, init?: RequestInit): Promise<Response>;
+/** `client` reconnects by itself after a server restart. */
+export interface Cluster extends ApiAccess {
   /** SIGKILL to the worker's process group: the worker and, through their closed IPC channel, its script processes. */
   killWorker(): Promise<void>;
   startWorker(): Promise<void>;

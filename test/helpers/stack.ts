@@ -11,14 +11,18 @@ import { listen } from '../../src/api/server';
 import { loadConfig, type Config } from '../../src/shared/config';
 import { createWorkers } from '../../src/worker/worker';
 
-export interface Stack {
+/** What a test reaches a running scheduler by: its API (with the key), its share, a Temporal client. */
+export interface ApiAccess {
   url: string;
   key: string;
-  config: Config;
   client: Client;
   sharePath: string;
   /** fetch against the API with the key set. */
   api(pathname: string, init?: RequestInit): Promise<Response>;
+}
+
+export interface Stack extends ApiAccess {
+  config: Config;
   /** Stops the workers as a deploy does (running scripts get WORKER_SHUTDOWN_GRACE), then starts new ones. */
   restartWorkers(): Promise<void>;
   stop(): Promise<void>;
@@ -126,12 +130,12 @@ export function jobForm(s: Submission): FormData {
   return form;
 }
 
-export async function submit(stack: Stack, s: Submission): Promise<{ status: number; body: any }> {
+export async function submit(stack: ApiAccess, s: Submission): Promise<{ status: number; body: any }> {
   const res = await stack.api('/jobs', { method: 'POST', body: jobForm(s) });
   return { status: res.status, body: await res.json() };
 }
 
-export async function details(stack: Stack, id: string): Promise<any> {
+export async function details(stack: ApiAccess, id: string): Promise<any> {
   const res = await stack.api(`/jobs/${id}/details`);
   if (res.status !== 200) throw new Error(`details ${id}: ${res.status} ${await res.text()}`);
   return res.json();
@@ -140,7 +144,7 @@ export async function details(stack: Stack, id: string): Promise<any> {
 const DONE = ['SUCCESS', 'FAILURE', 'REVOKED'];
 
 /** Polls the job's details until it ends (or `timeoutMs`), calling `onPoll` with each reading. */
-export async function waitForEnd(stack: Stack, id: string, onPoll: (d: any) => void = () => {}, timeoutMs = 45_000): Promise<any> {
+export async function waitForEnd(stack: ApiAccess, id: string, onPoll: (d: any) => void = () => {}, timeoutMs = 45_000): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const d = await details(stack, id);
