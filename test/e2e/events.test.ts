@@ -1,5 +1,6 @@
 // GET /jobs/{id}/events: a job as Server-Sent Events, as the CLI and the dashboard watch it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { takeEvents } from '../../src/shared/sse';
 import { startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 
 let stack: Stack;
@@ -44,14 +45,10 @@ async function readEvents(res: Response, stopAfter: (e: Event) => boolean = () =
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return out;
-    buffer += decoder.decode(value, { stream: true });
-    let cut: number;
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      if (block.startsWith(':')) continue; // a comment: heartbeat
-      const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
-      const e = { id: field('id')!, event: field('event')!, data: JSON.parse(field('data')!), at: Date.now() };
+    const { events, rest } = takeEvents(buffer + decoder.decode(value, { stream: true }));
+    buffer = rest;
+    for (const { id, event, data } of events) {
+      const e = { id: id!, event: event!, data: JSON.parse(data!), at: Date.now() };
       out.push(e);
       if (stopAfter(e)) {
         await reader.cancel();
