@@ -111,7 +111,6 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   const jobs = { client, sharePath: config.sharePath, controlQueue: taskQueueName(config.taskQueuePrefix, CONTROL_QUEUE) };
   const metrics = createMetrics(jobs, log);
   const ui = uiRouter({ temporalUiUrl: config.temporal.uiUrl, namespace: client.options.namespace });
-  void ui.warm().catch((err: Error) => log.warn(`dashboard: ${err.message}`)); // built ahead of its first visit
   app.use(metrics.middleware);
 
   // CORS as upstream: any origin, with credentials.

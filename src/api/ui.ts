@@ -1,5 +1,5 @@
 // The dashboard at /ui: src/ui/ built by esbuild (a dependency of the scheduler already) in memory
-// when the API starts, and served with the rest of the API — no separate build step, no CDN.
+// at its first visit, and served with the rest of the API — no separate build step, no CDN.
 import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
@@ -11,8 +11,6 @@ const UI_DIR = path.join(REPO_ROOT, 'src', 'ui');
 export interface UiBundle {
   /** Output files by their path under /ui/. */
   files: Map<string, { body: Uint8Array; type: string }>;
-  /** Bytes a first visit loads (the page, its script and styles; not the 3D viewer, loaded on demand). */
-  firstLoadBytes: number;
 }
 
 const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.html': 'text/html; charset=utf-8' };
@@ -38,18 +36,21 @@ export async function buildUi(): Promise<UiBundle> {
   }
   const html = fs.readFileSync(path.join(UI_DIR, 'index.html'));
   files.set('index.html', { body: html, type: TYPES['.html']! });
-  const first = ['index.html', 'app.js', 'app.css'].reduce((n, f) => n + (files.get(f)?.body.length ?? 0), 0);
-  // The chunks app.js imports statically load with it.
-  const staticChunks = [...files.keys()].filter((f) => f.startsWith('chunks/') && !f.includes('preview'));
-  return { files, firstLoadBytes: first + staticChunks.reduce((n, f) => n + files.get(f)!.body.length, 0) };
+  return { files };
 }
 
-/** The /ui routes; the bundle is built once, at the first request or ahead with `warm()`. */
-export function uiRouter(extra: { temporalUiUrl: string | null; namespace: string }): express.Router & { warm(): Promise<UiBundle> } {
+/**
+ * The /ui routes. The bundle is built at the first visit (~0.5 s, once), not at every API start:
+ * an API nobody opens the dashboard of never runs esbuild. A failed build is tried again.
+ */
+export function uiRouter(extra: { temporalUiUrl: string | null; namespace: string }): express.Router {
   let building: Promise<UiBundle> | null = null;
-  const bundle = () => (building ??= buildUi());
-  const router = express.Router() as express.Router & { warm(): Promise<UiBundle> };
-  router.warm = bundle;
+  const bundle = () =>
+    (building ??= buildUi().catch((err: Error) => {
+      building = null;
+      throw err;
+    }));
+  const router = express.Router();
   // The page at /ui (this API has no trailing slashes); its assets under /ui/.
   router.get('/ui', async (_req, res) => {
     const { files } = await bundle();
