@@ -219,7 +219,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
       fs.writeSync(logFd, `--- ${new Date().toISOString()} attempt ${ctx.info.attempt} on ${ctx.info.taskQueue}${after}\n`);
       log = fs.createWriteStream('', { fd: logFd, autoClose: false });
     }
-    const runner = pool.take();
+    const runner = await pool.take();
     const { child, ready } = runner;
     // Unique to this job: a script cannot end its own log early by printing it.
     const endMarker = `\u001e--- end of job ${job.jobId} ${randomUUID()}`;

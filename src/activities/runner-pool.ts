@@ -5,6 +5,12 @@ import type { FromRunner } from '../shared/protocol';
 
 /** Idle processes beyond the pool's size (left by a burst of jobs) are stopped after this long unused. */
 export const IDLE_SURPLUS_MS = 60_000;
+/**
+ * How long a process may take, after its job's answer, to check what the job left behind (it
+ * reads /proc: about a millisecond); one silent past it (a leftover callback of the script's
+ * holding its event loop) is replaced.
+ */
+export const SETTLE_WAIT_MS = 1000;
 
 /** A script process started ahead of time, serving one job after another. */
 export interface PooledRunner {
@@ -17,6 +23,11 @@ export interface PooledRunner {
   jobs: number;
   isReady: boolean;
   idleSince: number;
+  /**
+   * After its job, the process's own word on whether it may serve another (its `idle` message):
+   * undefined until it came, then null (it may) or why not.
+   */
+  settled: string | null | undefined;
 }
 
 export interface RunnerPoolOptions {
@@ -44,6 +55,10 @@ export interface RunnerPoolOptions {
  */
 export class RunnerPool {
   private readonly idle: PooledRunner[] = [];
+  /** Processes whose job ended, still checking what it left behind (see SETTLE_WAIT_MS). */
+  private readonly settling = new Map<PooledRunner, NodeJS.Timeout>();
+  /** take() calls waiting for a settling process. */
+  private waiters: (() => void)[] = [];
   private closed = false;
   private trimTimer: NodeJS.Timeout | undefined;
 
@@ -76,9 +91,18 @@ export class RunnerPool {
       child.once('exit', (code, signal) => reject(new Error(`the script process exited before it was ready (${signal ?? `code ${code}`})`)));
       child.once('error', reject);
     });
-    const entry: PooledRunner = { child, ready, output: new RunnerOutput(child), jobs: 0, isReady: false, idleSince: Date.now() };
+    const entry: PooledRunner = { child, ready, output: new RunnerOutput(child), jobs: 0, isReady: false, idleSince: Date.now(), settled: undefined };
     ready.catch(() => {});
+    child.on('message', (m: FromRunner) => {
+      if (m.type !== 'idle' || entry.settled !== undefined) return;
+      entry.settled = m.retire ?? null;
+      if (this.settling.has(entry)) this.settle(entry);
+    });
     child.once('exit', () => {
+      if (this.settling.has(entry)) {
+        this.settle(entry);
+        return;
+      }
       const i = this.idle.indexOf(entry);
       if (i < 0) return;
       this.idle.splice(i, 1);
@@ -89,22 +113,33 @@ export class RunnerPool {
   }
 
   private refill(): void {
-    while (!this.closed && this.idle.length < this.opts.size) this.idle.push(this.start());
+    while (!this.closed && this.idle.length + this.settling.size < this.opts.size) this.idle.push(this.start());
   }
 
-  /** A script process for one job: an idle one if there is, else a new one. */
-  take(): PooledRunner {
-    for (let i = this.idle.length - 1; i >= 0; i--) {
-      const { child } = this.idle[i]!;
-      if (child.exitCode !== null || child.signalCode !== null || !child.connected) this.idle.splice(i, 1);
+  /**
+   * A script process for one job: an idle one if there is; else one about to be (its last job
+   * just answered); else one starting, or a new one.
+   */
+  async take(): Promise<PooledRunner> {
+    for (;;) {
+      for (let i = this.idle.length - 1; i >= 0; i--) {
+        const { child } = this.idle[i]!;
+        if (child.exitCode !== null || child.signalCode !== null || !child.connected) this.idle.splice(i, 1);
+      }
+      // The most recently used ready process (the others may then age out), else the oldest started.
+      let i = this.idle.findLastIndex((r) => r.isReady);
+      if (i < 0 && this.settling.size > 0) {
+        // Free within a millisecond or so: cheaper than starting Node (a third of a CPU second).
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+        continue;
+      }
+      if (i < 0 && this.idle.length > 0) i = 0;
+      const runner = i >= 0 ? this.idle.splice(i, 1)[0]! : this.start();
+      runner.jobs++;
+      runner.settled = undefined;
+      setImmediate(() => this.refill());
+      return runner;
     }
-    // The most recently used ready process (the others may then age out), else the oldest started.
-    let i = this.idle.findLastIndex((r) => r.isReady);
-    if (i < 0 && this.idle.length > 0) i = 0;
-    const runner = i >= 0 ? this.idle.splice(i, 1)[0]! : this.start();
-    runner.jobs++;
-    setImmediate(() => this.refill());
-    return runner;
   }
 
   /**
@@ -117,6 +152,7 @@ export class RunnerPool {
     const alive = child.exitCode === null && child.signalCode === null && child.connected;
     const reason =
       end.retire ??
+      (runner.settled || undefined) ??
       (this.closed
         ? 'the worker is stopping'
         : !alive
@@ -127,16 +163,53 @@ export class RunnerPool {
               ? `it holds ${Math.round(end.rssBytes! / 2 ** 20)} MiB`
               : undefined);
     if (reason !== undefined) {
-      killGroup(child);
-      this.refill();
+      this.retire(runner);
       return;
     }
+    if (runner.settled === undefined) {
+      // Its `idle` message is on its way: the process waits for it outside the idle list.
+      const timer = setTimeout(() => {
+        runner.settled ??= `it did not say within ${SETTLE_WAIT_MS} ms whether its job left something running`;
+        this.settle(runner);
+      }, SETTLE_WAIT_MS);
+      timer.unref();
+      this.settling.set(runner, timer);
+      return;
+    }
+    this.keep(runner);
+  }
+
+  /** A process's `idle` message came (or its wait ended): it waits for the next job, or is replaced. */
+  private settle(runner: PooledRunner): void {
+    clearTimeout(this.settling.get(runner));
+    this.settling.delete(runner);
+    const { child } = runner;
+    const alive = child.exitCode === null && child.signalCode === null && child.connected;
+    if (runner.settled || !alive || this.closed) this.retire(runner);
+    else this.keep(runner);
+  }
+
+  private keep(runner: PooledRunner): void {
     runner.idleSince = Date.now();
     this.idle.push(runner);
     if (this.idle.length > this.opts.size && !this.trimTimer) {
       this.trimTimer = setTimeout(() => this.trim(), IDLE_SURPLUS_MS);
       this.trimTimer.unref();
     }
+    this.wake();
+  }
+
+  private retire(runner: PooledRunner): void {
+    killGroup(runner.child);
+    this.refill();
+    this.wake();
+  }
+
+  /** Lets every waiting take() look again. */
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /** Stops idle processes beyond the pool's size that waited longer than IDLE_SURPLUS_MS, oldest first. */
@@ -164,6 +237,12 @@ export class RunnerPool {
     this.closed = true;
     clearTimeout(this.trimTimer);
     for (const { child } of this.idle.splice(0)) killGroup(child);
+    for (const [runner, timer] of this.settling) {
+      clearTimeout(timer);
+      killGroup(runner.child);
+    }
+    this.settling.clear();
+    this.wake();
   }
 }
 

@@ -7,11 +7,16 @@ import type { Request, Response } from 'express';
 import { isFinished } from '../shared/job-status';
 import { logFile } from '../shared/share';
 import type { JobMemo } from '../shared/types';
-import { notFound } from './errors';
+import { notFound, temporalUnreachable } from './errors';
 import { describeJob, JobNotFoundError, readJob, type JobDetails, type JobSource } from './job-state';
 
-/** How often the job is read while it runs. */
+/** How often the job is read while it runs (its end is seen at once: see waitForClose). */
 export const EVENTS_POLL_MS = 250;
+let pollMs = EVENTS_POLL_MS;
+/** For tests: another interval between reads. */
+export function setEventsPollMs(ms: number): void {
+  pollMs = ms;
+}
 /** A comment line this often keeps proxies from closing a quiet stream. */
 export const EVENTS_HEARTBEAT_MS = 15_000;
 /** At most this much of a log is sent in one read (a huge log streams in pieces). */
@@ -129,27 +134,58 @@ export async function streamEvents(jobs: Required<JobSource>, id: string, req: R
     }
   };
 
-  for (;;) {
-    const over = isFinished(details.status);
-    await sendState(details);
-    await sendLog(over);
-    if (gone) return;
-    if (over) {
-      await send({ type: 'end', data: { status: details.status, progress: details.progress, error: details.error, result: details.result } });
-      break;
-    }
-    await new Promise((r) => setTimeout(r, EVENTS_POLL_MS));
-    if (gone) return;
+  // The job's end is seen as Temporal records it (a long poll on its close), not up to a poll later.
+  const stop = new AbortController();
+  const closed = desc && !isFinished(details.status) ? waitForClose(jobs, id, stop.signal) : null;
+  try {
+    for (;;) {
+      const over = isFinished(details.status);
+      await sendState(details);
+      await sendLog(over);
+      if (gone) return;
+      if (over) {
+        await send({ type: 'end', data: { status: details.status, progress: details.progress, error: details.error, result: details.result } });
+        break;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        void closed?.then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      if (gone) return;
     if (Date.now() - lastBeat >= EVENTS_HEARTBEAT_MS) {
       lastBeat = Date.now();
       res.write(': keep-alive\n\n');
     }
-    try {
-      details = await readJob(jobs, id);
-    } catch (err) {
-      // Temporal away for a moment: say so as a comment, and keep trying while the client waits.
-      res.write(`: ${(err as Error).message.split('\n')[0]}\n\n`);
+      try {
+        details = await readJob(jobs, id);
+      } catch (err) {
+        // Temporal away for a moment: say so as a comment, and keep trying while the client waits.
+        res.write(`: ${(err as Error).message.split('\n')[0]}\n\n`);
+      }
     }
+  } finally {
+    stop.abort();
   }
   res.end();
+}
+
+/**
+ * Resolves once the job's workflow has closed, however it ended; never when the wait fails
+ * (Temporal away, the stream gone): the stream's own reads then notice the end.
+ */
+function waitForClose({ client }: JobSource, id: string, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    client
+      .withAbortSignal(signal, () => client.workflow.getHandle(id).result())
+      .then(
+        () => resolve(),
+        (err: unknown) => {
+          // A failed or cancelled job ends its wait with its failure: it closed all the same.
+          if (!signal.aborted && !temporalUnreachable(err)) resolve();
+        },
+      );
+  });
 }

@@ -15,6 +15,7 @@ import { naiveUtc } from '../shared/time';
 import type { JobInput, JobMemo } from '../shared/types';
 import { badRequest, HttpError, temporalUnreachable, unreachable } from './errors';
 import { JOB_WORKFLOW_TYPE, type JobState } from './job-state';
+import { JOB_PATH_VERSION } from '../shared/path-version';
 import { ORPHAN_AFTER_MS } from './orphans';
 import { processScript, unknownProcess } from './processes';
 import { AppliedSubmitConfig } from './schemas';
@@ -301,7 +302,7 @@ export async function rerunJob(client: Client, config: Config, original: string,
     // Copied without holding the event loop: a model may be gigabytes.
     for (const entry of entries) if (entry.isFile()) await fsp.copyFile(path.join(from.inputs, entry.name), path.join(to.inputs, entry.name));
     const moved = (p: string | null) => (p && p.startsWith(`${original}/`) ? `${newId}/${p.slice(original.length + 1)}` : p);
-    const input: JobInput = { ...before, jobId: newId, script: moved(before.script)!, data: moved(before.data), timeRequest: naiveUtc(), taskQueuePrefix: config.taskQueuePrefix };
+    const input: JobInput = { ...before, jobId: newId, script: moved(before.script)!, data: moved(before.data), timeRequest: naiveUtc(), taskQueuePrefix: config.taskQueuePrefix, pathVersion: JOB_PATH_VERSION };
     await startJob(client, config, input, input.process === 'custom' ? path.basename(input.script) : input.process);
     return { uuid: newId, name: input.name, status: 'SENT', progress: null, error: null };
   } catch (err) {
@@ -402,6 +403,7 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
       name: options.name,
       timeRequest: naiveUtc(),
       taskQueuePrefix: config.taskQueuePrefix,
+      pathVersion: JOB_PATH_VERSION,
     };
     await startJob(client, config, input, processName === 'custom' ? script.name : processName);
     deps.onSubmitted?.(processName);

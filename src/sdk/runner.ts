@@ -287,13 +287,15 @@ async function run(message: Extract<ToRunner, { type: 'run' }>): Promise<void> {
   current = null;
   forgetStarts();
   restore(listeners);
-  const retire = await leftovers(resourcesBefore);
   // After all of the job's output: the activity reads up to these lines, then stops copying it to the job's log.
   if (message.endMarker) {
     process.stdout.write(`${message.endMarker}\n`);
     process.stderr.write(`${message.endMarker}\n`);
   }
-  await send({ ...end, usage: usage(), ...(retire ? { retire } : {}) });
+  await send({ ...end, usage: usage() });
+  // The job has its answer; whether this process may serve another is told apart.
+  const retire = await leftovers(resourcesBefore);
+  await send({ type: 'idle', ...(retire ? { retire } : {}) });
 }
 
 function main(): void {

@@ -53,12 +53,18 @@ export type FromRunner =
   | { type: 'progress'; progress: ProgressSnapshot }
   | ({ type: 'request'; requestId: number } & RunnerRequest)
   | ({ type: 'result'; value: unknown; progress: ProgressSnapshot } & JobEnd)
-  | ({ type: 'error'; error: ScriptErrorInfo; progress: ProgressSnapshot | null } & JobEnd);
+  | ({ type: 'error'; error: ScriptErrorInfo; progress: ProgressSnapshot | null } & JobEnd)
+  /**
+   * Sent after a job's result or error, once the process has checked what the job left behind:
+   * it may serve another job unless `retire` says why not. (The check reads /proc, about a
+   * millisecond: the job's answer does not wait for it.)
+   */
+  | { type: 'idle'; retire?: string };
 
 /** What every job's last message says about the process, for its log and the pool. */
 export interface JobEnd {
   usage?: ScriptUsage;
-  /** Why this process must not serve another job (it is exiting, or the job left something running); absent: it may. */
+  /** Why this process must not serve another job (it is exiting: no `idle` follows); absent: its `idle` message says. */
   retire?: string;
 }
 

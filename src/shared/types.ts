@@ -61,6 +61,8 @@ export interface JobInput {
   parentId?: string | null;
   /** A worker's warm-up run (pixyzWarmUp): not a job, neither recorded nor counted. */
   warmUp?: boolean;
+  /** The job path this input was made for (src/workflows/path-version.ts); absent before version 2. */
+  pathVersion?: number;
 }
 
 /** One sub-task to start, as `pc.execute()` or a canvas step describes it. */

@@ -6,7 +6,6 @@ import {
   ChildWorkflowFailure,
   isCancellation,
   ParentClosePolicy,
-  patched,
   WorkflowIdReusePolicy,
   startChild,
   type ChildWorkflowHandle,
@@ -16,6 +15,7 @@ import { CONTROL_QUEUE, taskQueueName } from '../shared/queues';
 import { JOB_NAME, JOB_PROCESS, JOB_STATUS } from '../shared/search-attributes';
 import { CanvasInputTooLarge, countTasks, runCanvas, taskValue } from '../shared/canvas';
 import { naiveUtc } from '../shared/time';
+import { follows } from './path-version';
 import type { Canvas, CanvasInput, JobInput, JobMemo, JobResult, TaskSignature } from '../shared/types';
 
 export { taskIds } from '../shared/canvas';
@@ -62,6 +62,8 @@ export function childJob(parent: JobInput, sig: TaskSignature, params: unknown, 
     shareOf: shared ? (parent.shareOf ?? parent.jobId) : null,
     inputFile: shared ? (ownInput ? sig.data : parentInputFile) : null,
     parentId: parent.jobId,
+    // A sub-task takes its parent's path (an older parent's, replayed, starts it as it did).
+    ...(parent.pathVersion === undefined ? {} : { pathVersion: parent.pathVersion }),
   };
 }
 
@@ -124,7 +126,7 @@ export async function pixyzCanvas({ canvas, parent }: CanvasInput): Promise<unkn
           return taskValue(sig, await result);
         } catch (err) {
           // The first member to fail decides; the patch check sits where the old code path ends.
-          if (!failed && !isCancellation(err) && patched(CANVAS_REVOKES_SIBLINGS_PATCH)) {
+          if (!failed && !isCancellation(err) && follows(CANVAS_REVOKES_SIBLINGS_PATCH, parent.pathVersion)) {
             failed = { sig, err };
             members.cancel();
           }

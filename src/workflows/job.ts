@@ -6,7 +6,6 @@ import {
   CancellationScope,
   condition,
   isCancellation,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -24,6 +23,7 @@ import { upstreamError, type FailureDetails } from '../shared/job-status';
 import { JOB_STATUS } from '../shared/search-attributes';
 import type { FinalState, JobInput, JobResult, JobStatus, JobStatusView, PreparedShare, PublishedFailure } from '../shared/types';
 import { startCanvas, startTask, taskIds, validateCanvas } from './children';
+import { follows } from './path-version';
 import { scriptRunningSignal, spawnUpdate, statusQuery } from './definitions';
 
 export { scriptRunningSignal, spawnUpdate, statusQuery };
@@ -127,7 +127,8 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
   // A sub-task from pc.clone() works in its parent's directory: the parent prepares and zips it.
   const ownShare = ownsShare(job);
   let prepared: PreparedShare = { inputFile: job.inputFile ?? null };
-  const fewerSteps = patched(FEWER_STEPS_PATCH);
+  const since = (patchId: string) => follows(patchId, job.pathVersion);
+  const fewerSteps = since(FEWER_STEPS_PATCH);
   const recordState = fewerSteps ? recordStateLocal : recordStateActivity;
   // Only an archive needs a step of its own before the script: unpacking may take minutes.
   const needsPrepare = ownShare && (!fewerSteps || (job.data !== null && archiveKind(job.data) !== null));
@@ -201,7 +202,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
         } catch (err) {
           // A script cut short by its worker's shutdown runs again on the next worker: a deploy
           // spends none of the job's retries. (The patch check sits where the old path ends.)
-          if (reruns < MAX_SHUTDOWN_RERUNS && stoppedWithItsWorker(err) && patched(SHUTDOWN_RERUNS_PATCH)) continue;
+          if (reruns < MAX_SHUTDOWN_RERUNS && stoppedWithItsWorker(err) && since(SHUTDOWN_RERUNS_PATCH)) continue;
           throw err;
         }
       }
@@ -226,7 +227,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     // Sub-tasks may have written outputs after the script returned: look again now that they are done.
     const nothingToZip = run.outputsEmpty || (run.spawned === true && (await outputsEmpty({ jobId: job.jobId })));
     if (ownShare && !nothingToZip) {
-      if (isJob && patched(PUBLISHED_STATE_PATCH)) publish('RUNNING');
+      if (isJob && since(PUBLISHED_STATE_PATCH)) publish('RUNNING');
       archive = (await zipOutputs({ jobId: job.jobId })).archive;
     }
     const result: JobResult = {
@@ -255,7 +256,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
       progress: details?.progress ?? null,
       retry: Math.max(0, (details?.attempt ?? 1) - 1),
     });
-    if (isJob && patched(PUBLISHED_STATE_PATCH)) {
+    if (isJob && since(PUBLISHED_STATE_PATCH)) {
       // Cut: a memo is small (Temporal refuses large ones); the job's details keep the whole text.
       const error = upstreamError(failure.type ?? undefined, failure.message);
       const published: PublishedFailure = { error: error.length > MAX_PUBLISHED_ERROR ? `${error.slice(0, MAX_PUBLISHED_ERROR - 1)}…` : error, progress: details?.progress?.progress ?? null };

@@ -1,5 +1,6 @@
 // GET /jobs/{id}/events: a job as Server-Sent Events, as the CLI and the dashboard watch it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENTS_POLL_MS, setEventsPollMs } from '../../src/api/events';
 import { takeEvents } from '../../src/shared/sse';
 import { startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 
@@ -134,6 +135,21 @@ describe('GET /jobs/{id}/events', () => {
     const from = logs.find((e) => e.data.line === 'caf\uFFFD')!;
     const resumed = (await readEvents(await events(body.uuid, { 'Last-Event-ID': from.id }))).filter((e) => e.event === 'log').map((e) => e.data.line);
     expect(resumed[0]).toBe('second line');
+  });
+
+  it('sends the end as soon as the job closes, not at its next read', async () => {
+    setEventsPollMs(10_000);
+    try {
+      const { body } = await submit(stack, { script: { name: 'short.ts', content: `export async function main() { await new Promise((r) => setTimeout(r, 500)); return 42; }` } });
+      const opened = Date.now();
+      const got = await readEvents(await events(body.uuid));
+      const end = got.at(-1)!;
+      expect(end).toMatchObject({ event: 'end', data: { status: 'SUCCESS', result: 42 } });
+      // Read once as the stream opened, the next read would be 10 s later.
+      expect(end.at - opened).toBeLessThan(5_000);
+    } finally {
+      setEventsPollMs(EVENTS_POLL_MS);
+    }
   });
 
   it('answers 404 for an unknown job and 401 without the key, before any stream', async () => {

@@ -15,6 +15,7 @@ import type * as proto from '@temporalio/proto';
 import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
+import { JOB_PATH_VERSION } from '../../src/shared/path-version';
 
 const HISTORIES = path.join(__dirname, '..', 'fixtures', 'histories');
 
@@ -32,6 +33,16 @@ const historyType = (patchProtobufRoot(protoRoot) as unknown as { lookupType(nam
 
 function loadHistory(file: string): proto.temporal.api.history.v1.IHistory {
   return fromJson(historyType, JSON.parse(fs.readFileSync(path.join(HISTORIES, file), 'utf8')), { ignoreUnknownFields: true });
+}
+
+/** The history with its start input (a job's, or a canvas's parent) stating `pathVersion`. */
+function statingPathVersion(history: proto.temporal.api.history.v1.IHistory, pathVersion: number): proto.temporal.api.history.v1.IHistory {
+  const payload = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+  const input = JSON.parse(Buffer.from(payload.data!).toString('utf8')) as { parent?: Record<string, unknown> } & Record<string, unknown>;
+  if (input.parent) input.parent.pathVersion = pathVersion;
+  else input.pathVersion = pathVersion;
+  payload.data = Buffer.from(JSON.stringify(input));
+  return history;
 }
 
 describe('recorded histories', () => {
@@ -55,6 +66,22 @@ describe('recorded histories', () => {
     }
     expect(replayed.sort()).toEqual(files);
     expect(failures, failures.join('\n')).toEqual([]);
+  });
+
+  // A job submitted to an API of path version 2 may still run, in part, on a worker of the
+  // release before it (a rolling deploy), which records the patch markers that version 2 no longer
+  // does: the current code must match them. The histories of that release, their inputs stated as
+  // version 2, are such jobs.
+  it('with their markers replay when their input states path version 2', async () => {
+    const before = files.filter((f) => f.startsWith('published-state-v1-'));
+    expect(before.length).toBeGreaterThan(5);
+    const errors: string[] = [];
+    const results = Worker.runReplayHistories(
+      { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      before.map((file) => ({ workflowId: file, history: statingPathVersion(loadHistory(file), JOB_PATH_VERSION) })),
+    );
+    for await (const { workflowId, error } of results) if (error) errors.push(`${workflowId}: ${(error as Error).name}: ${(error as Error).message}`);
+    expect(errors, errors.join('\n')).toEqual([]);
   });
 
   // Kept to say which jobs an upgrade strands (histories/README.md says why): each must still fail.

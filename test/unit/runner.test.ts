@@ -46,7 +46,7 @@ interface Runner {
   child: ChildProcess;
   messages: FromRunner[];
   exited: Promise<number | null>;
-  /** Sends a job once the runner is ready; resolves with its result or error message. */
+  /** Sends a job once the runner is ready; resolves with its result or error message, and the `retire` of the idle message after it. */
   run(j: ScriptJob, extra?: { cwd?: string; env?: Record<string, string>; endMarker?: string }): Promise<JobEnd>;
 }
 type JobEnd = Extract<FromRunner, { type: 'result' | 'error' }>;
@@ -76,7 +76,11 @@ function startRunner(first?: ScriptJob, stdio: 'ignore' | 'pipe' = 'ignore'): Ru
     await ready;
     const from = messages.length;
     child.send({ type: 'run', job: j, ...extra });
-    return eventually(() => messages.slice(from).find((m): m is JobEnd => m.type === 'result' || m.type === 'error'), 20_000, 10);
+    const end = await eventually(() => messages.slice(from).find((m): m is JobEnd => m.type === 'result' || m.type === 'error'), 20_000, 10);
+    if (end.retire) return end; // the process is exiting: no idle message follows
+    // Whether the process may serve another job comes after the answer, in its `idle` message.
+    const idle = await eventually(() => messages.slice(messages.indexOf(end)).find((m) => m.type === 'idle'), 20_000, 10);
+    return { ...end, ...(idle.type === 'idle' && idle.retire ? { retire: idle.retire } : {}) };
   };
   if (first) void run(first);
   return { child, messages, exited, run };
@@ -99,7 +103,7 @@ describe('the runner', () => {
     );
     const { child, messages, run } = startRunner();
     const result = (await run(job(script))) as Extract<FromRunner, { type: 'result' }>;
-    expect(messages.map((m) => m.type)).toEqual(['ready', 'progress', 'progress', 'progress', 'progress', 'progress', 'result']); // start, total, one, two, stop
+    expect(messages.map((m) => m.type)).toEqual(['ready', 'progress', 'progress', 'progress', 'progress', 'progress', 'result', 'idle']); // start, total, one, two, stop; then free for another job
     expect(child.exitCode).toBeNull();
     expect(result.value).toEqual({ doubled: 4, when: '1970-01-01T00:00:00.000Z' });
     expect(result.progress.progress).toBe(100);
