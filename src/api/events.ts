@@ -8,7 +8,7 @@ import { isFinished } from '../shared/job-status';
 import { logFile } from '../shared/share';
 import type { JobMemo } from '../shared/types';
 import { notFound, temporalUnreachable } from './errors';
-import { describeJob, JobNotFoundError, readJob, type JobDetails, type JobSource } from './job-state';
+import { describeJob, JobNotFoundError, readJob, readRecordedJob, type JobDetails, type JobSource } from './job-state';
 
 /** How often the job is read while it runs (its end is seen at once: see waitForClose). */
 export const EVENTS_POLL_MS = 250;
@@ -49,7 +49,7 @@ export async function streamEvents(jobs: Required<JobSource>, id: string, req: R
   const desc = await describeJob(jobs, id);
   let details: JobDetails;
   try {
-    details = await readJob(jobs, id);
+    details = await readJob(jobs, id, desc);
   } catch (err) {
     if (err instanceof JobNotFoundError) throw notFound(`Job '${id}' does not exist`);
     throw err; // Temporal away: the error handler's 503
@@ -136,7 +136,8 @@ export async function streamEvents(jobs: Required<JobSource>, id: string, req: R
 
   // The job's end is seen as Temporal records it (a long poll on its close), not up to a poll later.
   const stop = new AbortController();
-  const closed = desc && !isFinished(details.status) ? waitForClose(jobs, id, stop.signal) : null;
+  let isClosed = false;
+  const closed = desc && !isFinished(details.status) ? waitForClose(jobs, id, stop.signal).then(() => void (isClosed = true)) : null;
   try {
     for (;;) {
       const over = isFinished(details.status);
@@ -160,7 +161,9 @@ export async function streamEvents(jobs: Required<JobSource>, id: string, req: R
       res.write(': keep-alive\n\n');
     }
       try {
-        details = await readJob(jobs, id);
+        // Closed, with no sub-tasks to count: its state.json says all, without a call to Temporal.
+        const recorded = isClosed && lastChildren === '' ? await readRecordedJob(jobs.sharePath, id) : null;
+        details = recorded ?? (await readJob(jobs, id));
       } catch (err) {
         // Temporal away for a moment: say so as a comment, and keep trying while the client waits.
         res.write(`: ${(err as Error).message.split('\n')[0]}\n\n`);

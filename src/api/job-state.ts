@@ -141,10 +141,18 @@ export async function readJobState(jobs: JobSource, jobId: string): Promise<JobS
  * finished one from the state.json it wrote as it ended (or from Temporal when it has no
  * directory of its own), and from state.json alone once Temporal has forgotten it.
  */
-export async function readJob(jobs: JobSource, jobId: string): Promise<JobDetails> {
-  const desc = await describeJob(jobs, jobId);
+export async function readJob(jobs: JobSource, jobId: string, described?: WorkflowExecutionDescription | null): Promise<JobDetails> {
+  const desc = described === undefined ? await describeJob(jobs, jobId) : described;
   if (desc === null) return forgotten(jobId, jobs.sharePath);
   return detailsOf(jobs.client, desc, jobs.sharePath);
+}
+
+/**
+ * A closed job's details from its state.json alone (no call to Temporal), or null without one.
+ * Its sub-task counts are not there: they are in its memo.
+ */
+export function readRecordedJob(sharePath: string, jobId: string): Promise<JobDetails | null> {
+  return fromStateFile(sharePath, jobId);
 }
 
 async function forgotten(jobId: string, sharePath: string | undefined): Promise<JobDetails> {
