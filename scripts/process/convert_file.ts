@@ -2,6 +2,15 @@ import path from 'node:path';
 import { loadModel, modelParams, optimize, OUTPUT_FORMATS, saveModel } from 'pixyz-scheduler/geometry';
 import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
 
+const params = {
+  extension: { type: 'string', enum: ['glb', 'gltf', 'obj', 'stl', 'ply'], default: 'glb', description: 'the output format' },
+  compression: { type: 'string', enum: ['draco', 'meshopt'], description: 'mesh compression of glb and gltf outputs' },
+  weld: { type: 'boolean', default: false, description: 'merge identical vertices' },
+  simplify: { type: 'number', exclusiveMinimum: 0, maximum: 1, description: 'keep about this fraction of the triangles' },
+  linear_deflection: { type: 'number', exclusiveMinimum: 0, description: 'CAD inputs: largest distance between mesh and surface, in the file’s unit (default 0.1 % of the model’s size)' },
+  angular_deflection: { type: 'number', exclusiveMinimum: 0, maximum: 180, description: 'CAD inputs: largest angle between neighbouring facets, in degrees (default 28.6)' },
+} as const;
+
 /**
  * Convert a 3D file to another format.
  *
@@ -19,7 +28,7 @@ import { pixyzSchedule, type ProgramContext } from 'pixyz-scheduler';
  *          output_texture<n>.png|jpg for obj)
  * result: { "output": "output.<extension>" }
  */
-export const main = pixyzSchedule({ queue: 'cpu', input: 'model' }, async (pc: ProgramContext, params: Record<string, unknown>) => {
+export const main = pixyzSchedule({ queue: 'cpu', input: 'model', params }, async (pc: ProgramContext, params: Record<string, unknown>) => {
   const extension = String(params.extension ?? 'glb').toLowerCase().replace(/^\./, '');
   if (!(OUTPUT_FORMATS as readonly string[]).includes(extension)) {
     throw new Error(

@@ -10,6 +10,14 @@ interface Params extends Record<string, unknown> {
   previewTriangles?: number;
 }
 
+const params = {
+  width: { type: 'integer', minimum: 16, maximum: 4096, default: 512, description: 'thumbnail width, in pixels' },
+  height: { type: 'integer', minimum: 16, maximum: 4096, default: 512, description: 'thumbnail height, in pixels' },
+  previewTriangles: { type: 'integer', exclusiveMinimum: 0, default: 500000, description: 'triangle budget of preview.glb' },
+  linear_deflection: { type: 'number', exclusiveMinimum: 0, description: 'CAD inputs: largest distance between mesh and surface, in the file’s unit (default 0.1 % of the model’s size)' },
+  angular_deflection: { type: 'number', exclusiveMinimum: 0, maximum: 180, description: 'CAD inputs: largest angle between neighbouring facets, in degrees (default 28.6)' },
+} as const;
+
 /**
  * Render thumbnails of a 3D file: iso, x, y and z views (upstream's camera directions), shaded
  * with the materials' colours and base colour textures on a transparent background, by a deterministic software renderer
@@ -23,7 +31,7 @@ interface Params extends Record<string, unknown> {
  * result: { "thumbs": { "iso": "iso.png", … }, "preview": { "file": "preview.glb", "size": "WxH" },
  *           "metadata": { … }, "process_duration": <seconds> }
  */
-export const main = pixyzSchedule({ queue: 'gpu', input: 'model' }, async (pc: ProgramContext, params: Params) => {
+export const main = pixyzSchedule({ queue: 'gpu', input: 'model', params }, async (pc: ProgramContext, params: Params) => {
   const started = performance.now();
   const width = Math.round(params.width ?? 512);
   const height = Math.round(params.height ?? 512);

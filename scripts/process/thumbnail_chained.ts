@@ -9,6 +9,14 @@ interface Params extends Record<string, unknown> {
   previewTriangles?: number;
 }
 
+const params = {
+  width: { type: 'integer', minimum: 16, maximum: 4096, default: 512, description: 'thumbnail width, in pixels' },
+  height: { type: 'integer', minimum: 16, maximum: 4096, default: 512, description: 'thumbnail height, in pixels' },
+  previewTriangles: { type: 'integer', exclusiveMinimum: 0, default: 500000, description: 'triangle budget of preview.glb' },
+  linear_deflection: { type: 'number', exclusiveMinimum: 0, description: 'CAD inputs: largest distance between mesh and surface, in the file’s unit (default 0.1 % of the model’s size)' },
+  angular_deflection: { type: 'number', exclusiveMinimum: 0, maximum: 180, description: 'CAD inputs: largest angle between neighbouring facets, in degrees (default 28.6)' },
+} as const;
+
 /**
  * Thumbnails as a chain of two sub-tasks, as upstream: first, on cpu, load the model and write
  * metadata.json, preview.glb and export.glb; then, on gpu, render iso/x/y/z.png from the
@@ -17,7 +25,7 @@ interface Params extends Record<string, unknown> {
  * params: { "width": 512, "height": 512, "previewTriangles": 500000 }
  * result: the second step's: the params merged with the first step's result, plus "thumbs".
  */
-export const main = pixyzSchedule({ queue: 'control', wait: true, timeout: 3600, input: 'model' }, async (pc: ProgramContext, params: Params) => {
+export const main = pixyzSchedule({ queue: 'control', wait: true, timeout: 3600, input: 'model', params }, async (pc: ProgramContext, params: Params) => {
   modelParams(params); // bad options fail here, not in a sub-task
   const first = pc.clone({ entrypoint: 'loadFileAndMetadata', raw: true }).signature({ width: 512, height: 512, ...params }, { queue: 'cpu' });
   const second = pc.clone({ entrypoint: 'screenshot', raw: true }).signature(undefined, { queue: 'gpu' });

@@ -26,6 +26,7 @@ import { inspectScript, ScriptParseError } from './script-options';
 import { AppliedSubmitConfig } from './schemas';
 import { openApiDocument } from './openapi';
 import { rerunJob, submitJob } from './submit';
+import { paramsSchema, readParamSpecs } from '../shared/param-specs';
 import { API_VERSION } from './version';
 
 
@@ -200,14 +201,17 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
     const name = String(req.params.name);
     const file = processScript(config.processPath, name);
     if (!file) throw badRequest(await unknownProcess(config.processPath, name));
-    let doc: string | null;
+    let info: ReturnType<typeof inspectScript>;
     try {
-      doc = inspectScript(file, await fsp.readFile(file, 'utf8'), 'main').doc;
+      info = inspectScript(file, await fsp.readFile(file, 'utf8'), 'main');
     } catch (err) {
       if (err instanceof ScriptParseError) throw notFound(`Process '${name}' has no main function`);
       throw err;
     }
-    res.json({ doc: `Process '${name}' documentation:\n\n${doc ?? 'None'}` });
+    // Beyond upstream: the params it declares, as a JSON Schema (the dashboard's form).
+    const read = info.options.params === undefined ? null : readParamSpecs(info.options.params);
+    const params = read && 'specs' in read ? { params: paramsSchema(read.specs) } : {};
+    res.json({ doc: `Process '${name}' documentation:\n\n${info.doc ?? 'None'}`, ...params });
   });
 
   app.get('/jobs', auth, async (req, res) => {

@@ -41,7 +41,24 @@ export const Probe = z
   .object({ status: z.enum(['alive', 'ready', 'not ready']), detail: z.string().optional().describe('what was checked, or why not ready') })
   .meta({ id: 'Probe' });
 export const Processes = z.object({ processes: z.array(z.string()) }).meta({ id: 'Processes' });
-export const ProcessDoc = z.object({ doc: z.string() }).meta({ id: 'ProcessDoc' });
+const ParamSpec = z.object({
+  type: z.enum(['string', 'number', 'integer', 'boolean']),
+  description: z.string().optional(),
+  default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  enum: z.array(z.union([z.string(), z.number()])).optional(),
+  minimum: z.number().optional(),
+  maximum: z.number().optional(),
+  exclusiveMinimum: z.number().optional(),
+});
+export const ProcessDoc = z
+  .object({
+    doc: z.string(),
+    params: z
+      .object({ type: z.literal('object'), properties: z.record(z.string(), ParamSpec) })
+      .optional()
+      .describe('beyond upstream: the params the process declares (pixyzSchedule `params`), as a JSON Schema; submissions that break it are refused'),
+  })
+  .meta({ id: 'ProcessDoc' });
 
 export const ErrorBody = z
   .object({ detail: z.object({ code: z.number().int(), message: z.string(), details: z.string() }) })

@@ -101,7 +101,7 @@ function readScript(fileName: string, source: string, entrypoint: string): Scrip
   if (ts.isFunctionExpression(fn) || ts.isArrowFunction(fn)) return { options: {}, doc };
   if (ts.isCallExpression(fn) && calleeName(fn) === 'pixyzSchedule') {
     const [opts] = fn.arguments;
-    return { options: opts ? constantObject(opts) : {}, doc };
+    return { options: opts ? constantObject(opts, locals) : {}, doc };
   }
   throw new ScriptParseError(`The script file does not have the function ${entrypoint}`);
 }
@@ -142,21 +142,43 @@ function calleeName(call: ts.CallExpression): string | undefined {
   return undefined;
 }
 
-/** The literal properties of an object literal; computed or non-constant ones are left out. */
-function constantObject(node: ts.Expression): Record<string, unknown> {
+type Locals = Map<string, ts.Expression | ts.FunctionDeclaration>;
+
+/**
+ * The literal properties of an object literal (`{ params }` and `params: params` read the
+ * script's top-level `const params = {…}`); computed or non-constant ones are left out.
+ */
+function constantObject(node: ts.Expression, locals: Locals, depth = 0): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (!ts.isObjectLiteralExpression(node)) return out;
   for (const prop of node.properties) {
-    if (!ts.isPropertyAssignment(prop)) continue;
-    const key = ts.isIdentifier(prop.name) || ts.isStringLiteral(prop.name) ? prop.name.text : undefined;
-    if (key === undefined) continue;
-    const value = constant(prop.initializer);
-    if (value !== undefined) out[key] = value;
+    let key: string | undefined;
+    let value: unknown;
+    if (ts.isPropertyAssignment(prop)) {
+      key = ts.isIdentifier(prop.name) || ts.isStringLiteral(prop.name) ? prop.name.text : undefined;
+      value = key === undefined ? undefined : constant(prop.initializer, locals, depth);
+    } else if (ts.isShorthandPropertyAssignment(prop)) {
+      key = prop.name.text;
+      value = constant(prop.name, locals, depth);
+    }
+    if (key !== undefined && value !== undefined) out[key] = value;
   }
   return out;
 }
 
-function constant(node: ts.Expression): unknown {
+function constant(node: ts.Expression, locals: Locals, depth = 0): unknown {
+  if (depth > 8) return undefined; // a constant that names itself, or nested too deep to be options
+  while (ts.isAsExpression(node) || ts.isSatisfiesExpression(node) || ts.isParenthesizedExpression(node)) node = node.expression;
+  if (ts.isIdentifier(node)) {
+    const local = locals.get(node.text);
+    return local && !ts.isFunctionDeclaration(local) ? constant(local, locals, depth + 1) : undefined;
+  }
+  // Nested literals: a process's `params` declaration.
+  if (ts.isObjectLiteralExpression(node)) return constantObject(node, locals, depth + 1);
+  if (ts.isArrayLiteralExpression(node)) {
+    const items = node.elements.map((e) => constant(e, locals, depth + 1));
+    return items.every((v) => v !== undefined) ? items : undefined;
+  }
   if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return node.text;
   if (ts.isNumericLiteral(node)) return Number(node.text);
   if (ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(node.operand)) {
@@ -166,8 +188,8 @@ function constant(node: ts.Expression): unknown {
   if (node.kind === ts.SyntaxKind.FalseKeyword) return false;
   if (node.kind === ts.SyntaxKind.NullKeyword) return null;
   if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.AsteriskToken) {
-    const a = constant(node.left);
-    const b = constant(node.right);
+    const a = constant(node.left, locals, depth);
+    const b = constant(node.right, locals, depth);
     if (typeof a === 'number' && typeof b === 'number') return a * b; // timeLimit: 2 * 3600
   }
   return undefined;

@@ -15,6 +15,7 @@ import { naiveUtc } from '../shared/time';
 import type { JobInput, JobMemo } from '../shared/types';
 import { badRequest, HttpError, temporalUnreachable, unreachable } from './errors';
 import { JOB_WORKFLOW_TYPE, type JobState } from './job-state';
+import { paramsProblem, readParamSpecs } from '../shared/param-specs';
 import { JOB_PATH_VERSION } from '../shared/path-version';
 import { ORPHAN_AFTER_MS } from './orphans';
 import { processScript, unknownProcess } from './processes';
@@ -363,6 +364,13 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
     } catch (err) {
       if (err instanceof ScriptParseError) throw badRequest(err.message);
       throw err;
+    }
+    // Params a process declares (pixyzSchedule's `params`) are checked now, not in the job.
+    if (scheduled.params !== undefined) {
+      const read = readParamSpecs(scheduled.params);
+      if ('problem' in read) throw badRequest(`The script's ${read.problem}`);
+      const problem = paramsProblem(read.specs, params);
+      if (problem) throw badRequest(`Invalid params for '${processName === 'custom' ? script.name : processName}': ${problem}`);
     }
     // An archive whose central directory already breaks a rule is refused now, not in the job.
     const uploadedFile = upload.files.file;

@@ -1,3 +1,4 @@
+import type { ParamSpecs } from '../shared/param-specs';
 import type { ProgramContext } from './program-context';
 
 /**
@@ -23,6 +24,12 @@ export interface ScheduleOptions {
    * API refuses any other at submission, naming the formats, rather than after the job queued.
    */
   input?: 'model';
+  /**
+   * The params the entrypoint takes, as constants (a subset of JSON Schema: type, description,
+   * default, enum, minimum, maximum, exclusiveMinimum). The API refuses a submission whose params
+   * break them, and the dashboard shows them as a form. Keys not named here still pass.
+   */
+  params?: ParamSpecs;
 }
 
 export type Entrypoint<P = any, R = unknown> = (pc: ProgramContext, params: P) => R | Promise<R>;

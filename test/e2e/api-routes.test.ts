@@ -67,6 +67,17 @@ describe('predefined processes', () => {
     expect((await fetch(`${stack.url}/processes/..%2Fconfig`)).status).toBe(400);
   });
 
+  it('publish the params they declare, and refuse a submission that breaks them', async () => {
+    const doc = (await (await fetch(`${stack.url}/processes/convert_file`)).json()) as { params: { type: string; properties: Record<string, { type: string; enum?: string[] }> } };
+    expect(doc.params.type).toBe('object');
+    expect(doc.params.properties.extension).toMatchObject({ type: 'string', enum: ['glb', 'gltf', 'obj', 'stl', 'ply'], default: 'glb' });
+    const { status, body } = await submit(stack, { process: 'sleep', params: { duration: -1 } });
+    expect(status).toBe(400);
+    expect(body.detail.details).toBe("Invalid params for 'sleep': 'duration' must be at least 0, not -1");
+    // A process that declares nothing takes any params, as upstream.
+    expect(((await (await fetch(`${stack.url}/processes/api_test`)).json()) as { params?: unknown }).params).toBeUndefined();
+  });
+
   it('run by name, as upstream: api_test echoes its params, sleep sleeps', async () => {
     const api = await submit(stack, { process: 'api_test', params: { hello: ['world'] } });
     const apiFinal = await waitForEnd(stack, api.body.uuid);
