@@ -2,6 +2,7 @@
 // metadata, a 3D preview), and a submit form. Plain DOM; the API key lives in sessionStorage for
 // the browser session only and travels in the x-api-key header, never in a URL.
 
+import { paramsProblem, type ParamSpec, type ParamSpecs } from '../shared/param-specs';
 import { takeEvents } from '../shared/sse';
 
 type Json = any;
@@ -420,22 +421,52 @@ async function submitPage() {
   });
   const upload = h('progress', { max: 100, value: 0, hidden: true, 'aria-label': 'upload' }) as HTMLProgressElement;
   const error = h('p', { className: 'error', role: 'alert' });
+  // A process that declares its params gets a field for each; they write the JSON below.
+  const fields = h('fieldset', { className: 'params', hidden: true });
+  let specs: ParamSpecs = {};
   const describe = async () => {
     scriptRow.hidden = kind.value !== 'custom';
-    doc.textContent = kind.value === 'custom' ? 'Your script’s entrypoint (main) runs with the params below and the model as its input file.' : ((await json(`/processes/${kind.value}`).catch(() => ({ doc: '' }))).doc ?? '');
+    const info = kind.value === 'custom' ? null : await json(`/processes/${kind.value}`).catch(() => null);
+    doc.textContent = info ? (info.doc ?? '') : 'Your script’s entrypoint (main) runs with the params below and the model as its input file.';
+    specs = (info?.params?.properties ?? {}) as ParamSpecs;
+    params.value = '{}';
+    fields.replaceChildren(h('legend', {}, 'Params'), ...Object.entries(specs).map(([name, spec]) => paramField(name, spec, (value) => setParam(name, value))));
+    fields.hidden = Object.keys(specs).length === 0;
+  };
+  /** Sets one param in the JSON (undefined: removes it), keeping what else the JSON holds. */
+  const setParam = (name: string, value: unknown) => {
+    let current: Record<string, unknown> = {};
+    try {
+      const parsed = JSON.parse(params.value || '{}');
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) current = parsed;
+    } catch {
+      // the JSON was being edited by hand: the fields start it afresh
+    }
+    error.textContent = ''; // what was refused has changed
+    if (value === undefined) delete current[name];
+    else current[name] = value;
+    params.value = JSON.stringify(current);
   };
   kind.onchange = () => void describe();
   const form = h(
     'form',
     {
       className: 'panel',
+      // The params' bounds are checked below, with a message in the page, not the browser's bubble.
+      novalidate: true,
       onsubmit: (e: Event) => {
         e.preventDefault();
         error.textContent = '';
+        let parsed: unknown;
         try {
-          JSON.parse(params.value || '{}');
+          parsed = JSON.parse(params.value || '{}');
         } catch {
           error.textContent = 'The params must be JSON, e.g. {"extension": "obj"}';
+          return;
+        }
+        const problem = paramsProblem(specs, parsed);
+        if (problem) {
+          error.textContent = `Params: ${problem}`;
           return;
         }
         const data = new FormData();
@@ -476,6 +507,7 @@ async function submitPage() {
     kind,
     doc,
     scriptRow,
+    fields,
     h('label', { for: 'params' }, 'Params (JSON)'),
     params,
     h('label', { for: 'name' }, 'Name'),
@@ -487,6 +519,39 @@ async function submitPage() {
   );
   show('Submit a job', form);
   void describe();
+}
+
+/** One declared param as a labelled field: a list of its values, a number, a yes/no, or text. */
+function paramField(name: string, spec: ParamSpec, set: (value: unknown) => void): HTMLElement {
+  const id = `param-${name}`;
+  const hint = [spec.description, spec.default !== undefined ? `default ${String(spec.default)}` : null].filter(Boolean).join(' — ');
+  const hintId = `${id}-hint`;
+  let input: HTMLInputElement | HTMLSelectElement;
+  if (spec.enum || spec.type === 'boolean') {
+    const values = spec.enum ?? [true, false];
+    input = h(
+      'select',
+      { id, 'aria-describedby': hintId },
+      h('option', { value: '' }, spec.default !== undefined ? `default (${String(spec.default)})` : 'not set'),
+      ...values.map((v, i) => h('option', { value: String(i) }, spec.type === 'boolean' ? (v ? 'yes' : 'no') : String(v))),
+    ) as HTMLSelectElement;
+    input.onchange = () => set(input.value === '' ? undefined : values[Number(input.value)]);
+  } else if (spec.type === 'number' || spec.type === 'integer') {
+    input = h('input', {
+      id,
+      type: 'number',
+      step: spec.type === 'integer' ? '1' : 'any',
+      ...(spec.minimum !== undefined ? { min: String(spec.minimum) } : {}),
+      ...(spec.maximum !== undefined ? { max: String(spec.maximum) } : {}),
+      placeholder: spec.default !== undefined ? String(spec.default) : '',
+      'aria-describedby': hintId,
+    }) as HTMLInputElement;
+    input.oninput = () => set(input.value === '' ? undefined : Number(input.value));
+  } else {
+    input = h('input', { id, placeholder: spec.default !== undefined ? String(spec.default) : '', 'aria-describedby': hintId }) as HTMLInputElement;
+    input.oninput = () => set(input.value === '' ? undefined : input.value);
+  }
+  return h('div', { className: 'param' }, h('label', { for: id }, name), input, h('small', { id: hintId, className: 'muted' }, hint));
 }
 
 // --- routing ---------------------------------------------------------------------------------

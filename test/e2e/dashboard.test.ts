@@ -65,8 +65,15 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
     await page.getByRole('link', { name: 'Submit' }).click();
     await page.getByLabel('What to run').selectOption('convert_file');
     await expect.poll(() => page.locator('pre.muted').textContent()).toMatch(/Convert a 3D file/);
-    await page.getByLabel('Params (JSON)').fill('{"extension":"glb"}');
+    // The params it declares, as fields that write the JSON; a value out of bounds is refused here.
+    await page.getByLabel('extension', { exact: true }).selectOption('glb');
+    await page.getByLabel('simplify', { exact: true }).fill('2');
+    await expect.poll(() => page.getByLabel('Params (JSON)').inputValue()).toBe('{"extension":"glb","simplify":2}');
     await page.locator('#file').setInputFiles(path.join(scratch, 'cube.obj'));
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe("Params: 'simplify' must be at most 1, not 2");
+    await page.getByLabel('simplify', { exact: true }).fill('');
+    await expect.poll(() => page.getByLabel('Params (JSON)').inputValue()).toBe('{"extension":"glb"}');
     await expect.poll(() => page.locator('.drop').textContent()).toMatch(/Model: cube\.obj/);
     await accessible('submit');
     await shot('2-submit');
