@@ -27,7 +27,12 @@ export async function startHealthServer(port: number, host: string, readiness: R
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === '/metrics' && metrics) {
-      void metrics.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text));
+      // A collector that throws answers 500, not an unhandled rejection that stops the worker.
+      void metrics.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}
+`),
+      );
       return;
     }
     void probe(path, readiness).then((answer) => {
