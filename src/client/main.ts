@@ -119,10 +119,9 @@ async function watch(api: Api, g: Globals, id: string, quiet = false): Promise<a
       rl?.close();
       rl = null;
       if (/^y/i.test(answer.trim())) {
-        void api.json(`/jobs/${id}/cancel`, { method: 'POST' }).then(
-          () => process.stderr.write(`Job [ ${id} ] cancel requested\n`),
-          (err: Error) => process.stderr.write(`${err.message}\n`),
-        );
+        // Said before the request: the job's REVOKED may come through its events before the answer.
+        process.stderr.write(`Job [ ${id} ] cancel requested\n`);
+        void api.json(`/jobs/${id}/cancel`, { method: 'POST' }).catch((err: Error) => process.stderr.write(`${err.message}\n`));
       } else {
         process.stderr.write(`Job [ ${id} ] goes on; watch it again with: pixyz watch -j ${id}\n`);
         controller.abort();
