@@ -68,7 +68,9 @@ function valueProblem(name: string, spec: ParamSpec, given: unknown): string | n
     return `'${name}' must be ${spec.type === 'integer' ? 'a whole number' : `a ${spec.type}`}, not ${shown}`;
   }
   if (spec.type === 'integer' && !Number.isInteger(value)) return `'${name}' must be a whole number, not ${shown}`;
-  if (spec.enum && !spec.enum.includes(value as string | number)) return `'${name}' must be one of ${spec.enum.join(', ')}, not ${shown}`;
+  // A text matches its enum whatever its case ("OBJ" is obj), as the processes read it.
+  const matches = (v: string | number) => v === value || (typeof v === 'string' && typeof value === 'string' && v.toLowerCase() === value.toLowerCase());
+  if (spec.enum && !spec.enum.some(matches)) return `'${name}' must be one of ${spec.enum.join(', ')}, not ${shown}`;
   if (numeric) {
     const n = value as number;
     if (spec.exclusiveMinimum !== undefined && !(n > spec.exclusiveMinimum)) return `'${name}' must be over ${spec.exclusiveMinimum}, not ${shown}`;

@@ -86,12 +86,10 @@ describe('convert_file', () => {
     expect(final.error).toBe('compression applies to glb and gltf outputs, not stl');
   });
 
-  it('refuses the proprietary .pxz, naming what it supports', async () => {
-    const { body } = await submit(stack, { process: 'convert_file', file: { name: 'assembly.glb', content: glb }, params: { extension: 'pxz' } });
-    const final = await waitForEnd(stack, body.uuid);
-    expect(final.status).toBe('FAILURE');
-    expect(final.error).toBe("cannot write 'pxz' (the proprietary Pixyz format): supported outputs are glb, gltf, obj, stl, ply");
-    expect((await (await stack.api(`/jobs/${body.uuid}/outputs`)).json())).toEqual({ outputs: [] });
+  it('refuses the proprietary .pxz at submission, naming what it supports', async () => {
+    const { status, body } = await submit(stack, { process: 'convert_file', file: { name: 'assembly.glb', content: glb }, params: { extension: 'pxz' } });
+    expect(status).toBe(400);
+    expect(body.detail.details).toBe("Invalid params for 'convert_file': 'extension' must be one of glb, gltf, obj, stl, ply, not \"pxz\"");
   });
 });
 

@@ -92,6 +92,7 @@ describe('declared params', () => {
     expect(paramsProblem(specs, { ext: 'obj', size: 512, ratio: 0.5, weld: true, other: { any: 1 } })).toBeNull();
     // As the processes read them: numbers as text, booleans as "true"/"false"; null is "not given".
     expect(paramsProblem(specs, { size: '512', ratio: '0.25', weld: 'false', ext: null })).toBeNull();
+    expect(paramsProblem(specs, { ext: 'OBJ' })).toBeNull();
     expect(paramsProblem(specs, { ext: 'pxz' })).toBe(`'ext' must be one of glb, obj, not "pxz"`);
     expect(paramsProblem(specs, { size: 15 })).toBe(`'size' must be at least 16, not 15`);
     expect(paramsProblem(specs, { size: 20.5 })).toBe(`'size' must be a whole number, not 20.5`);
