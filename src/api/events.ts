@@ -8,7 +8,7 @@ import { isFinished } from '../shared/job-status';
 import { logFile } from '../shared/share';
 import type { JobMemo } from '../shared/types';
 import { notFound, temporalUnreachable } from './errors';
-import { describeJob, JobNotFoundError, readJob, readRecordedJob, type JobDetails, type JobSource } from './job-state';
+import { describeJob, JobNotFoundError, readJob, type JobDetails, type JobSource } from './job-state';
 
 /** How often the job is read while it runs (its end is seen at once: see waitForClose). */
 export const EVENTS_POLL_MS = 250;
@@ -137,7 +137,13 @@ export async function streamEvents(jobs: Required<JobSource>, id: string, req: R
   // The job's end is seen as Temporal records it (a long poll on its close), not up to a poll later.
   const stop = new AbortController();
   let isClosed = false;
-  const closed = desc && !isFinished(details.status) ? waitForClose(jobs, id, stop.signal).then(() => void (isClosed = true)) : null;
+  let wake: (() => void) | null = null; // ends the current wait between reads
+  if (desc && !isFinished(details.status)) {
+    void waitForClose(jobs, id, stop.signal).then(() => {
+      isClosed = true;
+      wake?.();
+    });
+  }
   try {
     for (;;) {
       const over = isFinished(details.status);
@@ -148,22 +154,24 @@ export async function streamEvents(jobs: Required<JobSource>, id: string, req: R
         await send({ type: 'end', data: { status: details.status, progress: details.progress, error: details.error, result: details.result } });
         break;
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
-        void closed?.then(() => {
-          clearTimeout(timer);
-          resolve();
+      if (!isClosed) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pollMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
         });
-      });
+        wake = null;
+      }
       if (gone) return;
-    if (Date.now() - lastBeat >= EVENTS_HEARTBEAT_MS) {
-      lastBeat = Date.now();
-      res.write(': keep-alive\n\n');
-    }
+      if (Date.now() - lastBeat >= EVENTS_HEARTBEAT_MS) {
+        lastBeat = Date.now();
+        res.write(': keep-alive\n\n');
+      }
       try {
-        // Closed, with no sub-tasks to count: its state.json says all, without a call to Temporal.
-        const recorded = isClosed && lastChildren === '' ? await readRecordedJob(jobs.sharePath, id) : null;
-        details = recorded ?? (await readJob(jobs, id));
+        // Read from Temporal even once closed: the sub-task counts of its end are in its memo only.
+        details = await readJob(jobs, id);
       } catch (err) {
         // Temporal away for a moment: say so as a comment, and keep trying while the client waits.
         res.write(`: ${(err as Error).message.split('\n')[0]}\n\n`);

@@ -147,14 +147,6 @@ export async function readJob(jobs: JobSource, jobId: string, described?: Workfl
   return detailsOf(jobs.client, desc, jobs.sharePath);
 }
 
-/**
- * A closed job's details from its state.json alone (no call to Temporal), or null without one.
- * Its sub-task counts are not there: they are in its memo.
- */
-export function readRecordedJob(sharePath: string, jobId: string): Promise<JobDetails | null> {
-  return fromStateFile(sharePath, jobId);
-}
-
 async function forgotten(jobId: string, sharePath: string | undefined): Promise<JobDetails> {
   const saved = sharePath ? await fromStateFile(sharePath, jobId) : null;
   if (saved) return saved;
