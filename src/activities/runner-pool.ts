@@ -122,10 +122,7 @@ export class RunnerPool {
    */
   async take(): Promise<PooledRunner> {
     for (;;) {
-      for (let i = this.idle.length - 1; i >= 0; i--) {
-        const { child } = this.idle[i]!;
-        if (child.exitCode !== null || child.signalCode !== null || !child.connected) this.idle.splice(i, 1);
-      }
+      for (let i = this.idle.length - 1; i >= 0; i--) if (!isAlive(this.idle[i]!.child)) this.idle.splice(i, 1);
       // The most recently used ready process (the others may then age out), else the oldest started.
       let i = this.idle.findLastIndex((r) => r.isReady);
       if (i < 0 && this.settling.size > 0) {
@@ -148,8 +145,7 @@ export class RunnerPool {
    * for the next job or is killed with its process group and replaced.
    */
   release(runner: PooledRunner, end: { retire?: string | undefined; rssBytes?: number | undefined } = {}): void {
-    const { child } = runner;
-    const alive = child.exitCode === null && child.signalCode === null && child.connected;
+    const alive = isAlive(runner.child);
     const reason =
       end.retire ??
       (runner.settled || undefined) ??
@@ -183,9 +179,7 @@ export class RunnerPool {
   private settle(runner: PooledRunner): void {
     clearTimeout(this.settling.get(runner));
     this.settling.delete(runner);
-    const { child } = runner;
-    const alive = child.exitCode === null && child.signalCode === null && child.connected;
-    if (runner.settled || !alive || this.closed) this.retire(runner);
+    if (runner.settled || !isAlive(runner.child) || this.closed) this.retire(runner);
     else this.keep(runner);
   }
 
@@ -244,6 +238,11 @@ export class RunnerPool {
     this.settling.clear();
     this.wake();
   }
+}
+
+/** The process runs and its IPC channel is open: it can be given a job. */
+function isAlive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null && child.connected;
 }
 
 /** Signals a script process and everything it started (its own process group). */

@@ -1,7 +1,6 @@
 import { patched, workflowInfo } from '@temporalio/workflow';
 import { JOB_PATH_VERSION } from '../shared/path-version';
 
-
 /**
  * Whether this run takes the path that patch `patchId` introduced.
  *
