@@ -6,9 +6,9 @@ import fsp from 'node:fs/promises';
 import type { Request, Response } from 'express';
 import { isFinished } from '../shared/job-status';
 import { logFile } from '../shared/share';
-import type { JobMemo } from '../shared/types';
+import type { JobMemo, JobResult } from '../shared/types';
 import { notFound, temporalUnreachable } from './errors';
-import { describeJob, JobNotFoundError, readJob, type JobDetails, type JobSource } from './job-state';
+import { baseOf, describeJob, JobNotFoundError, readJob, successDetails, type JobDetails, type JobSource } from './job-state';
 
 /** How often the job is read while it runs (its end is seen at once: see waitForClose). */
 export const EVENTS_POLL_MS = 250;
@@ -137,10 +137,17 @@ export async function streamEvents(jobs: Required<JobSource>, id: string, req: R
   // The job's end is seen as Temporal records it (a long poll on its close), not up to a poll later.
   const stop = new AbortController();
   let isClosed = false;
+  /** The job's details as its close's result tells them, when it tells all (a success, from a worker of 2026-12 or later). */
+  let closedWith: JobDetails | null = null;
   let wake: (() => void) | null = null; // ends the current wait between reads
   if (desc && !isFinished(details.status)) {
-    void waitForClose(jobs, id, stop.signal).then(() => {
+    const memo = (desc.memo ?? {}) as Partial<JobMemo>;
+    void waitForClose(jobs, id, stop.signal).then((result) => {
       isClosed = true;
+      const counts = result?.children;
+      if (result && counts) {
+        closedWith = { ...successDetails(baseOf({ workflowId: id, closeTime: undefined }, memo), result), ...(counts.started > 0 ? { children: counts } : {}) };
+      }
       wake?.();
     });
   }
@@ -169,8 +176,12 @@ export async function streamEvents(jobs: Required<JobSource>, id: string, req: R
         lastBeat = Date.now();
         res.write(': keep-alive\n\n');
       }
+      if (closedWith) {
+        details = closedWith;
+        continue;
+      }
       try {
-        // Read from Temporal even once closed: the sub-task counts of its end are in its memo only.
+        // Once closed without a full result, still from Temporal: the sub-task counts are then in its memo only.
         details = await readJob(jobs, id);
       } catch (err) {
         // Temporal away for a moment: say so as a comment, and keep trying while the client waits.
@@ -184,18 +195,19 @@ export async function streamEvents(jobs: Required<JobSource>, id: string, req: R
 }
 
 /**
- * Resolves once the job's workflow has closed, however it ended; never when the wait fails
- * (Temporal away, the stream gone): the stream's own reads then notice the end.
+ * Resolves once the job's workflow has closed, however it ended (with its result when it
+ * succeeded, else null); never when the wait fails (Temporal away, the stream gone): the stream's
+ * own reads then notice the end.
  */
-function waitForClose({ client }: JobSource, id: string, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
+function waitForClose({ client }: JobSource, id: string, signal: AbortSignal): Promise<JobResult | null> {
+  return new Promise<JobResult | null>((resolve) => {
     client
-      .withAbortSignal(signal, () => client.workflow.getHandle(id).result())
+      .withAbortSignal(signal, () => client.workflow.getHandle(id).result() as Promise<JobResult>)
       .then(
-        () => resolve(),
+        (result) => resolve(result),
         (err: unknown) => {
           // A failed or cancelled job ends its wait with its failure: it closed all the same.
-          if (!signal.aborted && !temporalUnreachable(err)) resolve();
+          if (!signal.aborted && !temporalUnreachable(err)) resolve(null);
         },
       );
   });

@@ -191,7 +191,7 @@ async function readQueueState(client: Client, taskQueue: string): Promise<JobDet
   }
 }
 
-const baseOf = (info: Execution, memo: Partial<JobMemo>) => ({
+export const baseOf = (info: Pick<Execution, 'workflowId' | 'closeTime'>, memo: Partial<JobMemo>) => ({
   uuid: info.workflowId,
   name: memo.name ?? null,
   time_info: { request: memo.timeRequest ?? null, started: null, stopped: isoUtc(info.closeTime) } as TimeInfo,
@@ -201,24 +201,27 @@ const baseOf = (info: Execution, memo: Partial<JobMemo>) => ({
 async function closedDetails(client: Client, info: Execution, memo: Partial<JobMemo>, status: FinishedStatus): Promise<JobDetails> {
   const base = baseOf(info, memo);
   switch (status) {
-    case 'SUCCESS': {
-      const out = (await client.workflow.getHandle(info.workflowId).result()) as JobResult;
-      return {
-        ...base,
-        status,
-        progress: 100,
-        error: null,
-        time_info: { request: base.time_info.request, started: isoUtc(out.timeInfo.started), stopped: isoUtc(out.timeInfo.stopped) ?? base.time_info.stopped },
-        steps: out.progress.steps,
-        retry: out.retry ?? 0,
-        result: out.result,
-      };
-    }
+    case 'SUCCESS':
+      return successDetails(base, (await client.workflow.getHandle(info.workflowId).result()) as JobResult);
     case 'REVOKED':
       return { ...base, status, progress: null, error: null, steps: null, retry: 0, result: null };
     case 'FAILURE':
       return failedDetails(client, info, memo);
   }
+}
+
+/** A successful job's details from its workflow's result (`base`: what its memo says, and its close time). */
+export function successDetails(base: ReturnType<typeof baseOf>, out: JobResult): JobDetails {
+  return {
+    ...base,
+    status: 'SUCCESS',
+    progress: 100,
+    error: null,
+    time_info: { request: base.time_info.request, started: isoUtc(out.timeInfo.started), stopped: isoUtc(out.timeInfo.stopped) ?? base.time_info.stopped },
+    steps: out.progress.steps,
+    retry: out.retry ?? 0,
+    result: out.result,
+  };
 }
 
 /** A failed job's details from its workflow's failure: its error, the script's traceback and progress. */

@@ -134,6 +134,8 @@ export interface JobResult {
   timeInfo: TimeInfo;
   /** The zip of outputs/, relative to SHARE_PATH, or null for compute-only jobs. */
   archive: string | null;
+  /** Its sub-tasks' final counts (absent in results of workers before 2026-12): an event stream ends with them without reading the memo. */
+  children?: { started: number; done: number; failed: number };
 }
 
 /** What the workflow's `status` query answers. */

@@ -236,6 +236,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
       progress: run.progress,
       timeInfo: { request: requested, started: run.progress.started, stopped: run.progress.stopped },
       archive,
+      children: { ...view.children },
     };
     // Since fewer-steps-v1, runScript records a success itself when nothing followed the script.
     if (!run.recorded) await record({ status: 'SUCCESS', result: result.result, error: null, progress: result.progress, retry: result.retry });
