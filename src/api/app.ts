@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
+import fs, { type Dirent } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -20,7 +20,7 @@ import { createMetrics } from './metrics';
 import { isFinished } from '../shared/job-status';
 import { CONTROL_QUEUE, taskQueueName } from '../shared/queues';
 import { badRequest, errorHandler, notFound, tooEarly } from './errors';
-import { describeJob, JobNotFoundError, readJob, readJobState, taskMeta } from './job-state';
+import { describeJob, JobNotFoundError, readJob, readJobInput, readJobState, submittedJob, taskMeta } from './job-state';
 import { listProcesses, processScript, unknownProcess } from './processes';
 import { inspectScript, ScriptParseError } from './script-options';
 import { AppliedSubmitConfig } from './schemas';
@@ -232,6 +232,15 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
     res.json(await or404(readJob(jobs, jobIdParam(req))));
   });
 
+  // Beyond upstream: what the job was submitted with (the dashboard's job page shows it).
+  app.get('/jobs/:id/input', auth, async (req, res) => {
+    const id = jobIdParam(req);
+    if (!(await describeJob(jobs, id))) throw notFound(`Job '${id}' does not exist`);
+    const input = await readJobInput(client, id);
+    if (!input) throw notFound(`Job '${id}' has no start input left in Temporal`);
+    res.json(submittedJob(input));
+  });
+
   // Beyond upstream: the same job again, as a new one (the dashboard's "Run again").
   app.post('/jobs/:id/rerun', auth, async (req, res) => {
     const id = jobIdParam(req);
@@ -272,8 +281,13 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
   app.get('/jobs/:id/outputs', auth, async (req, res) => {
     const id = jobIdParam(req);
     const outputs = await outputsRoot(config.sharePath, id);
-    const entries = outputs ? await fsp.readdir(outputs).catch(() => [] as string[]) : [];
-    res.json({ outputs: entries.filter((name) => !isPartialFile(name)).sort() });
+    const entries = outputs ? await fsp.readdir(outputs, { withFileTypes: true }).catch(() => [] as Dirent[]) : [];
+    const shown = entries.filter((e) => !isPartialFile(e.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // Beyond upstream: each entry's size (a folder's: null), for the dashboard and the CLI.
+    const files = await Promise.all(
+      shown.map(async (e) => ({ name: e.name, bytes: e.isFile() ? await fsp.stat(path.join(outputs!, e.name)).then((st) => st.size, () => null) : null })),
+    );
+    res.json({ outputs: shown.map((e) => e.name), files });
   });
 
   app.get('/jobs/:id/outputs/archive', auth, async (req, res) => {

@@ -13,7 +13,7 @@ import { closedJobStatus, endedFromOutside, runningJobStatus, upstreamError, typ
 import { JOB_STATUS } from '../shared/search-attributes';
 import { jobPaths } from '../shared/share';
 import { awareUtc } from '../shared/time';
-import type { FinalState, JobMemo, JobResult, JobStatus, ProgressSnapshot, ProgressStep, TimeInfo } from '../shared/types';
+import type { FinalState, JobInput, JobMemo, JobResult, JobStatus, ProgressSnapshot, ProgressStep, TimeInfo } from '../shared/types';
 
 /** Upstream's JobState. */
 export interface JobState {
@@ -322,5 +322,52 @@ export async function taskMeta(jobs: JobSource, id: string) {
     parent_id: ((desc.memo ?? {}) as Partial<JobMemo>).parentId ?? null,
     task_id: id,
     date_done: details.time_info.stopped,
+  };
+}
+
+/** What a job was started with (its workflow's input, from the first event of its history), or null once Temporal has forgotten it. */
+export async function readJobInput(client: Client, jobId: string): Promise<JobInput | null> {
+  const page = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId: jobId },
+    maximumPageSize: 1,
+  });
+  const payload = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  return payload ? (client.options.loadedDataConverter.payloadConverter.fromPayload(payload) as JobInput) : null;
+}
+
+/** GET /jobs/{id}/input (beyond upstream): what a user submitted, in the API's words (no share paths). */
+export interface SubmittedJob {
+  process: string;
+  /** The uploaded script's name, or the process's script file. */
+  script: string;
+  entrypoint: string;
+  params: unknown;
+  name: string | null;
+  /** The uploaded model or archive's name, or null. */
+  file: string | null;
+  root_file: string | null;
+  queue: string;
+  time_limit: number;
+  compute_only: boolean;
+  time_request: string;
+  parent_id: string | null;
+}
+
+export function submittedJob(input: JobInput): SubmittedJob {
+  const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+  return {
+    process: input.process,
+    script: base(input.script),
+    entrypoint: input.entrypoint,
+    params: input.params,
+    name: input.name,
+    file: input.data === null ? null : base(input.data),
+    root_file: input.rootFile,
+    queue: input.queue,
+    time_limit: input.timeLimitSeconds,
+    compute_only: input.computeOnly,
+    time_request: input.timeRequest,
+    parent_id: input.parentId ?? null,
   };
 }

@@ -3,6 +3,8 @@
 import crypto from 'node:crypto';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { VISIBILITY_FILTERS, type ListedStatus } from '../shared/job-status';
+import { JOB_PROCESS } from '../shared/search-attributes';
+import type { JobMemo } from '../shared/types';
 import { badRequest } from './errors';
 import { ListQuery as ListQuerySchema } from './schemas';
 import { JOB_WORKFLOW_TYPE, stateOf, type JobSource, type JobState } from './job-state';
@@ -79,7 +81,13 @@ export function decodeNextToken(next: string): Uint8Array {
   return token;
 }
 
-export async function listJobs(source: JobSource, q: ListQuery): Promise<{ jobs: JobState[]; next: string | null }> {
+/** A job as GET /jobs lists it: upstream's JobState, and beyond it what it runs (a process, or an uploaded script's name) and when it was submitted. */
+export interface ListedJob extends JobState {
+  process: string | null;
+  time_request: string | null;
+}
+
+export async function listJobs(source: JobSource, q: ListQuery): Promise<{ jobs: ListedJob[]; next: string | null }> {
   const { client, controlQueue } = source;
   const namespace = client.options.namespace;
   const token = q.next ? decodeNextToken(q.next) : undefined;
@@ -97,7 +105,11 @@ export async function listJobs(source: JobSource, q: ListQuery): Promise<{ jobs:
   }
   // Each job as its visibility record shows it: one call for the page.
   // (A job failed under an older release costs one more read: 8 at a time.)
-  const jobs = await mapLimited(page.executions ?? [], READ_CONCURRENCY, async (raw) => stateOf(client, await executionInfoFromRaw(raw, client.options.loadedDataConverter, raw, namespace)));
+  const jobs = await mapLimited(page.executions ?? [], READ_CONCURRENCY, async (raw): Promise<ListedJob> => {
+    const info = await executionInfoFromRaw(raw, client.options.loadedDataConverter, raw, namespace);
+    const memo = (info.memo ?? {}) as Partial<JobMemo>;
+    return { ...(await stateOf(client, info)), process: info.typedSearchAttributes.get(JOB_PROCESS) ?? memo.process ?? null, time_request: memo.timeRequest ?? null };
+  });
   const nextToken = page.nextPageToken && page.nextPageToken.length > 0 ? encodeNextToken(page.nextPageToken) : null;
   return { jobs, next: nextToken };
 }

@@ -72,6 +72,14 @@ export function openApiDocument(): Record<string, unknown> {
         responses: { 200: { description: 'text', content: { 'text/plain': { schema: { type: 'string' } } } }, 404: error('unknown job'), ...unauthorized },
       },
     },
+    '/jobs/{id}/input': {
+      get: {
+        summary: 'What the job was submitted with (beyond upstream): process or script, entrypoint, params, name, file, queue, time limit',
+        security: secured,
+        parameters: [idParam],
+        responses: { 200: json(S.SubmittedJob, 'its submission'), 404: error('unknown job, or one Temporal has forgotten'), ...unauthorized },
+      },
+    },
     '/jobs/{id}/rerun': {
       post: {
         summary: 'The same job again, as a new job (beyond upstream): its process or script, params, options, name and a copy of its inputs',

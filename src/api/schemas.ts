@@ -16,6 +16,11 @@ export const JobState = z
   })
   .meta({ id: 'JobState', description: "A job's state (upstream's JobState)." });
 
+export const ListedJob = JobState.extend({
+  process: z.string().nullable().describe("beyond upstream: the process it runs, or the name of the script uploaded for it"),
+  time_request: z.string().nullable().describe('beyond upstream: when it was submitted (UTC, as time_info.request)'),
+}).meta({ id: 'ListedJob', description: 'A job as the list shows it: its state, its process and when it was submitted.' });
+
 const Step = z.object({ info: z.string(), duration: z.number().describe('seconds; -1 while the step runs') });
 
 export const JobDetails = JobState.extend({
@@ -31,12 +36,34 @@ export const JobDetails = JobState.extend({
 }).meta({ id: 'JobDetails', description: "A job's details (upstream's JobDetails; `children` and `waiting` beyond upstream)." });
 
 export const JobList = z
-  .object({ jobs: z.array(JobState), next: z.string().nullable().describe('token of the next page, or null') })
+  .object({ jobs: z.array(ListedJob), next: z.string().nullable().describe('token of the next page, or null') })
   .meta({ id: 'JobList' });
 
 export const Deleted = JobState.extend({ deleted: z.boolean() }).meta({ id: 'DeletedJob' });
 
-export const Outputs = z.object({ outputs: z.array(z.string()) }).meta({ id: 'Outputs' });
+export const Outputs = z
+  .object({
+    outputs: z.array(z.string()),
+    files: z.array(z.object({ name: z.string(), bytes: z.number().int().nullable().describe('null for a folder') })).describe('beyond upstream: the same entries with their sizes'),
+  })
+  .meta({ id: 'Outputs' });
+
+export const SubmittedJob = z
+  .object({
+    process: z.string().describe("a predefined process, or 'custom' for an uploaded script"),
+    script: z.string().describe("the uploaded script's name, or the process's script file"),
+    entrypoint: z.string(),
+    params: z.unknown(),
+    name: z.string().nullable(),
+    file: z.string().nullable().describe('the uploaded model or archive'),
+    root_file: z.string().nullable(),
+    queue: z.string(),
+    time_limit: z.number().describe('seconds'),
+    compute_only: z.boolean(),
+    time_request: z.string().describe('when it was submitted (UTC)'),
+    parent_id: z.string().nullable().describe('the job that spawned it, for a sub-task'),
+  })
+  .meta({ id: 'SubmittedJob', description: 'What a job was submitted with (beyond upstream).' });
 export const Probe = z
   .object({ status: z.enum(['alive', 'ready', 'not ready']), detail: z.string().optional().describe('what was checked, or why not ready') })
   .meta({ id: 'Probe' });

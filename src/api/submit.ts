@@ -14,7 +14,7 @@ import { jobPaths, toShare } from '../shared/share';
 import { naiveUtc } from '../shared/time';
 import type { JobInput, JobMemo } from '../shared/types';
 import { badRequest, HttpError, temporalUnreachable, unreachable } from './errors';
-import { JOB_WORKFLOW_TYPE, type JobState } from './job-state';
+import { JOB_WORKFLOW_TYPE, readJobInput, type JobState } from './job-state';
 import { paramsProblem, readParamSpecs } from '../shared/param-specs';
 import { JOB_PATH_VERSION } from '../shared/path-version';
 import { ORPHAN_AFTER_MS } from './orphans';
@@ -283,15 +283,8 @@ async function startJob(client: Client, config: Config, input: JobInput, process
  * the first event of its history: a job Temporal has forgotten cannot be run again.
  */
 export async function rerunJob(client: Client, config: Config, original: string, newId: string): Promise<JobState> {
-  const page = await client.workflowService.getWorkflowExecutionHistory({
-    namespace: client.options.namespace,
-    execution: { workflowId: original },
-    maximumPageSize: 1,
-  });
-  const started = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
-  const payload = started?.input?.payloads?.[0];
-  if (!payload) throw new HttpError(404, `Job '${original}' has no start input left in Temporal: it cannot be run again`);
-  const before = client.options.loadedDataConverter.payloadConverter.fromPayload(payload) as JobInput;
+  const before = await readJobInput(client, original);
+  if (!before) throw new HttpError(404, `Job '${original}' has no start input left in Temporal: it cannot be run again`);
   if (before.parentId) throw badRequest(`Job '${original}' is a sub-task: run its parent again`);
   const from = jobPaths(config.sharePath, original);
   const to = jobPaths(config.sharePath, newId);

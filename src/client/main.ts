@@ -282,10 +282,12 @@ export function program(): Command {
         if (o.alias) q.set('name', o.alias);
         if (o.all) q.set('all', 'true');
         if (o.limit) q.set('limit', o.limit);
-        const page = await api().json<{ jobs: { uuid: string; name: string | null; status: string; progress: number | null; error: string | null }[] }>(`/jobs?${q}`);
+        type Listed = { uuid: string; name: string | null; status: string; progress: number | null; error: string | null; process?: string | null };
+        const page = await api().json<{ jobs: Listed[] }>(`/jobs?${q}`);
         if (g().json) return print(page);
         if (page.jobs.length === 0) return print(dim('no jobs'));
-        for (const j of page.jobs) print(`${j.uuid}  ${colourOf(j.status)(j.status.padEnd(8))} ${j.progress === null ? '    ' : `${String(j.progress).padStart(3)}%`}  ${j.name ?? ''}${j.error ? `  ${red(j.error)}` : ''}`);
+        const width = Math.max(...page.jobs.map((j) => (j.process ?? '').length));
+        for (const j of page.jobs) print(`${j.uuid}  ${colourOf(j.status)(j.status.padEnd(8))} ${j.progress === null ? '    ' : `${String(j.progress).padStart(3)}%`}  ${dim((j.process ?? '').padEnd(width))}  ${j.name ?? ''}${j.error ? `  ${red(j.error)}` : ''}`);
       }),
     );
   job(cmd.command('details').description("a job's details")).action(act(async (o: { job: string }) => print(await api().json(`/jobs/${o.job}/details`))));

@@ -45,6 +45,14 @@ async function json(path: string, init: RequestInit = {}): Promise<Json> {
 const badge = (status: string) => h('span', { className: `badge s-${status}` }, status);
 const bar = (progress: number | null, big = false) =>
   h('div', { className: `bar${big ? ' big' : ''}`, role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': progress ?? 0, 'aria-label': 'progress' }, h('span', { style: `width:${progress ?? 0}%` }));
+/** How often a job page lists its sub-tasks again while they start. */
+const CHILDREN_EVERY_MS = 2000;
+/** A naive UTC time of the API (upstream's time_info), in the reader's own time zone. */
+const when = (t: string | null | undefined) => {
+  if (!t) return '';
+  const d = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(t) ? t : `${t}Z`);
+  return Number.isNaN(d.getTime()) ? t : d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+};
 const bytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`);
 
 /** The page's content, replaced; `cleanup` runs when the user leaves it. */
@@ -141,6 +149,8 @@ function jobsPage(params: URLSearchParams) {
             h('td', {}, box),
             h('td', { className: 'id' }, h('a', { href: `#/jobs/${j.uuid}` }, j.uuid.slice(0, 8))),
             h('td', {}, j.name ?? ''),
+            h('td', { className: 'hide-small' }, j.process ?? ''),
+            h('td', { className: 'hide-small muted' }, when(j.time_request)),
             h('td', {}, badge(j.status)),
             h('td', { className: 'hide-small' }, j.progress === null ? '' : bar(j.progress)),
             h('td', { className: 'error hide-small' }, j.error ?? ''),
@@ -172,7 +182,7 @@ function jobsPage(params: URLSearchParams) {
     h('button', { type: 'submit' }, 'Filter'),
     cancelSelected,
   );
-  const table = h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, h('span', { className: 'muted' }, '✓')), h('th', {}, 'Job'), h('th', {}, 'Name'), h('th', {}, 'Status'), h('th', { className: 'hide-small' }, 'Progress'), h('th', { className: 'hide-small' }, 'Error'))), body);
+  const table = h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, h('span', { className: 'muted' }, '✓')), h('th', {}, 'Job'), h('th', {}, 'Name'), h('th', { className: 'hide-small' }, 'Process'), h('th', { className: 'hide-small' }, 'Submitted'), h('th', {}, 'Status'), h('th', { className: 'hide-small' }, 'Progress'), h('th', { className: 'hide-small' }, 'Error'))), body);
   show('Jobs', filters, h('div', { className: 'panel' }, table, info, h('div', { className: 'row' }, prev, next)));
   void load();
   const timer = setInterval(load, 3000); // live refresh
@@ -260,9 +270,10 @@ async function jobPage(id: string) {
     ),
   );
   const temporal = h('span');
+  const submitted = h('dl', { className: 'submitted' });
   show(
     `Job ${id.slice(0, 8)}`,
-    h('div', { className: 'panel' }, h('p', { className: 'id muted' }, id, ' ', temporal), h('div', { className: 'head' }, status, actions), progress, current, result),
+    h('div', { className: 'panel' }, h('p', { className: 'id muted' }, id, ' ', temporal), h('div', { className: 'head' }, status, actions), progress, current, result, submitted),
     h('div', { className: 'grid' }, h('div', { className: 'panel' }, h('h2', {}, 'Steps'), steps), h('div', { className: 'panel' }, h('h2', {}, 'Sub-tasks'), children)),
     h('div', { className: 'panel' }, h('h2', {}, 'Log'), log),
     h('div', { className: 'panel' }, h('h2', {}, 'Outputs'), outputs, thumbs, viewer, meta),
@@ -274,14 +285,60 @@ async function jobPage(id: string) {
     })
     .catch(() => {});
 
+  // What it was submitted with: its process or script, its file, its params.
+  void json(`/jobs/${id}/input`)
+    .then((input) => {
+      const item = (term: string, ...value: (Node | string)[]) => [h('dt', {}, term), h('dd', {}, ...value)];
+      const params = JSON.stringify(input.params ?? {}, null, 2);
+      submitted.replaceChildren(
+        ...item('Process', input.process === 'custom' ? `script ${input.script}` : input.process, input.entrypoint === 'main' ? '' : h('span', { className: 'muted' }, ` (${input.entrypoint})`)),
+        ...(input.name ? item('Name', input.name) : []),
+        ...item('Submitted', when(input.time_request)),
+        ...(input.file ? item('File', input.file, input.root_file ? h('span', { className: 'muted' }, ` (opens ${input.root_file})`) : '') : []),
+        ...item('Queue', `${input.queue}, time limit ${input.time_limit} s`),
+        ...(input.parent_id ? item('Parent', h('a', { href: `#/jobs/${input.parent_id}` }, input.parent_id.slice(0, 8))) : []),
+        ...item('Params', params === '{}' ? h('span', { className: 'muted' }, 'none') : h('pre', {}, params)),
+      );
+    })
+    .catch(() => {}); // a job Temporal has forgotten: its state still shows
+
   const controller = new AbortController();
   // What the page holds: its event stream, its images' object URLs, its 3D viewer.
   const urls: string[] = [];
   let stopPreview = () => {};
   cleanup = () => {
     controller.abort();
+    clearTimeout(again);
     for (const u of urls) URL.revokeObjectURL(u);
     stopPreview();
+  };
+  // The sub-tasks' links: listed again at most every CHILDREN_EVERY_MS, however many start (a
+  // fan-out of hundreds sends as many events), and once more at the end.
+  const counts = h('p');
+  const tree = h('ul');
+  let inFlight = false;
+  let dirty = false;
+  let listedAt = 0;
+  let again: ReturnType<typeof setTimeout> | undefined;
+  const listChildren = (now = false) => {
+    dirty = true;
+    if (inFlight || (again && !now)) return; // the list in flight or the one planned will show them
+    clearTimeout(again);
+    again = setTimeout(() => void relist(), now ? 0 : Math.max(0, listedAt + CHILDREN_EVERY_MS - Date.now()));
+  };
+  const relist = async () => {
+    again = undefined;
+    inFlight = true;
+    dirty = false;
+    listedAt = Date.now();
+    try {
+      const meta = await json(`/backend/get_task_meta/${id}`);
+      tree.replaceChildren(...meta.children.map((c: string) => h('li', {}, h('a', { href: `#/jobs/${c}` }, c.slice(0, 8)))));
+    } catch {
+      // the counts still show; the next event lists them again
+    }
+    inFlight = false;
+    if (dirty && !controller.signal.aborted) listChildren();
   };
   let stepCount = 0;
   const addStep = (info: string, duration: number | null) => {
@@ -290,7 +347,8 @@ async function jobPage(id: string) {
     stepCount += 1;
   };
   const showOutputs = async () => {
-    const { outputs: names } = await json(`/jobs/${id}/outputs`);
+    const { outputs: names, files } = await json(`/jobs/${id}/outputs`);
+    const sizeOf = new Map<string, number | null>((files ?? []).map((f: { name: string; bytes: number | null }) => [f.name, f.bytes]));
     if (!names.length) {
       outputs.replaceChildren(h('p', { className: 'muted' }, 'No outputs.'));
       return;
@@ -307,6 +365,7 @@ async function jobPage(id: string) {
               'tr',
               {},
               h('td', {}, n),
+              h('td', { className: 'muted num' }, sizeOf.get(n) == null ? '' : bytes(sizeOf.get(n)!)),
               h(
                 'td',
                 {},
@@ -371,12 +430,11 @@ async function jobPage(id: string) {
           log.append(`${data.line}\n`);
           if (atEnd) log.scrollTop = log.scrollHeight;
         } else if (type === 'children') {
-          const meta = await json(`/backend/get_task_meta/${id}`).catch(() => ({ children: [] }));
-          children.replaceChildren(
-            h('p', {}, `${data.done} of ${data.started} done${data.failed ? `, ${data.failed} failed` : ''}`),
-            h('ul', {}, ...meta.children.map((c: string) => h('li', {}, h('a', { href: `#/jobs/${c}` }, c.slice(0, 8))))),
-          );
+          counts.replaceChildren(`${data.done} of ${data.started} done${data.failed ? `, ${data.failed} failed` : ''}`);
+          if (!children.contains(counts)) children.replaceChildren(counts, tree);
+          listChildren();
         } else if (type === 'end') {
+          listChildren(true);
           status.replaceChildren(badge(data.status));
           progress.replaceChildren(bar(data.status === 'SUCCESS' ? 100 : data.progress, true));
           current.textContent = '';

@@ -46,7 +46,7 @@ describe('a script that replaces its outputs/ with a link', () => {
     };
     const { body } = await submit(stack, { script });
     const final = await waitForEnd(stack, body.uuid);
-    expect(await (await stack.api(`/jobs/${body.uuid}/outputs`)).json()).toEqual({ outputs: [] });
+    expect(await (await stack.api(`/jobs/${body.uuid}/outputs`)).json()).toEqual({ outputs: [], files: [] });
     expect((await stack.api(`/jobs/${body.uuid}/outputs/hostname`)).status).toBe(404);
     expect(final.status).toBe('FAILURE');
     expect(final.error).toBe("the job's outputs/ was replaced by a link; nothing is archived");
@@ -114,7 +114,7 @@ describe('DELETE /jobs/{id}', () => {
     const res = await stack.api(`/jobs/${done.body.uuid}`, { method: 'DELETE' });
     expect(await res.json()).toMatchObject({ uuid: done.body.uuid, status: 'SUCCESS', deleted: true });
     expect(fs.existsSync(path.join(stack.sharePath, done.body.uuid))).toBe(false);
-    expect(await (await stack.api(`/jobs/${done.body.uuid}/outputs`)).json()).toEqual({ outputs: [] });
+    expect(await (await stack.api(`/jobs/${done.body.uuid}/outputs`)).json()).toEqual({ outputs: [], files: [] });
 
     const running = await submit(stack, { script: fixture('forever.ts') });
     await eventually(() => (fs.existsSync(path.join(stack.sharePath, running.body.uuid, 'outputs', 'pids.json')) ? true : undefined));
@@ -155,7 +155,8 @@ describe('GET /jobs', () => {
       return r.jobs.length === 4 ? r : undefined;
     });
     expect(listed.jobs.map((j) => j.uuid).sort()).toEqual([...ids].sort());
-    expect(listed.jobs[0]).toMatchObject({ name, status: 'SUCCESS', progress: 100, error: null });
+    expect(listed.jobs.find((j) => j.uuid === ids[0])).toMatchObject({ name, status: 'SUCCESS', progress: 100, error: null, process: 'api_test' });
+    expect(listed.jobs.find((j) => j.uuid === parent)).toMatchObject({ process: 'chatty.ts' });
 
     const first = (await (await stack.api(`/jobs?name=${name}&limit=3`)).json()) as { jobs: unknown[]; next: string };
     expect(first.jobs).toHaveLength(3);
@@ -179,7 +180,8 @@ describe('GET /jobs', () => {
       const r = (await (await stack.api(`/jobs?name=${name}&status=FAILURE`)).json()) as { jobs: unknown[] };
       return r.jobs.length === 1 ? r : undefined;
     });
-    expect(failures).toEqual({ jobs: [own], next: null });
+    // The list shows what its own page shows, and beyond it what it ran and when.
+    expect(failures).toEqual({ jobs: [{ ...own, process: 'throws.ts', time_request: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+$/) }], next: null });
     expect((await stack.api('/jobs?status=LOST')).status).toBe(400);
     expect((await stack.api('/jobs?limit=0')).status).toBe(400);
   });

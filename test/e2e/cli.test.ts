@@ -61,9 +61,13 @@ describe('pixyz', () => {
     const watched = await pixyz(['--json', 'status', '-j', id, '-w']);
     expect(watched.code).toBe(0);
     expect(JSON.parse(watched.out)).toMatchObject({ uuid: id, status: 'SUCCESS', result: { params: { hello: 'cli' } } });
-    const listed = JSON.parse((await pixyz(['--json', 'jobs', '-a', 'from-cli'])).out) as { jobs: { uuid: string }[] };
+    const listed = JSON.parse((await pixyz(['--json', 'jobs', '-a', 'from-cli'])).out) as { jobs: { uuid: string; process: string; time_request: string }[] };
     expect(listed.jobs.map((j) => j.uuid)).toContain(id);
-    expect((await pixyz(['jobs', '-a', 'from-cli'])).out).toMatch(new RegExp(`^${id}  SUCCESS  100%  from-cli$`, 'm'));
+    expect((await pixyz(['jobs', '-a', 'from-cli'])).out).toMatch(new RegExp(`^${id}  SUCCESS  100%  api_test  from-cli$`, 'm'));
+    // What it ran, when, with what (beyond upstream).
+    expect(listed.jobs.find((j) => j.uuid === id)).toMatchObject({ process: 'api_test', time_request: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    const input = await (await fetch(`${stack.url}/jobs/${id}/input`, { headers: { 'x-api-key': stack.key } })).json();
+    expect(input).toMatchObject({ process: 'api_test', params: { hello: 'cli' }, name: 'from-cli', file: null, parent_id: null });
     expect(JSON.parse((await pixyz(['details', '-j', id])).out)).toMatchObject({ uuid: id, status: 'SUCCESS' });
     // As the bars show it: the start of the id.
     expect(JSON.parse((await pixyz(['details', '-j', id.slice(0, 8)])).out)).toMatchObject({ uuid: id });

@@ -81,6 +81,10 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
     await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
     await expect.poll(() => page.locator('.badge').first().textContent(), { timeout: 30_000 }).toBe('SUCCESS');
     await page.getByRole('cell', { name: 'output.glb' }).waitFor();
+    // Its size beside it, and what it was submitted with.
+    expect(await page.getByRole('row', { name: /output\.glb/ }).textContent()).toMatch(/\d+(\.\d)? (B|KiB|MiB)/);
+    const submitted = page.locator('dl.submitted');
+    await expect.poll(() => submitted.textContent()).toMatch(/Processconvert_file.*Filecube\.obj.*Params\{\s*"extension": "glb"\s*\}/s);
     await accessible('job');
     await shot('3-job');
   });
@@ -139,6 +143,7 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
     await page.getByRole('button', { name: 'Filter' }).click();
     await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
     expect(await page.locator('tbody tr .badge').textContent()).toBe('REVOKED');
+    expect(await page.locator('tbody tr td').nth(3).textContent()).toBe('slow.ts'); // its process column: the script's name
     await accessible('jobs');
     await shot('6-jobs');
   });

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_NAME, JOB_PROCESS, JOB_STATUS } from '../../src/shared/search-attributes';
 import { statusQuery } from '../../src/workflows/definitions';
+import fs from 'node:fs';
 import path from 'node:path';
 import { pixyzExecute } from '../../src/sdk';
 import { details, eventually, readScript, REPO, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
@@ -66,7 +67,8 @@ describe('a job submitted over HTTP', () => {
 
   it('lists and serves its outputs', async () => {
     const list = await (await stack.api(`/jobs/${jobId}/outputs`)).json();
-    expect(list).toEqual({ outputs: ['report.json', 'triangle.obj'] });
+    const sizes = Object.fromEntries(['report.json', 'triangle.obj'].map((n) => [n, fs.statSync(path.join(stack.sharePath, jobId, 'outputs', n)).size]));
+    expect(list).toEqual({ outputs: ['report.json', 'triangle.obj'], files: [{ name: 'report.json', bytes: sizes['report.json'] }, { name: 'triangle.obj', bytes: MODEL.length }] });
 
     const file = await stack.api(`/jobs/${jobId}/outputs/triangle.obj`);
     expect(file.status).toBe(200);

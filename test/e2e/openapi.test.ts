@@ -59,6 +59,8 @@ describe('the OpenAPI document', () => {
     await waitForEnd(stack, uuid);
     await conforms('/jobs/{id}/details', 'get', await stack.api(`/jobs/${uuid}/details`)); // done
     await conforms('/jobs/{id}/outputs', 'get', await stack.api(`/jobs/${uuid}/outputs`));
+    await conforms('/jobs/{id}/input', 'get', await stack.api(`/jobs/${uuid}/input`));
+    await conforms('/jobs/{id}/input', 'get', await stack.api('/jobs/00000000-0000-4000-8000-000000000000/input')); // 404
     await conforms('/jobs', 'get', await stack.api('/jobs?limit=5'));
     await conforms('/backend/get_task_meta/{id}', 'get', await stack.api(`/backend/get_task_meta/${uuid}`));
     await conforms('/jobs/{id}/cancel', 'post', await stack.api(`/jobs/${uuid}/cancel`, { method: 'POST' }));

@@ -88,7 +88,7 @@ describe('sub-tasks', () => {
     const { id, final } = await run('directories');
     expect(final.error).toBeNull();
     const outputs = await (await stack.api(`/jobs/${id}/outputs`)).json();
-    expect(outputs).toEqual({ outputs: ['from-clone.txt', 'part.bin', 'size.txt'] });
+    expect(outputs.outputs).toEqual(['from-clone.txt', 'part.bin', 'size.txt']);
     expect(final.result.cloned).toEqual({ input: 'part.bin', outputDir: path.join(stack.sharePath, id, 'outputs') });
     const own = final.result.own as string;
     expect(final.result.measured).toEqual({ input: 'part.bin', outputDir: path.join(stack.sharePath, own, 'outputs') });
