@@ -2,15 +2,23 @@
 // at its first visit, and served with the rest of the API — no separate build step, no CDN.
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import * as esbuild from 'esbuild';
 import express from 'express';
 import { REPO_ROOT } from '../shared/config';
 
 const UI_DIR = path.join(REPO_ROOT, 'src', 'ui');
 
+export interface UiFile {
+  body: Uint8Array;
+  /** The same, gzipped once at build time (a browser gets this one: the 3D viewer's chunk shrinks about 4×). */
+  gzip: Uint8Array;
+  type: string;
+}
+
 export interface UiBundle {
   /** Output files by their path under /ui/. */
-  files: Map<string, { body: Uint8Array; type: string }>;
+  files: Map<string, UiFile>;
 }
 
 const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.html': 'text/html; charset=utf-8' };
@@ -29,13 +37,10 @@ export async function buildUi(): Promise<UiBundle> {
     logLevel: 'silent',
     chunkNames: 'chunks/[name]-[hash]',
   });
-  const files = new Map<string, { body: Uint8Array; type: string }>();
-  for (const out of result.outputFiles) {
-    const rel = path.relative('/ui', out.path).split(path.sep).join('/');
-    files.set(rel, { body: out.contents, type: TYPES[path.extname(rel)] ?? 'application/octet-stream' });
-  }
-  const html = fs.readFileSync(path.join(UI_DIR, 'index.html'));
-  files.set('index.html', { body: html, type: TYPES['.html']! });
+  const files = new Map<string, UiFile>();
+  const add = (rel: string, body: Uint8Array) => files.set(rel, { body, gzip: zlib.gzipSync(body, { level: 9 }), type: TYPES[path.extname(rel)] ?? 'application/octet-stream' });
+  for (const out of result.outputFiles) add(path.relative('/ui', out.path).split(path.sep).join('/'), out.contents);
+  add('index.html', fs.readFileSync(path.join(UI_DIR, 'index.html')));
   return { files };
 }
 
@@ -52,9 +57,10 @@ export function uiRouter(extra: { temporalUiUrl: string | null; namespace: strin
     }));
   const router = express.Router();
   // The page at /ui (this API has no trailing slashes); its assets under /ui/.
-  router.get('/ui', async (_req, res) => {
+  router.get('/ui', async (req, res) => {
     const { files } = await bundle();
-    res.set('Cache-Control', 'no-cache').type(TYPES['.html']!).send(Buffer.from(files.get('index.html')!.body));
+    res.set('Cache-Control', 'no-cache');
+    sendFile(req, res, files.get('index.html')!);
   });
   router.get('/ui/config.json', (_req, res) => {
     res.json({ temporalUiUrl: extra.temporalUiUrl, namespace: extra.namespace });
@@ -69,7 +75,14 @@ export function uiRouter(extra: { temporalUiUrl: string | null; namespace: strin
     }
     // Chunk names carry their hash: cached for good; the page and its entry points are checked.
     res.set('Cache-Control', rel.startsWith('chunks/') ? 'public, max-age=31536000, immutable' : 'no-cache');
-    res.type(file.type).send(Buffer.from(file.body));
+    sendFile(req, res, file);
   });
   return router;
+}
+
+/** A file of the bundle, gzipped for a client that takes it. */
+function sendFile(req: express.Request, res: express.Response, file: UiFile): void {
+  res.type(file.type).vary('Accept-Encoding');
+  if (req.acceptsEncodings('gzip', 'identity') === 'gzip') res.set('Content-Encoding', 'gzip').send(Buffer.from(file.gzip));
+  else res.send(Buffer.from(file.body));
 }

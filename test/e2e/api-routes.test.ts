@@ -174,7 +174,7 @@ describe('GET /jobs', () => {
     // A failed job is listed with the error and progress its own page shows.
     const failed = (await submit(stack, { script: fixture('throws.ts'), name })).body.uuid;
     await waitForEnd(stack, failed);
-    const own = await (await stack.api(`/jobs/${failed}`)).json();
+    const own = (await (await stack.api(`/jobs/${failed}`)).json()) as Record<string, unknown>;
     expect(own).toMatchObject({ status: 'FAILURE', progress: 0, error: 'the model is broken: no faces' });
     const failures = await eventually(async () => {
       const r = (await (await stack.api(`/jobs?name=${name}&status=FAILURE`)).json()) as { jobs: unknown[] };
@@ -352,5 +352,21 @@ describe('a job Temporal has forgotten', () => {
     expect(await (await stack.api(`/jobs/${ok}`, { method: 'DELETE' })).json()).toMatchObject({ status: 'SUCCESS', deleted: true });
     expect(fs.existsSync(path.join(stack.sharePath, ok))).toBe(false);
     expect((await stack.api(`/jobs/${ok}`)).status).toBe(404);
+  });
+});
+
+describe('the dashboard’s files', () => {
+  it('are served gzipped to a browser that takes it, plain to one that does not', async () => {
+    const zipped = await fetch(`${stack.url}/ui`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(zipped.headers.get('content-encoding')).toBe('gzip');
+    expect(zipped.headers.get('vary')).toMatch(/Accept-Encoding/i);
+    const page = await zipped.text(); // fetch unzips it
+    const script = /src="\/ui\/([^"]+\.js)"/.exec(page)![1]!;
+    const wire = Number((await fetch(`${stack.url}/ui/${script}`, { headers: { 'accept-encoding': 'gzip' }, method: 'HEAD' })).headers.get('content-length'));
+    const plain = await fetch(`${stack.url}/ui/${script}`, { headers: { 'accept-encoding': 'identity' } });
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    const body = await plain.arrayBuffer();
+    expect(wire).toBeGreaterThan(0);
+    expect(wire).toBeLessThan(body.byteLength / 2);
   });
 });

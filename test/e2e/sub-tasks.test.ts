@@ -87,7 +87,7 @@ describe('sub-tasks', () => {
   it('share the parent’s directory when cloned, and get their own from a fresh context', async () => {
     const { id, final } = await run('directories');
     expect(final.error).toBeNull();
-    const outputs = await (await stack.api(`/jobs/${id}/outputs`)).json();
+    const outputs = (await (await stack.api(`/jobs/${id}/outputs`)).json()) as { outputs: string[] };
     expect(outputs.outputs).toEqual(['from-clone.txt', 'part.bin', 'size.txt']);
     expect(final.result.cloned).toEqual({ input: 'part.bin', outputDir: path.join(stack.sharePath, id, 'outputs') });
     const own = final.result.own as string;
