@@ -57,6 +57,20 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   socket.resume();
 }
 
+/** How long a stopping API lets the requests in progress finish (an upload, a download) before it cuts them. */
+export const CLOSE_GRACE_MS = 10_000;
+let closeGraceMs = CLOSE_GRACE_MS;
+/** For tests: another grace. */
+export function setCloseGraceMs(ms: number): void {
+  closeGraceMs = ms;
+}
+
+/** A request whose answer lasts as long as its job: an event stream, a followed log. */
+function isStream(req: http.IncomingMessage): boolean {
+  const url = req.url ?? '';
+  return /^\/jobs\/[^/?]+\/events(\?|$)/.test(url) || (/^\/jobs\/[^/?]+\/logs\?/.test(url) && /[?&]follow=(true|1)(&|$)/.test(url));
+}
+
 /** Serves the API on config.apiHost:apiPort (port 0: any free port). */
 export async function listen(deps: ApiDeps, port = deps.config.apiPort): Promise<ApiServer> {
   const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, createApp(deps));
@@ -65,6 +79,15 @@ export async function listen(deps: ApiDeps, port = deps.config.apiPort): Promise
   // closing at that very moment (ECONNRESET on a poll).
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  // No deadline on a whole request (Node's is 5 minutes): an upload of gigabytes takes longer.
+  // A stalled upload is dropped instead (submit.ts, UPLOAD_IDLE_MS).
+  server.requestTimeout = 0;
+  // Requests in progress, so that a stop lets them finish (streams, which clients resume, are cut).
+  const inFlight = new Map<http.IncomingMessage, http.ServerResponse>();
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    inFlight.set(req, res);
+    res.once('close', () => inFlight.delete(req));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, deps.config.apiHost, resolve);
@@ -74,10 +97,22 @@ export async function listen(deps: ApiDeps, port = deps.config.apiPort): Promise
   deps.log.info(`API listening on http://${host}:${actual}`);
   return {
     url: `http://${host}:${actual}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Event streams and followed logs would never end by themselves: their clients reconnect.
+      for (const [req, res] of inFlight) if (isStream(req)) res.destroy();
+      if (inFlight.size > 0) {
+        deps.log.info(`waiting up to ${closeGraceMs / 1000} s for ${inFlight.size} request(s) in progress (uploads, downloads)`);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all([...inFlight.values()].map((res) => new Promise((resolve) => res.once('close', resolve)))),
+          new Promise((resolve) => (timer = setTimeout(resolve, closeGraceMs))),
+        ]);
+        clearTimeout(timer);
+      }
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }

@@ -48,6 +48,14 @@ export function safeBasename(name: string | undefined): string | null {
   return base.slice(0, 255);
 }
 
+/** An upload that sends no byte for this long is dropped (its directory removed). */
+export const UPLOAD_IDLE_MS = 120_000;
+let uploadIdleMs = UPLOAD_IDLE_MS;
+/** For tests: a shorter wait. */
+export function setUploadIdleMs(ms: number): void {
+  uploadIdleMs = ms;
+}
+
 /** Streams the multipart body: file parts straight to `inputsDir`, never whole in memory. */
 function receive(req: Request, inputsDir: string, maxBytes: number): Promise<Upload> {
   return new Promise((resolve, reject) => {
@@ -144,6 +152,11 @@ function receive(req: Request, inputsDir: string, maxBytes: number): Promise<Upl
     req.on('close', () => {
       if (!req.complete) fail(new ClientGone('client disconnected during the upload'));
     });
+    // However long an upload takes (a model may be gigabytes on a slow link), but not one that
+    // stalls: its connection is dropped, as a client gone.
+    const stalled = () => req.destroy();
+    req.socket.setTimeout(uploadIdleMs, stalled);
+    bb.on('close', () => req.socket.setTimeout(0));
     req.pipe(bb);
   });
 }

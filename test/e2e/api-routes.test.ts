@@ -1,11 +1,13 @@
 // The routes beyond a single job's round trip: processes, cancel, delete, logs, listing.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../src/api/server';
+import { setUploadIdleMs, UPLOAD_IDLE_MS } from '../../src/api/submit';
 import { eventually, isAlive, readScript, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 
 const fixture = (name: string) => ({ name, content: readScript(`test/fixtures/${name}`) });
@@ -368,5 +370,64 @@ describe('the dashboard’s files', () => {
     const body = await plain.arrayBuffer();
     expect(wire).toBeGreaterThan(0);
     expect(wire).toBeLessThan(body.byteLength / 2);
+  });
+});
+
+describe('an upload in progress', () => {
+  /** Starts a multipart POST /jobs by hand: its script part, then the first bytes of a model; `rest` sends the remainder. */
+  const startUpload = (url: string) => {
+    const boundary = `b${crypto.randomUUID()}`;
+    const head =
+      `--${boundary}\r\nContent-Disposition: form-data; name="script"; filename="up.ts"\r\n\r\nexport function main() { return 1; }\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.obj"\r\n\r\n`;
+    const tail = `\r\n--${boundary}--\r\n`;
+    const model = Buffer.alloc(256 * 1024, 'v 0 0 0\n');
+    const req = http.request(`${url}/jobs`, { method: 'POST', headers: { 'x-api-key': stack.key, 'content-type': `multipart/form-data; boundary=${boundary}` } });
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+    });
+    req.write(head);
+    req.write(model.subarray(0, model.length / 2));
+    return { answer, rest: () => req.end(Buffer.concat([model.subarray(model.length / 2), Buffer.from(tail)])) };
+  };
+
+  it('finishes when the API stops meanwhile (event streams are cut at once), and one that stalls is dropped', async () => {
+    const api = await listen({ config: stack.config, client: stack.client, log: pino({ level: 'silent' }) }, 0);
+    const upload = startUpload(api.url);
+    const running = (await submit(stack, { process: 'sleep', params: { duration: 30 } })).body.uuid;
+    const stream = await fetch(`${api.url}/jobs/${running}/events`, { headers: { 'x-api-key': stack.key } });
+    const streamEnded = stream.text().then(() => 'ended', () => 'cut');
+    await new Promise((r) => setTimeout(r, 200));
+    let stopped = false;
+    const closing = api.close().then(() => (stopped = true));
+    await streamEnded; // at once, not when its job ends in 30 s:
+    expect((await (await stack.api(`/jobs/${running}`)).json()).status).not.toMatch(/SUCCESS|FAILURE|REVOKED/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stopped).toBe(false); // it waits for the upload
+    upload.rest();
+    const { status, body } = await upload.answer;
+    expect(status).toBe(200);
+    expect(JSON.parse(body)).toMatchObject({ status: 'SENT' });
+    await closing;
+    await stack.api(`/jobs/${running}/cancel`, { method: 'POST' });
+
+    // An upload that sends nothing more is dropped after UPLOAD_IDLE_MS, leaving no directory.
+    const share = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-stall-'));
+    setUploadIdleMs(500);
+    const other = await listen({ config: { ...stack.config, sharePath: share }, client: stack.client, log: pino({ level: 'silent' }) }, 0);
+    try {
+      const stalled = startUpload(other.url);
+      await expect(stalled.answer).rejects.toThrow(/socket hang up|ECONNRESET/);
+      await eventually(async () => (fs.readdirSync(share).length === 0 ? true : undefined));
+    } finally {
+      setUploadIdleMs(UPLOAD_IDLE_MS);
+      await other.close();
+      fs.rmSync(share, { recursive: true, force: true });
+    }
   });
 });
