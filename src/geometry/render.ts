@@ -34,6 +34,8 @@ const norm = (a: Vec3): Vec3 => {
 };
 
 const SUPERSAMPLE = 2;
+/** The share of the frame's wider side a model's outline fills (the rest is margin). */
+const FILL = 0.9;
 const LIGHT: Vec3 = norm([-0.4, 0.8, 0.6]);
 
 
@@ -108,11 +110,30 @@ export function renderView(doc: Document, view: View, width: number, height: num
   const up = cross(right, forward);
   const f = 1 / Math.tan(fovY / 2);
 
-  const project = (p: Vec3): Vec3 => {
-    const d = sub(p, eye);
+  // The camera sees the whole bounding sphere, so the model is smaller than the frame and, where
+  // its outline is lopsided (an L, a bracket), off-centre. A lens shift and zoom (a change of the
+  // pinhole's intrinsics, the same perspective) centre the drawn outline and make it fill FILL.
+  const lens = (d: Vec3) => {
     const z = dot(d, forward); // distance along the view, > 0 in front
-    const x = (dot(d, right) * f) / (aspect * z);
-    const y = (dot(d, up) * f) / z;
+    return [(dot(d, right) * f) / (aspect * z), (dot(d, up) * f) / z, z] as const;
+  };
+  let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (const t of tris) {
+    for (const p of [t.a, t.b, t.c]) {
+      const [x, y] = lens(sub(p, eye));
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
+    }
+  }
+  const span = Math.max(x1 - x0, y1 - y0);
+  const zoom = span > 1e-9 ? (2 * FILL) / span : 1;
+  const [cx, cy] = span > 1e-9 ? [(x0 + x1) / 2, (y0 + y1) / 2] : [0, 0];
+  const project = (p: Vec3): Vec3 => {
+    const [lx, ly, z] = lens(sub(p, eye));
+    const x = (lx - cx) * zoom;
+    const y = (ly - cy) * zoom;
     return [((x + 1) / 2) * W, ((1 - y) / 2) * H, z];
   };
 

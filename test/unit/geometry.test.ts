@@ -149,6 +149,21 @@ describe('thumbnails', () => {
     expect(d.n / (w * h)).toBeGreaterThan(0.98); // a filled square, not an outline
   });
 
+  it('centres every view of a lopsided model on what it shows, filling the frame', () => {
+    // An L of three cubes: its silhouette is centred on its bounding box in no view.
+    const doc = createDocument();
+    const grey = colorMaterial(doc, 'grey', [0.5, 0.5, 0.5, 1]);
+    for (const [i, c] of ([[0, 0, 0], [2, 0, 0], [2, 2, 0]] as const).entries()) addMesh(doc, { name: `c${i}`, ...cube([...c]), material: grey });
+    for (const view of UPSTREAM_VIEWS) {
+      const d = drawn(renderView(doc, view, 200, 150));
+      expect(Math.abs(d.minX - (d.width - 1 - d.maxX)), `${view.name}: left vs right margin`).toBeLessThanOrEqual(2);
+      expect(Math.abs(d.minY - (d.height - 1 - d.maxY)), `${view.name}: top vs bottom margin`).toBeLessThanOrEqual(2);
+      const fill = Math.max((d.maxX - d.minX + 1) / d.width, (d.maxY - d.minY + 1) / d.height);
+      expect(fill, `${view.name}: share of the frame`).toBeGreaterThan(0.85);
+      expect(fill, `${view.name}: a margin left`).toBeLessThan(0.97);
+    }
+  });
+
   it('shows a black part’s shape: its lit faces are lighter than its dark ones, none pure black', () => {
     const doc = createDocument();
     addMesh(doc, { name: 'black', ...cube(), material: colorMaterial(doc, 'black', [0, 0, 0, 1]) });
