@@ -406,7 +406,7 @@ describe('an upload in progress', () => {
     let stopped = false;
     const closing = api.close().then(() => (stopped = true));
     await streamEnded; // at once, not when its job ends in 30 s:
-    expect((await (await stack.api(`/jobs/${running}`)).json()).status).not.toMatch(/SUCCESS|FAILURE|REVOKED/);
+    expect(((await (await stack.api(`/jobs/${running}`)).json()) as { status: string }).status).not.toMatch(/SUCCESS|FAILURE|REVOKED/);
     await new Promise((r) => setTimeout(r, 300));
     expect(stopped).toBe(false); // it waits for the upload
     upload.rest();
