@@ -66,7 +66,7 @@ describe('a worker killed with SIGKILL mid-job', () => {
       let corrupted = 0;
       const writerZip = await archive(writer);
       if ([...writerZip.keys()].join() !== 'model.obj' || writerZip.get('model.obj')!.toString() !== 'v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n') corrupted++;
-      expect(await (await cluster.api(`/jobs/${writer}/outputs`)).json()).toEqual({ outputs: ['model.obj'] });
+      expect(await (await cluster.api(`/jobs/${writer}/outputs`)).json()).toEqual({ outputs: ['model.obj'], files: [{ name: 'model.obj', bytes: 32 }] });
       const convertZip = await archive(convert);
       if (![...convertZip.keys()].some((name) => name.endsWith('.obj')) || [...convertZip.keys()].some((name) => name.includes('.partial'))) corrupted++;
       const partsZip = await archive(fanOut);
