@@ -6,6 +6,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { ensureTemporalCli, ROOT } = require('./temporal-cli.cjs');
+const { ensurePythonPackage } = require('./python-package.cjs');
 
 const postinstall = process.argv.includes('--postinstall');
 const lifecycle = process.env.npm_lifecycle_event || '';
@@ -42,6 +43,9 @@ function installDependencies() {
 
 function main() {
   if (!postinstall && dependenciesStale()) installDependencies(); // its postinstall brings the CLI
+  // Python job scripts: the venv's interpreter sees `pixyz_worker` (a missing Python only stops them).
+  const pythonProblem = ensurePythonPackage({ log });
+  if (pythonProblem) log(pythonProblem);
   // The worker and the API alone connect to a server, and so does `npm start` against an existing
   // cluster (TEMPORAL_ADDRESS). Tests always start their own.
   const needCli =

@@ -1,7 +1,7 @@
 import { extractLimits, type Config } from '../shared/config';
 import { CONTROL_QUEUE, taskQueueName } from '../shared/queues';
 import { ComputeSlots } from './compute-slots';
-import { createRunnerPool, createScriptActivities } from './run-script';
+import { createRunnerPools, createScriptActivities } from './run-script';
 import { createShareActivities } from './share';
 
 /**
@@ -9,7 +9,8 @@ import { createShareActivities } from './share';
  * script processes they use, which the worker closes when it stops.
  */
 export function createActivities(config: Config, env: NodeJS.ProcessEnv = process.env) {
-  const pool = createRunnerPool({
+  const pool = createRunnerPools({
+    python: config.python,
     scriptMaxMemoryMb: config.worker.scriptMaxMemoryMb,
     niceness: config.worker.scriptNiceness,
     poolSize: config.worker.runnerPoolSize,
@@ -30,7 +31,7 @@ export function createActivities(config: Config, env: NodeJS.ProcessEnv = proces
       sharePath: config.sharePath,
       limits: extractLimits(config),
     }),
-    ...createScriptActivities({ sharePath: config.sharePath, queues: config.queues, computeSlots: (taskQueue) => slots.get(taskQueue) }, pool),
+    ...createScriptActivities({ sharePath: config.sharePath, processPath: config.processPath, queues: config.queues, computeSlots: (taskQueue) => slots.get(taskQueue) }, pool),
   };
   return { activities, pool, slots };
 }

@@ -5,10 +5,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory, CancelledFailure } from '@temporalio/common';
-import { REPO_ROOT } from '../shared/config';
+import { PYTHON_PACKAGE_DIR, REPO_ROOT } from '../shared/config';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import type { FromRunner, ScriptErrorInfo, ScriptJob, ScriptUsage, ToRunner } from '../shared/protocol';
 import { fromShare, isPartialFile, jobPaths, logFile } from '../shared/share';
+import { isPythonScript } from '../shared/processes';
 import type { ProgressSnapshot, RunScriptInput, RunScriptOutput } from '../shared/types';
 import type { ComputeSlots, ScriptSlot } from './compute-slots';
 import { killGroup, RunnerPool } from './runner-pool';
@@ -46,6 +47,8 @@ export interface ScriptActivityDeps extends SubTaskDeps {
 
 export interface ScriptPoolDeps {
   scriptMaxMemoryMb: number;
+  /** The interpreter of Python job scripts (PIXYZ_PYTHON). */
+  python: string;
   /** Niceness added to each script process (0: the worker's own priority). */
   niceness?: number;
   /** Idle script processes kept ready (RUNNER_POOL_SIZE). */
@@ -58,18 +61,41 @@ export interface ScriptPoolDeps {
   env: NodeJS.ProcessEnv;
 }
 
-/** The script processes of one worker: forked ahead of time, reused, scrubbed environment, heap cap. */
-export function createRunnerPool(deps: ScriptPoolDeps): RunnerPool {
-  return new RunnerPool({
-    size: deps.poolSize,
-    runner: RUNNER,
-    execArgv: runnerExecArgv(deps.scriptMaxMemoryMb),
-    env: scriptEnvironment(deps.env),
-    cwd: os.tmpdir(),
-    niceness: deps.niceness ?? 0,
-    maxJobs: deps.maxJobs,
-    maxMemoryMb: deps.maxMemoryMb,
+/** The script processes of one worker, TypeScript and Python: each pool started ahead, reused, with a scrubbed environment. */
+export class ScriptPools {
+  constructor(
+    readonly node: RunnerPool,
+    readonly python: RunnerPool,
+  ) {}
+
+  for(script: string): RunnerPool {
+    return isPythonScript(script) ? this.python : this.node;
+  }
+
+  warm(): void {
+    this.node.warm();
+    this.python.warm();
+  }
+
+  close(): void {
+    this.node.close();
+    this.python.close();
+  }
+}
+
+export function createRunnerPools(deps: ScriptPoolDeps): ScriptPools {
+  const env = scriptEnvironment(deps.env);
+  const common = { size: deps.poolSize, cwd: os.tmpdir(), niceness: deps.niceness ?? 0, maxJobs: deps.maxJobs, maxMemoryMb: deps.maxMemoryMb };
+  const node = new RunnerPool({ ...common, runner: RUNNER, execArgv: runnerExecArgv(deps.scriptMaxMemoryMb), env });
+  const python = new RunnerPool({
+    ...common,
+    runner: 'pixyz_worker.runner',
+    execArgv: [],
+    command: { program: deps.python, args: ['-u', '-m', 'pixyz_worker.runner'] },
+    // `pixyz_worker` from this checkout, whatever interpreter PIXYZ_PYTHON names.
+    env: { ...env, PYTHONPATH: [PYTHON_PACKAGE_DIR, env.PYTHONPATH].filter(Boolean).join(path.delimiter), PYTHONUNBUFFERED: '1' },
   });
+  return new ScriptPools(node, python);
 }
 
 /** What a script may see of the worker's environment: no API key, no Temporal credentials. */
@@ -123,7 +149,7 @@ function scriptFailure(error: ScriptErrorInfo, progress: ProgressSnapshot | null
   return failure;
 }
 
-export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPool) {
+export function createScriptActivities(deps: ScriptActivityDeps, pools: ScriptPools) {
   return {
     /**
      * Runs a job script in its own process group and returns what its entrypoint returned (while
@@ -219,6 +245,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pool: RunnerPoo
       fs.writeSync(logFd, `--- ${new Date().toISOString()} attempt ${ctx.info.attempt} on ${ctx.info.taskQueue}${after}\n`);
       log = fs.createWriteStream('', { fd: logFd, autoClose: false });
     }
+    const pool = pools.for(scriptJob.script);
     const runner = await pool.take();
     const { child, ready } = runner;
     // Unique to this job: a script cannot end its own log early by printing it.

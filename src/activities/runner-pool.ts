@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import type { Readable } from 'node:stream';
 import type { FromRunner } from '../shared/protocol';
@@ -33,8 +33,11 @@ export interface PooledRunner {
 export interface RunnerPoolOptions {
   /** Idle script processes kept ready; 0 starts each one on demand. */
   size: number;
+  /** The runner: a Node module (forked with `execArgv`), or a program and its arguments (`python -m pixyz_worker.runner`). */
   runner: string;
   execArgv: string[];
+  /** A program to run instead of forking Node with `runner` (it speaks the protocol over the IPC channel, NODE_CHANNEL_FD). */
+  command?: { program: string; args: string[] };
   /** The scrubbed environment every script process starts with. */
   env: NodeJS.ProcessEnv;
   cwd: string;
@@ -65,14 +68,15 @@ export class RunnerPool {
   constructor(private readonly opts: RunnerPoolOptions) {}
 
   private start(): PooledRunner {
-    const child = fork(this.opts.runner, [], {
-      execArgv: this.opts.execArgv,
+    const options = {
       cwd: this.opts.cwd,
       env: this.opts.env,
       detached: true, // its own process group, killed as one
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
-    });
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'] as ('ignore' | 'pipe' | 'ipc')[],
+      serialization: 'json' as const,
+    };
+    const { command } = this.opts;
+    const child = command ? spawn(command.program, command.args, options) : fork(this.opts.runner, [], { ...options, execArgv: this.opts.execArgv });
     if (this.opts.niceness && child.pid !== undefined) {
       try {
         os.setPriority(child.pid, Math.min(19, os.getPriority(process.pid) + this.opts.niceness));

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TemporalFailure } from '@temporalio/common';
+import { REPO_ROOT } from '../shared/config';
 import { ErrorType } from '../shared/errors';
+import { processScript } from '../shared/processes';
 import { closedJobStatus } from '../shared/job-status';
 import type { RunnerReply, RunnerRequest } from '../shared/protocol';
 import { countTasks, jsonBytes, MAX_SPAWN_BYTES, MAX_SUB_TASK_PARAMS_BYTES } from '../shared/canvas';
@@ -14,6 +16,8 @@ import { spawnUpdate } from '../workflows/definitions';
 
 export interface SubTaskDeps {
   sharePath: string;
+  /** Where a sub-task naming a process finds its script (PROCESS_PATH). */
+  processPath: string;
   /** Queues a sub-task may name (QUEUES). */
   queues: readonly string[];
 }
@@ -51,7 +55,13 @@ function normalizeCanvas(c: Canvas, deps: SubTaskDeps): Canvas {
         }
         data = toShare(deps.sharePath, abs);
       }
-      return { ...c, data };
+      const { script: _unchecked, ...task } = c; // a script names a process, never a file
+      if (c.process === undefined) return { ...task, data };
+      const file = processScript(deps.processPath, c.process);
+      if (file === null) {
+        throw new RequestError(ErrorType.InvalidInput, `sub-task ${c.id} names the process '${c.process}', which is not one: the processes are the scripts in PROCESS_PATH`);
+      }
+      return { ...task, data, script: path.relative(REPO_ROOT, file) };
     }
     case 'group':
     case 'chain':

@@ -21,8 +21,9 @@ import { isFinished } from '../shared/job-status';
 import { CONTROL_QUEUE, taskQueueName } from '../shared/queues';
 import { badRequest, errorHandler, notFound, tooEarly } from './errors';
 import { describeJob, JobNotFoundError, readJob, readJobInput, readJobState, submittedJob, taskMeta } from './job-state';
-import { listProcesses, processScript, unknownProcess } from './processes';
-import { inspectScript, ScriptParseError } from './script-options';
+import { listProcesses, unknownProcess } from './processes';
+import { processScript } from '../shared/processes';
+import { inspectAnyScript, inspectScript, ScriptParseError, type ScriptInfo } from './script-options';
 import { AppliedSubmitConfig } from './schemas';
 import { openApiDocument } from './openapi';
 import { rerunJob, submitJob } from './submit';
@@ -201,9 +202,9 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
     const name = String(req.params.name);
     const file = processScript(config.processPath, name);
     if (!file) throw badRequest(await unknownProcess(config.processPath, name));
-    let info: ReturnType<typeof inspectScript>;
+    let info: ScriptInfo;
     try {
-      info = inspectScript(file, await fsp.readFile(file, 'utf8'), 'main');
+      info = await inspectAnyScript(file, await fsp.readFile(file, 'utf8'), 'main', config.python);
     } catch (err) {
       if (err instanceof ScriptParseError) throw notFound(`Process '${name}' has no main function`);
       throw err;

@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import ts from 'typescript';
+import { PYTHON_PACKAGE_DIR } from '../shared/config';
+import { isPythonScript } from '../shared/processes';
 
 /** What the API learns from a script's source, without running it. */
 export interface ScriptInfo {
@@ -14,7 +17,6 @@ export class ScriptParseError extends Error {
   override name = 'ScriptParseError';
 }
 
-export const SCRIPT_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
 
 /** What inspectScript found (or refused) lately, by script content: a pipeline submits the same script again and again. */
 const inspected = new Map<string, ScriptInfo | ScriptParseError>();
@@ -26,7 +28,7 @@ const MAX_INSPECTED = 256;
  */
 export function inspectScript(fileName: string, source: string, entrypoint: string): ScriptInfo {
   const kind = path.extname(fileName).toLowerCase().endsWith('ts') ? 'ts' : 'js';
-  const key = crypto.createHash('sha256').update(`${kind}\0${entrypoint}\0`).update(source).digest('base64');
+  const key = cacheKey(kind, entrypoint, source);
   let known = inspected.get(key);
   if (known === undefined) {
     try {
@@ -35,9 +37,64 @@ export function inspectScript(fileName: string, source: string, entrypoint: stri
       if (!(err instanceof ScriptParseError)) throw err;
       known = err;
     }
-    if (inspected.size >= MAX_INSPECTED) inspected.delete(inspected.keys().next().value!);
-    inspected.set(key, known);
+    remember(key, known);
   }
+  return answer(known);
+}
+
+/**
+ * inspectScript for any job script: a Python one (`@pixyz_schedule(...)` options, the
+ * entrypoint's docstring) is read by `python -m pixyz_worker.options` (Python's own parser, tens
+ * of milliseconds: remembered by content too).
+ */
+export async function inspectAnyScript(fileName: string, source: string, entrypoint: string, python: string): Promise<ScriptInfo> {
+  if (!isPythonScript(fileName)) return inspectScript(fileName, source, entrypoint);
+  const key = cacheKey('py', entrypoint, source);
+  let known = inspected.get(key);
+  if (known === undefined) {
+    const read = await readPythonScript(python, path.basename(fileName), source, entrypoint);
+    known = 'error' in read ? new ScriptParseError(read.error) : { options: read.options, doc: read.doc };
+    remember(key, known);
+  }
+  return answer(known);
+}
+
+const PYTHON_INSPECT_TIMEOUT_MS = 15_000;
+
+function readPythonScript(python: string, fileName: string, source: string, entrypoint: string): Promise<{ error: string } | ScriptInfo> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, ['-I', '-c', PYTHON_INSPECT, entrypoint, fileName], { stdio: ['pipe', 'pipe', 'pipe'], timeout: PYTHON_INSPECT_TIMEOUT_MS });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdin.on('error', () => {}); // it exited early: its exit says why
+    child.once('error', (e) => reject(new Error(`Python scripts need a Python 3 interpreter: PIXYZ_PYTHON=${python} could not be run (${e.message})`)));
+    child.once('close', (code, signal) => {
+      try {
+        if (code !== 0) throw new Error(signal ?? `exit code ${code}`);
+        resolve(JSON.parse(Buffer.concat(out).toString('utf8')) as { error: string } | ScriptInfo);
+      } catch (e) {
+        reject(new Error(`${python} could not read the script's options (${(e as Error).message}): ${Buffer.concat(err).toString('utf8').trim().slice(-500)}`));
+      }
+    });
+    child.stdin.end(source);
+  });
+}
+
+/** Runs pixyz_worker.options from this checkout in isolated mode (no site-packages, no PYTHON* variables, no script folder on the path). */
+const PYTHON_INSPECT = `import sys; sys.path.insert(0, ${JSON.stringify(PYTHON_PACKAGE_DIR)}); sys.argv[0] = 'options'; from pixyz_worker.options import main; sys.exit(main())`;
+
+function cacheKey(kind: string, entrypoint: string, source: string): string {
+  return crypto.createHash('sha256').update(`${kind}\0${entrypoint}\0`).update(source).digest('base64');
+}
+
+function remember(key: string, known: ScriptInfo | ScriptParseError): void {
+  if (inspected.size >= MAX_INSPECTED) inspected.delete(inspected.keys().next().value!);
+  inspected.set(key, known);
+}
+
+function answer(known: ScriptInfo | ScriptParseError): ScriptInfo {
   if (known instanceof ScriptParseError) throw new ScriptParseError(known.message);
   return { options: { ...known.options }, doc: known.doc };
 }

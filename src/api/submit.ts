@@ -18,9 +18,10 @@ import { JOB_WORKFLOW_TYPE, readJobInput, type JobState } from './job-state';
 import { paramsProblem, readParamSpecs } from '../shared/param-specs';
 import { JOB_PATH_VERSION } from '../shared/path-version';
 import { ORPHAN_AFTER_MS } from './orphans';
-import { processScript, unknownProcess } from './processes';
+import { unknownProcess } from './processes';
 import { AppliedSubmitConfig } from './schemas';
-import { inspectScript, SCRIPT_EXTENSIONS, ScriptParseError } from './script-options';
+import { inspectAnyScript, ScriptParseError } from './script-options';
+import { processScript, SCRIPT_EXTENSIONS } from '../shared/processes';
 
 const FILE_PARTS = ['script', 'file'] as const;
 type FilePart = (typeof FILE_PARTS)[number];
@@ -353,7 +354,7 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
       const uploaded = upload.files.script;
       if (!uploaded) throw badRequest("'custom' process requires a 'script' file");
       if (!SCRIPT_EXTENSIONS.includes(path.extname(uploaded.name).toLowerCase())) {
-        throw badRequest(`The script '${uploaded.name}' must be TypeScript or JavaScript (${SCRIPT_EXTENSIONS.join(', ')})`);
+        throw badRequest(`The script '${uploaded.name}' must be TypeScript, JavaScript or Python (${SCRIPT_EXTENSIONS.join(', ')})`);
       }
       script = uploaded;
     } else {
@@ -366,7 +367,7 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
     let scheduled: Record<string, unknown>;
     try {
       const source = processName === 'custom' && upload.scriptSource ? upload.scriptSource.toString('utf8') : await fsp.readFile(script.path, 'utf8');
-      scheduled = inspectScript(script.name, source, submitted.entrypoint as string).options;
+      scheduled = (await inspectAnyScript(script.name, source, submitted.entrypoint as string, config.python)).options;
     } catch (err) {
       if (err instanceof ScriptParseError) throw badRequest(err.message);
       throw err;

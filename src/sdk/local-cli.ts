@@ -11,7 +11,8 @@ import { installSdkResolution } from './resolve';
 
 const USAGE = `usage: pixyz-local <script> [-i input] [-r root-file] [-o outputDir] [-e entrypoint] [-p params-json]
 
-Runs <script>'s entrypoint (default main) here, with its sub-tasks in this process.
+Runs <script>'s entrypoint (default main) here, with its sub-tasks in this process (a
+Python script .py runs with 'python -m pixyz_worker.local', which takes the same flags).
 An input .zip or .tar.gz is unpacked into a temporary folder, as the scheduler does, and its
 root file (-r, else the first model file in it) is the job's input file.
 Prints the progress to stderr and the result as JSON to stdout.`;

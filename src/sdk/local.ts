@@ -8,6 +8,7 @@ import { currentBackend, setBackend, type Backend } from './backend';
 import { settleStarts } from './canvas';
 import { callEntrypoint, loadEntrypoint } from './load';
 import { assertSerializable, ProgramContext } from './program-context';
+import { isPythonScript, processScript } from '../shared/processes';
 
 /** Upstream's id of a local run. */
 export const LOCAL_JOB_ID = '00000000-0000-0000-0000-000000000000';
@@ -21,6 +22,15 @@ interface LocalBase {
 interface Run {
   promise: Promise<unknown>;
   state: 'RUNNING' | 'SUCCESS' | 'FAILURE';
+}
+
+/** A predefined process's script for a sub-task in local mode: TypeScript or JavaScript, run in this process. */
+function localProcessScript(name: string): string {
+  const folder = path.resolve(process.env.PROCESS_PATH || path.join(__dirname, '..', '..', 'scripts', 'process'));
+  const file = processScript(folder, name);
+  if (file === null) throw new Error(`no process '${name}' in ${folder} (PROCESS_PATH)`);
+  if (isPythonScript(file)) throw new Error(`the process '${name}' is a Python script: local mode of a TypeScript script runs TypeScript processes only (through the scheduler, either runs)`);
+  return file;
 }
 
 /** Runs sub-tasks in-process, one entrypoint call each, as upstream's local mode does. */
@@ -42,10 +52,11 @@ export class LocalBackend implements Backend {
   }
 
   private async runTask(sig: TaskSignature, params: unknown): Promise<JobResult> {
-    const fn = await loadEntrypoint(this.base.script, sig.entrypoint);
+    const script = sig.process === undefined ? this.base.script : localProcessScript(sig.process);
+    const fn = await loadEntrypoint(script, sig.entrypoint);
     const pc = new ProgramContext({
       taskId: LOCAL_JOB_ID,
-      script: this.base.script,
+      script,
       entrypoint: sig.entrypoint,
       params,
       isLocal: true,

@@ -58,6 +58,8 @@ export interface ExecuteOptions {
   raw?: boolean;
   computeOnly?: boolean;
   name?: string;
+  /** Run the entrypoint of a predefined process (a script in PROCESS_PATH, TypeScript or Python) instead of this job's script. */
+  process?: string;
 }
 
 /**
@@ -140,6 +142,7 @@ export class ProgramContext {
       rootFile: o.rootFile ?? null,
       computeOnly: options.computeOnly ?? o.computeOnly === true,
       name: options.name ?? null,
+      ...(options.process ? { process: options.process } : {}),
     };
   }
 

@@ -40,6 +40,8 @@ export interface Config {
   readonly sharePath: string;
   /** Predefined processes: one job script per process, `<name>.ts`. */
   readonly processPath: string;
+  /** The interpreter of Python job scripts (PIXYZ_PYTHON), which also reads their options at submission. */
+  readonly python: string;
   readonly temporal: {
     /** Unset: `npm start` runs the embedded dev server. */
     readonly address: string | undefined;
@@ -67,6 +69,16 @@ export interface Config {
   readonly maxExtractRatio: number;
   readonly worker: WorkerConfig;
   readonly logLevel: string;
+}
+
+/** The Python package of Python job scripts (`pixyz_worker`, `celery`'s names): put on every interpreter's path. */
+export const PYTHON_PACKAGE_DIR = path.join(REPO_ROOT, 'python');
+/** The project's venv (the install step makes it, with the Temporal CLI and `pixyz_worker`). */
+export const VENV_PYTHON = path.join(REPO_ROOT, '.temporal', 'venv', process.platform === 'win32' ? 'Scripts' : 'bin', process.platform === 'win32' ? 'python.exe' : 'python');
+
+/** The project venv's interpreter, else the system's `python3`. */
+function defaultPython(): string {
+  return fs.existsSync(VENV_PYTHON) ? VENV_PYTHON : 'python3';
 }
 
 /**
@@ -147,6 +159,7 @@ export function loadConfig(env: Env = withDotEnv(process.env)): Config {
     apiHost: env.API_HOST || '0.0.0.0',
     sharePath: path.resolve(env.SHARE_PATH || path.join(REPO_ROOT, 'share')),
     processPath: path.resolve(env.PROCESS_PATH || path.join(REPO_ROOT, 'scripts', 'process')),
+    python: env.PIXYZ_PYTHON || defaultPython(),
     temporal: {
       address: env.TEMPORAL_ADDRESS || undefined,
       namespace: env.TEMPORAL_NAMESPACE || 'default',

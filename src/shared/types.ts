@@ -84,6 +84,10 @@ export interface TaskSignature {
   rootFile: string | null;
   computeOnly: boolean;
   name: string | null;
+  /** Another script's entrypoint: a predefined process by name (TypeScript or Python); unset: the job's own script. */
+  process?: string;
+  /** The process's script, relative to the repository: set by the worker from `process`, never by a script. */
+  script?: string;
 }
 
 /** Upstream's canvas (Celery): sub-tasks in parallel, in sequence, or a group then a merge. */

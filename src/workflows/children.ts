@@ -46,8 +46,8 @@ export function childJob(parent: JobInput, sig: TaskSignature, params: unknown, 
   const ownInput = shared && sig.data !== null && sig.data !== parent.data;
   return {
     jobId: sig.id,
-    process: parent.process,
-    script: parent.script,
+    // Another process's entrypoint (its script found by the activity that took the request), or the parent's script.
+    ...(sig.process !== undefined && sig.script !== undefined ? { process: sig.process, script: sig.script } : { process: parent.process, script: parent.script }),
     entrypoint: sig.entrypoint,
     params,
     data: shared && !ownInput ? parent.data : sig.data,
@@ -68,7 +68,7 @@ export function childJob(parent: JobInput, sig: TaskSignature, params: unknown, 
 }
 
 function childOptions(parent: JobInput, job: JobInput) {
-  const memo: JobMemo = { name: job.name, process: parent.process, timeRequest: job.timeRequest };
+  const memo: JobMemo = { name: job.name, process: job.process, timeRequest: job.timeRequest };
   return {
     workflowId: job.jobId,
     taskQueue: taskQueueName(parent.taskQueuePrefix, CONTROL_QUEUE),
@@ -79,7 +79,7 @@ function childOptions(parent: JobInput, job: JobInput) {
     // A job id names one job for good: never the run of another, even after the first is gone.
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     typedSearchAttributes: [
-      { key: JOB_PROCESS, value: `${parent.process === 'custom' ? parent.script.split('/').pop() : parent.process}:${job.entrypoint}` },
+      { key: JOB_PROCESS, value: `${job.process === 'custom' ? job.script.split('/').pop() : job.process}:${job.entrypoint}` },
       { key: JOB_STATUS, value: 'PENDING' },
       ...(job.name ? [{ key: JOB_NAME, value: job.name }] : []),
     ],

@@ -58,13 +58,13 @@ describe('a script that replaces its outputs/ with a link', () => {
 describe('predefined processes', () => {
   it('are listed, without a key, and documented from their doc comment', async () => {
     const list = await (await fetch(`${stack.url}/processes`)).json();
-    expect(list).toEqual({ processes: ['api_test', 'convert_file', 'generate_metadata', 'generate_thumbnails', 'sleep', 'thumbnail_chained'] });
+    expect(list).toEqual({ processes: ['api_test', 'convert_file', 'file_checksum', 'generate_metadata', 'generate_thumbnails', 'sleep', 'thumbnail_chained'] });
     const doc = (await (await fetch(`${stack.url}/processes/sleep`)).json()) as { doc: string };
     expect(doc.doc).toMatch(/^Process 'sleep' documentation:\n\nSleep for a while/);
     const bad = await fetch(`${stack.url}/processes/nope`);
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({
-      detail: { code: 400, message: 'Bad Request', details: "Invalid process 'nope': the processes are api_test, convert_file, generate_metadata, generate_thumbnails, sleep, thumbnail_chained, or 'custom' with a script" },
+      detail: { code: 400, message: 'Bad Request', details: "Invalid process 'nope': the processes are api_test, convert_file, file_checksum, generate_metadata, generate_thumbnails, sleep, thumbnail_chained, or 'custom' with a script" },
     });
     expect((await fetch(`${stack.url}/processes/..%2Fconfig`)).status).toBe(400);
   });

@@ -180,7 +180,7 @@ describe('a refused submission', () => {
     ['an unknown queue', { script: fixture('throws.ts'), config: { queue: 'quantum' } }, /^Invalid queue 'quantum': configured queues are control, cpu, gpu/],
     ['a Python script', { script: { name: 'main.py', content: 'def main(pc, params): pass' } }, /must be TypeScript or JavaScript/],
     ['a script that does not parse', { script: { name: 'broken.ts', content: 'export function main( {' } }, /^The script does not parse: /],
-    ['an unknown process', { process: 'render_hologram' }, /^Invalid process 'render_hologram': the processes are api_test, convert_file, generate_metadata, generate_thumbnails, sleep, thumbnail_chained, or 'custom' with a script$/],
+    ['an unknown process', { process: 'render_hologram' }, /^Invalid process 'render_hologram': the processes are api_test, convert_file, file_checksum, generate_metadata, generate_thumbnails, sleep, thumbnail_chained, or 'custom' with a script$/],
     ['a process that reads models, sent a text file', { process: 'convert_file', file: { name: 'readme.txt', content: 'hello' } }, /^'readme.txt' is not a model this process reads: send glb, gltf, obj, stl, ply, step, stp, iges, igs, brep, brp, ifc, fbx, dae, 3ds, 3mf, off, or a zip or tar of them$/],
     ['a process that reads models, sent none', { process: 'generate_metadata' }, /^'generate_metadata' needs a model: send one as 'file' \(glb, gltf, /],
     ['a negative time limit', { script: fixture('throws.ts'), config: { time_limit: -5 } }, /^Invalid time_limit/],

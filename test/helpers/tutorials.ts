@@ -17,13 +17,16 @@ export interface LocalRun {
   stderr: string;
 }
 
+/** A tutorial's file: `00_sleep.ts` in scripts/tutorial, or a path from the repository's root (`scripts/tutorial-python/00_sleep.py`). */
+const tutorialPath = (tutorial: string) => (tutorial.includes('/') ? tutorial : `scripts/tutorial/${tutorial}`);
+
 /**
  * Runs scripts/tutorial/<tutorial> with bin/pixyz-local.cjs, writing into a new directory under
  * `work`. Asynchronous, so that a scheduled run may go on meanwhile.
  */
 export function runLocally(work: string, tutorial: string, params: unknown, input?: string, entrypoint?: string): Promise<LocalRun> {
   const dir = fs.mkdtempSync(path.join(work, 'out-'));
-  const args = [path.join(REPO, 'bin/pixyz-local.cjs'), path.join(REPO, 'scripts/tutorial', tutorial), '-o', dir, '-p', JSON.stringify(params)];
+  const args = [path.join(REPO, 'bin/pixyz-local.cjs'), path.join(REPO, tutorialPath(tutorial)), '-o', dir, '-p', JSON.stringify(params)];
   if (input) args.push('-i', input);
   if (entrypoint) args.push('-e', entrypoint);
   return new Promise((resolve, reject) => {
@@ -53,7 +56,7 @@ export async function runScheduled(
   options: { entrypoint?: string; timeoutMs?: number } = {},
 ): Promise<any> {
   const { status, body } = await submit(stack, {
-    script: { name: tutorial, content: readScript(`scripts/tutorial/${tutorial}`) },
+    script: { name: path.basename(tutorial), content: readScript(tutorialPath(tutorial)) },
     params,
     ...(input ? { file: { name: path.basename(input), content: fs.readFileSync(input) } } : {}),
     ...(options.entrypoint ? { config: { entrypoint: options.entrypoint } } : {}),
