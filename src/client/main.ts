@@ -341,7 +341,7 @@ export function program(): Command {
         }
       }),
     );
-  submitOptions(cmd.command('exec').description('run a script (TypeScript or JavaScript)').requiredOption('-s, --script <file>', 'the script')).action(
+  submitOptions(cmd.command('exec').description('run a script (TypeScript, JavaScript or Python)').requiredOption('-s, --script <file>', 'the script')).action(
     act(async (o: SubmitOptions & { script: string }) => runSubmission(api(), g(), submitFields('custom', o), { script: o.script, file: o.input }, o)),
   );
   submitOptions(cmd.command('process').description('run a predefined process (see `list`)').requiredOption('-n, --name <process>', 'the process')).action(

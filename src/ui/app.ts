@@ -457,8 +457,8 @@ async function submitPage() {
   const { processes } = await json('/processes');
   const kind = h('select', { id: 'process' }, h('option', { value: 'custom' }, 'my own script'), ...processes.map((p: string) => h('option', { value: p }, p))) as HTMLSelectElement;
   const doc = h('pre', { className: 'muted', style: 'white-space:pre-wrap' });
-  const scriptInput = h('input', { id: 'script', type: 'file', accept: '.ts,.mts,.js,.mjs,.cjs' }) as HTMLInputElement;
-  const scriptRow = h('div', {}, h('label', { for: 'script' }, 'Script (TypeScript or JavaScript)'), scriptInput);
+  const scriptInput = h('input', { id: 'script', type: 'file', accept: '.ts,.mts,.cts,.js,.mjs,.cjs,.py' }) as HTMLInputElement;
+  const scriptRow = h('div', {}, h('label', { for: 'script' }, 'Script (TypeScript, JavaScript or Python)'), scriptInput);
   const params = h('textarea', { id: 'params', spellcheck: 'false' }, '{}') as HTMLTextAreaElement;
   const name = h('input', { id: 'name', placeholder: 'optional' }) as HTMLInputElement;
   const fileInput = h('input', { id: 'file', type: 'file' }) as HTMLInputElement;
