@@ -8,6 +8,7 @@ import inspect
 import json
 import os
 import sys
+import traceback
 
 from .exception import PixyzNotSerializable, PixyzSdkMissing
 from .pc import ProgramContext, to_json_value
@@ -18,6 +19,7 @@ from .schedule import schedule_options
 MAX_RESULT_BYTES = 1024 * 1024
 #: The module name a job script is loaded under, as upstream (``external``).
 MODULE_NAME = "external"
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 class ScriptError(Exception):
@@ -99,3 +101,13 @@ def checked_result(value):
             f"the script result is {size} bytes of JSON, over the {MAX_RESULT_BYTES}-byte limit: write large data to a file in pc.get_output_dir() and return its name",
         )
     return data
+
+
+def script_traceback(err: BaseException) -> str:
+    """The traceback without this package's own frames: the script's calls, then the error (and what it was raised from)."""
+    tb = traceback.TracebackException.from_exception(err)
+    chain = tb
+    while chain is not None:
+        chain.stack = traceback.StackSummary.from_list([f for f in chain.stack if not f.filename.startswith(_PACKAGE_DIR + os.sep)])
+        chain = chain.__cause__ or (None if chain.__suppress_context__ else chain.__context__)
+    return "".join(tb.format())

@@ -257,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     except ex.ScriptError as err:
         print(str(err), file=sys.stderr)
         return 1
+    except Exception as err:  # noqa: BLE001 — the script's own failure: its traceback, as the job's details show it
+        print(ex.script_traceback(err), file=sys.stderr, end="")
+        return 1
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -17,7 +17,6 @@ import signal
 import sys
 import threading
 import time
-import traceback
 
 from . import execute as ex
 from .backend import set_backend
@@ -26,7 +25,6 @@ from .pc import ProgramContext
 
 PROGRESS_BURST = 10
 PROGRESS_EVERY_S = 0.1
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 _fd = -1
 _send_lock = threading.Lock()
@@ -195,14 +193,7 @@ def error_info(err: BaseException) -> dict:
         message = f"the script called exit({err.code!r})"
     else:
         message = str(err) or name
-    return {"type": "ScriptFailed", "name": name, "message": message, "stack": script_traceback(err)}
-
-
-def script_traceback(err: BaseException) -> str:
-    """The traceback without this package's own frames: the script's calls, then the error."""
-    tb = traceback.TracebackException.from_exception(err)
-    tb.stack = traceback.StackSummary.from_list([f for f in tb.stack if not f.filename.startswith(_PACKAGE_DIR + os.sep)])
-    return "".join(tb.format())
+    return {"type": "ScriptFailed", "name": name, "message": message, "stack": ex.script_traceback(err)}
 
 
 class _Baseline:

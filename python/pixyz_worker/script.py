@@ -5,6 +5,7 @@ import os  # noqa: F401  (upstream's script module exposed os: its examples call
 from datetime import datetime  # noqa: F401
 
 from .canvas import chain, chord, chunks, group, signature, subtask
+from . import exception as _exception
 from .exception import *  # noqa: F401,F403
 from .local import LocalPixyzTask
 from .pc import ProgramContext
@@ -57,4 +58,5 @@ __all__ = [
     "subtask_async",
     "PiXYZSession",
     "License",
+    *(name for name in dir(_exception) if isinstance(getattr(_exception, name), type) and issubclass(getattr(_exception, name), BaseException) and getattr(_exception, name).__module__ == _exception.__name__),
 ]

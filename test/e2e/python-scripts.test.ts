@@ -84,6 +84,25 @@ describe('Python tutorials, locally and through the scheduler', { timeout: 180_0
   });
 });
 
+describe('upstream names', { timeout: 120_000 }, () => {
+  it('behave the same locally and through the scheduler: pixyz_execute, signature, subtask, results, failures', async () => {
+    const expected = {
+      script: true,
+      entrypoint: 'main',
+      values: [2, 4, 6, 8, 10],
+      group: [12, 14],
+      group_children: 2,
+      as_tuple_ok: true,
+      states: ['SUCCESS', true, true],
+      failure: { type: 'SubTaskFailed', message: 'broken part 8', failed: true },
+      messages: ['FAILURE'],
+      raised: 'broken part 8',
+    };
+    expect((await runLocallyIn(work, 'test/fixtures/python/upstream_names.py', {})).result).toEqual(expected);
+    expect((await runScheduledOn(stack, 'test/fixtures/python/upstream_names.py', {})).result).toEqual(expected);
+  });
+});
+
 describe('Python and TypeScript sub-tasks, by process name', { timeout: 120_000 }, () => {
   it('a Python parent runs the TypeScript sleep process, and a TypeScript parent the Python file_checksum', async () => {
     const py = await submit(stack, { script: fixture('cross.py') });
