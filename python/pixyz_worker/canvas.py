@@ -129,32 +129,30 @@ def _steps(tasks) -> list:
     return out
 
 
-class group(_Canvas):
-    """Runs its steps in parallel; ``get()`` returns the list of their results."""
-
-    kind = "group"
+class _Sequence(_Canvas):
+    """A group or a chain: steps given as arguments, a list, or a generator."""
 
     def __init__(self, *tasks, **options):
         self.tasks = _steps(tasks)
 
     def to_canvas(self) -> dict:
-        return {"kind": "group", "id": str(uuid.uuid4()), "items": [t.to_canvas() for t in self.tasks]}
+        return {"kind": self.kind, "id": str(uuid.uuid4()), "items": [t.to_canvas() for t in self.tasks]}
+
+
+class group(_Sequence):
+    """Runs its steps in parallel; ``get()`` returns the list of their results."""
+
+    kind = "group"
 
     def result_of(self, canvas: dict, top: str | None) -> AsyncResult:
         members = [t.result_of(c, None) for t, c in zip(self.tasks, canvas["items"])]
         return GroupResult(canvas["id"], members) if top else _NestedGroup(canvas["id"], members)
 
 
-class chain(_Canvas):
+class chain(_Sequence):
     """Runs its steps one after the other; each gets the previous step's result as params."""
 
     kind = "chain"
-
-    def __init__(self, *tasks, **options):
-        self.tasks = _steps(tasks)
-
-    def to_canvas(self) -> dict:
-        return {"kind": "chain", "id": str(uuid.uuid4()), "items": [t.to_canvas() for t in self.tasks]}
 
     def result_of(self, canvas: dict, top: str | None) -> AsyncResult:
         # Celery's shape: the last step's result, whose parent is the step before, and so on.

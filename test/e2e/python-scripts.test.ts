@@ -5,18 +5,15 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { details, eventually, isAlive, readScript, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
-import { outputNames, runLocally as runLocallyIn, runScheduled as runScheduledOn } from '../helpers/tutorials';
+import { outputNames, QUAD_OBJ, quarterCrcSum, runLocally as runLocallyIn, runScheduled as runScheduledOn } from '../helpers/tutorials';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-python-'));
-const MODEL = Buffer.from('v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nf 1 2 3\nf 2 4 3\n');
+const MODEL = QUAD_OBJ;
 const modelFile = path.join(work, 'quad.obj');
 fs.writeFileSync(modelFile, MODEL);
-const quarterCrcSum = (data: Buffer) =>
-  [0, 1, 2, 3].reduce((sum, i) => sum + zlib.crc32(data.subarray(Math.floor((i * data.length) / 4), Math.floor(((i + 1) * data.length) / 4))), 0);
 
 const tutorial = (name: string) => `scripts/tutorial-python/${name}`;
 const runLocally = (name: string, params: unknown, input?: string) => runLocallyIn(work, tutorial(name), params, input);
@@ -48,14 +45,14 @@ describe('Python tutorials, locally and through the scheduler', { timeout: 180_0
     expect(scheduled.steps.map((s: { info: string }) => s.info)).toEqual(['Sleeping for 0.1 seconds (step 1/2)', 'Sleeping for 0.1 seconds (step 2/2)']);
   });
 
-  it('02_dag_sync and 02_dag_async: a chord of fresh contexts, joined and not', async () => {
+  it('02_dag: a chord of fresh contexts, joined (main) and not (main_async)', async () => {
     const expected = { crc32: quarterCrcSum(MODEL) };
-    const local = await runLocally('02_dag_sync.py', { sleep: 0 }, modelFile);
+    const local = await runLocally('02_dag.py', { sleep: 0 }, modelFile);
     expect(local.result).toEqual(expected);
     expect(local.outputs).toEqual(['crc_part0', 'crc_part1', 'crc_part2', 'crc_part3']);
-    expect((await runScheduled('02_dag_sync.py', { sleep: 0 }, modelFile)).result).toEqual(expected);
-    expect((await runLocally('02_dag_async.py', { sleep: 0 }, modelFile)).result).toEqual({ chord: expect.stringMatching(UUID) });
-    const { result } = await runScheduled('02_dag_async.py', { sleep: 0 }, modelFile);
+    expect((await runScheduled('02_dag.py', { sleep: 0 }, modelFile)).result).toEqual(expected);
+    expect((await runLocallyIn(work, tutorial('02_dag.py'), { sleep: 0 }, modelFile, 'main_async')).result).toEqual({ chord: expect.stringMatching(UUID) });
+    const { result } = await runScheduledOn(stack, tutorial('02_dag.py'), { sleep: 0 }, modelFile, { entrypoint: 'main_async' });
     // As Celery's, a chord's id is its body's: a job whose result is the merge's.
     expect((await waitForEnd(stack, result.chord)).result).toEqual(expected);
   });

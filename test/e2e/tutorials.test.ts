@@ -3,20 +3,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack';
-import { runLocally as runLocallyIn, runScheduled as runScheduledOn } from '../helpers/tutorials';
+import { QUAD_OBJ, quarterCrcSum, runLocally as runLocallyIn, runScheduled as runScheduledOn } from '../helpers/tutorials';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-tutorials-'));
-const MODEL = Buffer.from('v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nf 1 2 3\nf 2 4 3\n');
+const MODEL = QUAD_OBJ;
 const modelFile = path.join(work, 'quad.obj');
 fs.writeFileSync(modelFile, MODEL);
 
-/** The sum of the crc32 of the file's four quarters, as 02_celery_dag_* compute it. */
-const quarterCrcSum = (data: Buffer) =>
-  [0, 1, 2, 3].reduce((sum, i) => sum + zlib.crc32(data.subarray(Math.floor((i * data.length) / 4), Math.floor(((i + 1) * data.length) / 4))), 0);
 
 const runLocally = (tutorial: string, params: unknown, input?: string) => runLocallyIn(work, tutorial, params, input);
 const runScheduled = (tutorial: string, params: unknown, input?: string) => runScheduledOn(stack, tutorial, params, input);

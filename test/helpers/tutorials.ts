@@ -3,9 +3,17 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { expect } from 'vitest';
 import { JOB_PROCESS } from '../../src/shared/search-attributes';
 import { eventually, readScript, REPO, submit, waitForEnd, type Stack } from './stack';
+
+/** A two-triangle OBJ model: the tutorials' input. */
+export const QUAD_OBJ = Buffer.from('v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nf 1 2 3\nf 2 4 3\n');
+
+/** The sum of the crc32 of the file's four quarters, as the DAG tutorials (02_*) compute it. */
+export const quarterCrcSum = (data: Buffer) =>
+  [0, 1, 2, 3].reduce((sum, i) => sum + zlib.crc32(data.subarray(Math.floor((i * data.length) / 4), Math.floor(((i + 1) * data.length) / 4))), 0);
 
 export interface LocalRun {
   /** What the entrypoint returned (the last line pixyz-local prints). */

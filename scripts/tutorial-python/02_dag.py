@@ -1,8 +1,11 @@
-# A pseudo-distributed checksum, joined synchronously: main splits the input into 4 parts in its
-# outputs, then runs a chord of 4 `subtask` jobs (each a fresh context: its own job directory,
-# its input one part) and `merge_result` on the list of their results. main waits for it.
+# A pseudo-distributed checksum: main splits the input into 4 parts in its outputs, then runs a
+# chord of 4 `subtask` jobs (each a fresh context: its own job directory, one part its input) and
+# `merge_result` on the list of their results. `main` waits for the chord (a synchronous join);
+# `main_async` returns its id at once and ends, while the chord runs on (`pixyz status -j <id>`
+# follows it; as Celery's, a chord's id is its merge step's).
 #
 #   params: {"sleep": 1}   seconds each step pretends to work
+#   entrypoints: main (joined), main_async (-e main_async, or config {"entrypoint": "main_async"})
 import time
 import zlib
 
@@ -50,6 +53,11 @@ def main(pc: ProgramContext, params: dict):
     result = checksum_chord(pc, params).apply_async()
     with allow_join_result():
         return result.get()
+
+
+@pixyz_schedule()
+def main_async(pc: ProgramContext, params: dict):
+    return {"chord": checksum_chord(pc, params).apply_async().id}
 
 
 if __name__ == "__main__":
