@@ -37,6 +37,20 @@ export default tseslint.config(
     },
   },
   {
+    // Workflow code runs in the workflow sandbox only; what others share with it (the update,
+    // query and signal definitions, types) lives in src/shared.
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    ignores: ['src/workflows/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['**/workflows', '**/workflows/*'], allowTypeImports: true, message: 'Only types from src/workflows: shared definitions belong in src/shared.' }],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },
   },

@@ -16,7 +16,7 @@ import { killGroup, RunnerPool } from './runner-pool';
 import { finalRecord } from '../shared/final-state';
 import { ensureJobDirectories, outputsAreEmpty, recordFinalState } from './share';
 import { answer, type SubTaskDeps } from './sub-tasks';
-import { scriptRunningSignal } from '../workflows/definitions';
+import { scriptRunningSignal } from '../shared/definitions';
 
 /** Heartbeat this often even without progress: a cancel reaches an activity only in a heartbeat reply. */
 export const HEARTBEAT_INTERVAL_MS = 250;

@@ -12,7 +12,7 @@ import type { RunnerReply, RunnerRequest } from '../shared/protocol';
 import { countTasks, jsonBytes, MAX_SPAWN_BYTES, MAX_SUB_TASK_PARAMS_BYTES } from '../shared/canvas';
 import { isInside, isJobId, toShare } from '../shared/share';
 import type { Canvas, JobResult } from '../shared/types';
-import { spawnUpdate } from '../workflows/definitions';
+import { spawnUpdate } from '../shared/definitions';
 
 export interface SubTaskDeps {
   sharePath: string;

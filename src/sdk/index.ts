@@ -2,7 +2,8 @@
 export { ProgramContext, type ProgramContextOptions, type ExecuteOptions } from './program-context';
 export { AsyncResult } from './async-result';
 export { group, chain, chord, CanvasSignature, type Step } from './canvas';
-export { LocalPixyzTask, LOCAL_JOB_ID } from './local';
+export { LOCAL_JOB_ID } from './local';
+export { LocalPixyzTask } from './local-task';
 export { pixyzExecute, type PixyzExecuteOptions } from './client';
 export { pixyzSchedule, type ScheduleOptions, type Entrypoint, type ScheduledEntrypoint } from './schedule';
 export {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { archiveKind, ArchiveRefusal, extractArchive, findRootFile } from '../shared/archive';
 import { extractLimits, loadConfig } from '../shared/config';
-import { LocalPixyzTask } from './local';
+import { LocalPixyzTask } from './local-task';
 import { installSdkResolution } from './resolve';
 
 const USAGE = `usage: pixyz-local <script> [-i input] [-r root-file] [-o outputDir] [-e entrypoint] [-p params-json]

@@ -1,13 +1,12 @@
 // Local mode: the same script, the same calls, no scheduler. Sub-tasks run in this process.
-import fs from 'node:fs';
 import path from 'node:path';
 import { runCanvas, stepParams, taskValue } from '../shared/canvas';
 import type { Canvas, JobResult, SpawnOutput, TaskSignature } from '../shared/types';
 import { taskIds } from '../shared/canvas';
-import { currentBackend, setBackend, type Backend } from './backend';
-import { settleStarts } from './canvas';
+import type { Backend } from './backend';
 import { callEntrypoint, loadEntrypoint } from './load';
-import { assertSerializable, ProgramContext } from './program-context';
+import type { ProgramContext, ProgramContextOptions } from './program-context';
+import { assertSerializable } from './serializable';
 import { isPythonScript, processScript } from '../shared/processes';
 
 /** Upstream's id of a local run. */
@@ -33,12 +32,16 @@ function localProcessScript(name: string): string {
   return file;
 }
 
-/** Runs sub-tasks in-process, one entrypoint call each, as upstream's local mode does. */
+/** Runs sub-tasks in-process, one entrypoint call each, as upstream's local mode does (ProgramContext.fromLocal sets it up). */
 export class LocalBackend implements Backend {
   readonly jobId = LOCAL_JOB_ID;
   private readonly runs = new Map<string, Run>();
 
-  constructor(private readonly base: LocalBase) {}
+  /** `makeContext` builds each sub-task's context (ProgramContext's constructor, passed in: the context module imports this one). */
+  constructor(
+    private readonly base: LocalBase,
+    private readonly makeContext: (options: ProgramContextOptions) => ProgramContext,
+  ) {}
 
   private record(id: string, promise: Promise<unknown>): Promise<unknown> {
     const run: Run = { promise, state: 'RUNNING' };
@@ -54,7 +57,7 @@ export class LocalBackend implements Backend {
   private async runTask(sig: TaskSignature, params: unknown): Promise<JobResult> {
     const script = sig.process === undefined ? this.base.script : localProcessScript(sig.process);
     const fn = await loadEntrypoint(script, sig.entrypoint);
-    const pc = new ProgramContext({
+    const pc = this.makeContext({
       taskId: LOCAL_JOB_ID,
       script,
       entrypoint: sig.entrypoint,
@@ -123,47 +126,3 @@ export class LocalBackend implements Backend {
     await Promise.allSettled([...this.runs.values()].map((r) => r.promise));
   }
 }
-
-/** A context for running `script` on this machine, with its sub-tasks in-process. */
-export function fromLocal(script: string, inputPath?: string | null, outputDir?: string | null): ProgramContext {
-  const scriptPath = path.resolve(script);
-  const input = inputPath ? path.resolve(inputPath) : null;
-  const out = path.resolve(outputDir ?? process.cwd());
-  fs.mkdirSync(out, { recursive: true });
-  if (!currentBackend()) setBackend(new LocalBackend({ script: scriptPath, outputDir: out, inputFile: input }));
-  return new ProgramContext({
-    taskId: LOCAL_JOB_ID,
-    script: scriptPath,
-    data: input,
-    inputFile: input,
-    inputDir: input ? path.dirname(input) : null,
-    outputDir: out,
-    isLocal: true,
-  });
-}
-
-/** Upstream's LocalPixyzTask: run one entrypoint of a script here and now. */
-export const LocalPixyzTask = {
-  /**
-   * Runs `entrypoint` of `script` with `params`, writing outputs to `outputDir`, and returns what
-   * it returned. Sub-tasks it starts run in this process.
-   */
-  async fromCommandline(
-    script: string,
-    outputDir: string,
-    entrypoint = 'main',
-    params: unknown = {},
-    inputFile: string | null = null,
-    onProgress?: (pc: ProgramContext) => void,
-  ): Promise<unknown> {
-    const pc = fromLocal(script, inputFile, outputDir).update({ entrypoint, params });
-    if (onProgress) ProgramContext.attachReporter(pc, () => onProgress(pc));
-    const fn = await loadEntrypoint(pc.options.script!, entrypoint);
-    const result = await callEntrypoint(fn, pc, params);
-    pc.progressStop();
-    await settleStarts();
-    const backend = currentBackend();
-    if (backend instanceof LocalBackend) await backend.drain();
-    return result;
-  },
-};

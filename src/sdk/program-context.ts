@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { CONTROL_QUEUE, DEFAULT_SCRIPT_QUEUE } from '../shared/queues';
 import type { ProgressSnapshot, TaskSignature } from '../shared/types';
 import { AsyncResult } from './async-result';
-import { currentBackend } from './backend';
+import { currentBackend, setBackend } from './backend';
 import { start } from './canvas';
-import { fromLocal } from './local';
-import { PixyzNotSerializable, PixyzSecurityViolation, PixyzSharedDirectoryNotFound } from './errors';
+import { LOCAL_JOB_ID, LocalBackend } from './local';
+import { PixyzSecurityViolation, PixyzSharedDirectoryNotFound } from './errors';
+import { assertSerializable } from './serializable';
 import { Progress } from './progress';
 
 /** Everything a context holds; all of it is JSON. Upstream's keys, camelCased. */
@@ -201,7 +203,20 @@ export class ProgramContext {
    * current directory, and sub-tasks run in this process.
    */
   static fromLocal(script: string, inputPath?: string | null, outputDir?: string | null): ProgramContext {
-    return fromLocal(script, inputPath, outputDir);
+    const scriptPath = path.resolve(script);
+    const input = inputPath ? path.resolve(inputPath) : null;
+    const out = path.resolve(outputDir ?? process.cwd());
+    fs.mkdirSync(out, { recursive: true });
+    if (!currentBackend()) setBackend(new LocalBackend({ script: scriptPath, outputDir: out, inputFile: input }, (options) => new ProgramContext(options)));
+    return new ProgramContext({
+      taskId: LOCAL_JOB_ID,
+      script: scriptPath,
+      data: input,
+      inputFile: input,
+      inputDir: input ? path.dirname(input) : null,
+      outputDir: out,
+      isLocal: true,
+    });
   }
 
   /** @internal Called at each progress change (read `pc.progress` for the snapshot): the runner forwards progress to the worker through this. */
@@ -222,33 +237,4 @@ function inside(dir: string | null | undefined, kind: string, file: string | und
     throw new PixyzSecurityViolation(`'${file}' is outside the job's ${kind} directory`);
   }
   return target;
-}
-
-/** Fails at once, naming the culprit, when a value cannot travel as JSON. */
-export function assertSerializable(value: unknown, what: string): void {
-  const seen = new Set<unknown>();
-  const walk = (v: unknown, where: string): void => {
-    if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) throw new PixyzNotSerializable(`${what}: ${where} is ${v}, which JSON cannot carry`);
-      return;
-    }
-    if (v === undefined) return;
-    if (typeof v === 'bigint' || typeof v === 'function' || typeof v === 'symbol') {
-      throw new PixyzNotSerializable(`${what}: ${where} is a ${typeof v}, which JSON cannot carry`);
-    }
-    if (seen.has(v)) throw new PixyzNotSerializable(`${what}: ${where} is a circular reference`);
-    seen.add(v);
-    if (Array.isArray(v)) v.forEach((item, i) => walk(item, `${where}[${i}]`));
-    else if (v instanceof Date) return;
-    else {
-      const proto = Object.getPrototypeOf(v);
-      if (proto !== Object.prototype && proto !== null && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
-        throw new PixyzNotSerializable(`${what}: ${where} is a ${proto?.constructor?.name ?? 'object'}, not plain JSON`);
-      }
-      for (const [k, item] of Object.entries(v)) walk(item, `${where}.${k}`);
-    }
-    seen.delete(v);
-  };
-  walk(value, 'value');
 }

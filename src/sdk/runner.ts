@@ -17,7 +17,8 @@ import type { Canvas, SpawnOutput } from '../shared/types';
 import { setBackend, type Backend } from './backend';
 import { forgetStarts, settleStarts } from './canvas';
 import { PixyzNotSerializable, SubTaskFailed } from './errors';
-import { assertSerializable, ProgramContext } from './program-context';
+import { ProgramContext } from './program-context';
+import { assertSerializable } from './serializable';
 import { installSdkResolution } from './resolve';
 import { callEntrypoint, loadEntrypoint, ScriptLoadError, warmCompiler } from './load';
 

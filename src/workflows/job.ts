@@ -24,7 +24,7 @@ import { JOB_STATUS } from '../shared/search-attributes';
 import type { FinalState, JobInput, JobResult, JobStatus, JobStatusView, PreparedShare, PublishedFailure } from '../shared/types';
 import { startCanvas, startTask, taskIds, validateCanvas } from './children';
 import { follows } from './path-version';
-import { scriptRunningSignal, spawnUpdate, statusQuery } from './definitions';
+import { scriptRunningSignal, spawnUpdate, statusQuery } from '../shared/definitions';
 
 export { scriptRunningSignal, spawnUpdate, statusQuery };
 

@@ -2,7 +2,7 @@
 // progress while it runs, download its outputs and their zip, find it in Temporal.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_NAME, JOB_PROCESS, JOB_STATUS } from '../../src/shared/search-attributes';
-import { statusQuery } from '../../src/workflows/definitions';
+import { statusQuery } from '../../src/shared/definitions';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pixyzExecute } from '../../src/sdk';

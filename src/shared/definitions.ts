@@ -1,6 +1,7 @@
-// The job workflow's query and update, importable by clients and activities without the workflow code.
+// The job workflow's query, update and signal: shared by the workflow, its activities and the API
+// (definitions only: no workflow code runs where they are imported).
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { JobStatusView, SpawnInput, SpawnOutput } from '../shared/types';
+import type { JobStatusView, SpawnInput, SpawnOutput } from './types';
 
 export const statusQuery = defineQuery<JobStatusView>('status');
 /** Sent by the job's own runScript activity when the script calls pc.execute() or a canvas helper. */
