@@ -12,11 +12,11 @@ import {
 } from '@temporalio/workflow';
 import { ErrorType } from '../shared/errors';
 import { CONTROL_QUEUE, taskQueueName } from '../shared/queues';
-import { JOB_NAME, JOB_PROCESS, JOB_STATUS } from '../shared/search-attributes';
+import { jobVisibility } from '../shared/search-attributes';
 import { CanvasInputTooLarge, countTasks, runCanvas, taskValue } from '../shared/canvas';
 import { naiveUtc } from '../shared/time';
 import { follows } from './path-version';
-import type { Canvas, CanvasInput, JobInput, JobMemo, JobResult, TaskSignature } from '../shared/types';
+import type { Canvas, CanvasInput, JobInput, JobResult, TaskSignature } from '../shared/types';
 
 export { taskIds } from '../shared/canvas';
 
@@ -68,21 +68,15 @@ export function childJob(parent: JobInput, sig: TaskSignature, params: unknown, 
 }
 
 function childOptions(parent: JobInput, job: JobInput) {
-  const memo: JobMemo = { name: job.name, process: job.process, timeRequest: job.timeRequest };
   return {
     workflowId: job.jobId,
     taskQueue: taskQueueName(parent.taskQueuePrefix, CONTROL_QUEUE),
     args: [job] as [JobInput],
-    memo: { ...memo, parentId: parent.jobId, shareOf: job.shareOf ?? null },
     // A parent that goes away (terminated, timed out) takes its children with it.
     parentClosePolicy: ParentClosePolicy.TERMINATE,
     // A job id names one job for good: never the run of another, even after the first is gone.
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    typedSearchAttributes: [
-      { key: JOB_PROCESS, value: `${job.process === 'custom' ? job.script.split('/').pop() : job.process}:${job.entrypoint}` },
-      { key: JOB_STATUS, value: 'PENDING' },
-      ...(job.name ? [{ key: JOB_NAME, value: job.name }] : []),
-    ],
+    ...jobVisibility(job, { parentId: parent.jobId, shareOf: job.shareOf ?? null }, true),
   };
 }
 

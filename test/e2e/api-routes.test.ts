@@ -7,7 +7,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../src/api/server';
-import { setUploadIdleMs, UPLOAD_IDLE_MS } from '../../src/api/submit';
+import { setUploadIdleMs, UPLOAD_IDLE_MS } from '../../src/api/upload';
 import { eventually, isAlive, readScript, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 
 const fixture = (name: string) => ({ name, content: readScript(`test/fixtures/${name}`) });
