@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import fs from 'node:fs';
@@ -294,40 +295,16 @@ export function createScriptActivities(deps: ScriptActivityDeps, pools: ScriptPo
       () => {}, // it exited: reported below like any exit without a result
     );
     const beat = setInterval(() => ctx.heartbeat(latest ?? undefined), HEARTBEAT_INTERVAL_MS);
-    let killTimer: NodeJS.Timeout | undefined;
-    const stopScript = () => {
-      if (killTimer) return;
-      killGroup(child, 'SIGTERM');
-      killTimer = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS);
-    };
-    const onAbort = () => stopScript();
-    ctx.cancellationSignal.addEventListener('abort', onAbort);
-    // The time limit is enforced here, so the script is gone before Temporal's own (later)
-    // start-to-close timeout lets another attempt start.
-    let timedOut = false;
-    const limit = setTimeout(() => {
-      timedOut = true;
-      stopScript();
-    }, Math.min(job.timeLimitSeconds * 1000, MAX_TIMER_MS));
-
-    type Exit = { code: number | null; signal: NodeJS.Signals | null; error?: Error };
-    let onExit!: (code: number | null, signal: NodeJS.Signals | null) => void;
-    let onError!: (error: Error) => void;
-    const exited = new Promise<Exit>((resolve) => {
-      onError = (error) => resolve({ code: null, signal: null, error });
-      onExit = (code, signal) => resolve({ code, signal });
-    });
-    child.once('error', onError);
-    child.once('exit', onExit);
+    // A cancel, or the time limit (enforced here, so the script is gone before Temporal's own,
+    // later, start-to-close timeout lets another attempt start), kills the whole group.
+    const supervisor = new ScriptSupervisor(child, job.timeLimitSeconds, ctx.cancellationSignal);
     // The job ends with its result or error (the process lives on), or with the process.
-    let exit = await Promise.race([exited, replied.then(() => null)]);
+    let exit = await Promise.race([supervisor.exited, replied.then(() => null)]);
     // A script being killed is over only once it is gone.
-    if (killTimer) exit = await exited;
+    if (supervisor.killing) exit = await supervisor.exited;
     slot?.computed(); // the worker may poll for its next task while this one ends
     clearInterval(beat);
-    clearTimeout(limit);
-    clearTimeout(killTimer);
-    ctx.cancellationSignal.removeEventListener('abort', onAbort);
+    supervisor.dispose();
     let outputEnded = false;
     if (exit === null) {
       // The runner writes its end markers before its answer: they are in the pipes by now.
@@ -341,8 +318,6 @@ export function createScriptActivities(deps: ScriptActivityDeps, pools: ScriptPo
     requests.abort();
     child.off('message', onMessage);
     child.off('close', onClose);
-    child.off('exit', onExit);
-    child.off('error', onError);
     // A script killed while saving a model leaves its temporary file: not an output. (Before the
     // process may serve a job that shares this directory and writes its own.)
     if (outcome?.type !== 'result' && paths && child.pid !== undefined) removePartialFiles(paths.outputs, child.pid);
@@ -366,7 +341,9 @@ export function createScriptActivities(deps: ScriptActivityDeps, pools: ScriptPo
       // The job's log says why this attempt ended (a retry's header repeats it).
       if (logPath && !(err instanceof CancelledFailure)) {
         try {
-          fs.appendFileSync(logPath, `--- attempt ${ctx.info.attempt} failed: ${(err as Error).message}\n`);
+          // With the script's traceback, where it raised: the log alone tells what went wrong.
+          const stack = outcome?.type === 'error' ? outcome.error.stack : null;
+          fs.appendFileSync(logPath, `--- attempt ${ctx.info.attempt} failed: ${(err as Error).message}\n${stack ? `${stack.trimEnd()}\n` : ''}`);
         } catch {
           // a log lost to a broken share does not change the job's outcome
         }
@@ -377,34 +354,129 @@ export function createScriptActivities(deps: ScriptActivityDeps, pools: ScriptPo
     /** What this attempt gives: the script's result, or the failure that says how it ended. */
     function settle(): RunScriptOutput {
       const cancel = ctx.cancellationDetails;
-      if (timedOut && !ctx.cancellationSignal.aborted) {
-        throw ApplicationFailure.create({ message: `Task process timeout (${job.timeLimitSeconds} s)`, type: ErrorType.ScriptTimeout, category: SCRIPT_ENDING });
-      }
-      if (ctx.cancellationSignal.aborted) {
-        if (cancel?.cancelRequested) throw new CancelledFailure('the job was cancelled; its script process was killed');
-        if (cancel?.workerShutdown) {
-          // Not an attempt of the script's: the workflow runs it again (see pixyzJob), on the next worker.
-          throw ApplicationFailure.create({ message: 'the worker stopped while the script was running', type: ErrorType.WorkerShutdown, nonRetryable: true, category: SCRIPT_ENDING });
-        }
-        throw ApplicationFailure.create({ message: `Task process timeout (${job.timeLimitSeconds} s)`, type: ErrorType.ScriptTimeout, category: SCRIPT_ENDING });
-      }
-      if (outcome?.type === 'result') return { result: outcome.value, progress: outcome.progress, attempt: ctx.info.attempt };
-      if (outcome?.type === 'error') throw scriptFailure(outcome.error, outcome.progress ?? latest, ctx.info.attempt);
-      const logTail = readTail(logPath);
-      exit = exit!; // no answer: the job ended with its process
-      const how = exit.error
-        ? `could not start: ${exit.error.message}`
-        : exit.signal
-          ? `was killed by ${exit.signal}`
-          : `exited with code ${exit.code} before returning a result`;
-      throw ApplicationFailure.create({
-        type: exit.signal ? ErrorType.ScriptKilled : ErrorType.ScriptExited,
-        message: `Task process exited with error: the script process ${how}`,
-        details: [{ errorName: 'ProcessExit', stack: null, progress: latest, logTail, attempt: ctx.info.attempt }],
-        category: SCRIPT_ENDING,
+      const end = scriptEnding({
+        timedOut: supervisor.timedOut,
+        aborted: ctx.cancellationSignal.aborted,
+        cancelRequested: !!cancel?.cancelRequested,
+        workerShutdown: !!cancel?.workerShutdown,
+        outcome,
+        exit,
+        timeLimitSeconds: job.timeLimitSeconds,
       });
+      switch (end.kind) {
+        case 'result':
+          return { result: end.value, progress: end.progress, attempt: ctx.info.attempt };
+        case 'cancelled':
+          throw new CancelledFailure(end.message);
+        case 'script-error':
+          throw scriptFailure(end.error, end.progress ?? latest, ctx.info.attempt);
+        case 'failure':
+          throw ApplicationFailure.create({
+            type: end.type,
+            message: end.message,
+            nonRetryable: end.nonRetryable,
+            category: SCRIPT_ENDING,
+            ...(end.processExit ? { details: [{ errorName: 'ProcessExit', stack: null, progress: latest, logTail: readTail(logPath), attempt: ctx.info.attempt }] } : {}),
+          });
+      }
     }
   }
+}
+
+type Exit = { code: number | null; signal: NodeJS.Signals | null; error?: Error };
+
+/**
+ * One job's watch over its script process: the time limit and a cancel stop it (SIGTERM to its
+ * whole process group, SIGKILL after KILL_GRACE_MS); `exited` settles when the process is gone.
+ */
+export class ScriptSupervisor {
+  timedOut = false;
+  readonly exited: Promise<Exit>;
+  private killTimer: NodeJS.Timeout | undefined;
+  private readonly limit: NodeJS.Timeout;
+  private readonly onAbort = () => this.stop();
+  private onExit!: (code: number | null, signal: NodeJS.Signals | null) => void;
+  private onError!: (error: Error) => void;
+
+  constructor(
+    private readonly child: ChildProcess,
+    timeLimitSeconds: number,
+    private readonly cancelled: AbortSignal,
+  ) {
+    this.exited = new Promise<Exit>((resolve) => {
+      this.onError = (error) => resolve({ code: null, signal: null, error });
+      this.onExit = (code, signal) => resolve({ code, signal });
+    });
+    child.once('error', this.onError);
+    child.once('exit', this.onExit);
+    cancelled.addEventListener('abort', this.onAbort);
+    this.limit = setTimeout(() => {
+      this.timedOut = true;
+      this.stop();
+    }, Math.min(timeLimitSeconds * 1000, MAX_TIMER_MS));
+  }
+
+  /** Being stopped: the job is over once the process is gone. */
+  get killing(): boolean {
+    return this.killTimer !== undefined;
+  }
+
+  stop(): void {
+    if (this.killTimer) return;
+    killGroup(this.child, 'SIGTERM');
+    this.killTimer = setTimeout(() => killGroup(this.child, 'SIGKILL'), KILL_GRACE_MS);
+  }
+
+  dispose(): void {
+    clearTimeout(this.limit);
+    clearTimeout(this.killTimer);
+    this.cancelled.removeEventListener('abort', this.onAbort);
+    this.child.off('exit', this.onExit);
+    this.child.off('error', this.onError);
+  }
+}
+
+/** What the script process said last about its job, if anything. */
+type Outcome = Extract<FromRunner, { type: 'result' | 'error' }>;
+
+export type ScriptEnding =
+  | { kind: 'result'; value: unknown; progress: ProgressSnapshot }
+  | { kind: 'cancelled'; message: string }
+  | { kind: 'script-error'; error: ScriptErrorInfo; progress: ProgressSnapshot | null }
+  /** `processExit`: the process ended without answering (its log's tail says more). */
+  | { kind: 'failure'; type: ErrorType; message: string; nonRetryable: boolean; processExit: boolean };
+
+/**
+ * How an attempt ended, from what is known once its process answered or is gone: over time, a
+ * cancel, its worker stopping, the script's result or error, or an exit without an answer.
+ * Pure: the runScript activity turns it into its return value or failure.
+ */
+export function scriptEnding(e: {
+  timedOut: boolean;
+  aborted: boolean;
+  cancelRequested: boolean;
+  workerShutdown: boolean;
+  outcome: Outcome | undefined;
+  exit: Exit | null;
+  timeLimitSeconds: number;
+}): ScriptEnding {
+  const timeout = { kind: 'failure', type: ErrorType.ScriptTimeout, message: `Task process timeout (${e.timeLimitSeconds} s)`, nonRetryable: false, processExit: false } as const;
+  if (e.timedOut && !e.aborted) return timeout;
+  if (e.aborted) {
+    if (e.cancelRequested) return { kind: 'cancelled', message: 'the job was cancelled; its script process was killed' };
+    // Not an attempt of the script's: the workflow runs it again (see pixyzJob), on the next worker.
+    if (e.workerShutdown) return { kind: 'failure', type: ErrorType.WorkerShutdown, message: 'the worker stopped while the script was running', nonRetryable: true, processExit: false };
+    return timeout; // the activity's own timeout
+  }
+  if (e.outcome?.type === 'result') return { kind: 'result', value: e.outcome.value, progress: e.outcome.progress };
+  if (e.outcome?.type === 'error') return { kind: 'script-error', error: e.outcome.error, progress: e.outcome.progress };
+  const exit = e.exit ?? { code: null, signal: null };
+  const how = exit.error
+    ? `could not start: ${exit.error.message}`
+    : exit.signal
+      ? `was killed by ${exit.signal}`
+      : `exited with code ${exit.code} before returning a result`;
+  return { kind: 'failure', type: exit.signal ? ErrorType.ScriptKilled : ErrorType.ScriptExited, message: `Task process exited with error: the script process ${how}`, nonRetryable: false, processExit: true };
 }
 
 /**
