@@ -1,25 +1,23 @@
 import crypto from 'node:crypto';
-import fs, { type Dirent } from 'node:fs';
 import fsp from 'node:fs/promises';
-import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import express, { type Request, type Response } from 'express';
+import express from 'express';
 import { Registry } from 'prom-client';
 import swaggerUiDist from 'swagger-ui-dist';
 import type { Config } from '../shared/config';
 import { probe, type Readiness } from '../shared/health';
 import { jobMetricsRegistry } from '../shared/job-metrics';
 import type { Logger } from '../shared/log';
-import { EMPTY_ZIP, isInside, isJobId, isPartialFile, jobPaths } from '../shared/share';
 import { requireApiKey } from './auth';
-import { cancelJob, deleteJob, streamLog } from './control';
+import { cancelJob, deleteJob, streamLog } from './job-actions';
 import { streamEvents } from './events';
 import { uiRouter } from './ui';
+import { jobIdParam } from './job-id';
+import { outputsRouter } from './outputs';
 import { listJobs, parseListQuery } from './list';
 import { createMetrics } from './metrics';
-import { isFinished } from '../shared/job-status';
 import { CONTROL_QUEUE, taskQueueName } from '../shared/queues';
-import { badRequest, errorHandler, notFound, tooEarly } from './errors';
+import { badRequest, errorHandler, notFound } from './errors';
 import { describeJob, JobNotFoundError, readJob, readJobInput, readJobState, submittedJob, taskMeta } from './job-state';
 import { listProcesses, unknownProcess } from './processes';
 import { processScript } from '../shared/processes';
@@ -55,38 +53,6 @@ export interface ApiDeps {
 /** A script as users write them, parsed once when the API starts. */
 const WARM_UP_SOURCE = 'export const main = pixyzSchedule({ queue: "cpu", timeLimit: 60 }, async (pc, params) => params);';
 
-function jobIdParam(req: Request): string {
-  const id = String(req.params.id);
-  if (!isJobId(id)) throw badRequest(`Invalid job id '${id}': expected a UUID`);
-  return id.toLowerCase();
-}
-
-/** Upstream's header, `attachment; filename="<name>"`, plus RFC 5987 for names beyond ASCII. */
-function contentDisposition(name: string): string {
-  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  const header = `attachment; filename="${ascii}"`;
-  return ascii === name ? header : `${header}; filename*=UTF-8''${encodeURIComponent(name)}`;
-}
-
-/** Streams a file with Content-Length, Range and conditional requests (express's sendFile). */
-function sendFile(res: Response, file: string, downloadName: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    res.setHeader('Content-Disposition', contentDisposition(downloadName));
-    res.setHeader('Content-Type', 'application/octet-stream');
-    res.sendFile(file, { dotfiles: 'allow' }, (err) => (err && !res.headersSent ? reject(err) : resolve()));
-  });
-}
-
-/**
- * The real path of a job's outputs/, or null when it is missing — or is not where it should be
- * (a script that replaced it with a link to elsewhere must not have that served).
- */
-async function outputsRoot(sharePath: string, id: string): Promise<string | null> {
-  const { dir, outputs } = jobPaths(sharePath, id);
-  const [realDir, realOutputs] = await Promise.all([fsp.realpath(dir).catch(() => null), fsp.realpath(outputs).catch(() => null)]);
-  if (!realDir || !realOutputs || realOutputs !== path.join(realDir, 'outputs')) return null;
-  return realOutputs;
-}
 
 /** How long /readyz waits for Temporal's answer. */
 const READY_DEADLINE_MS = 2000;
@@ -279,60 +245,7 @@ export function createApp({ config, client, log, newId = () => crypto.randomUUID
     await streamLog(jobs, jobIdParam(req), follow, res);
   });
 
-  app.get('/jobs/:id/outputs', auth, async (req, res) => {
-    const id = jobIdParam(req);
-    const outputs = await outputsRoot(config.sharePath, id);
-    const entries = outputs ? await fsp.readdir(outputs, { withFileTypes: true }).catch(() => [] as Dirent[]) : [];
-    const shown = entries.filter((e) => !isPartialFile(e.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    // Beyond upstream: each entry's size (a folder's: null), for the dashboard and the CLI.
-    const files = await Promise.all(
-      shown.map(async (e) => ({ name: e.name, bytes: e.isFile() ? await fsp.stat(path.join(outputs!, e.name)).then((st) => st.size, () => null) : null })),
-    );
-    res.json({ outputs: shown.map((e) => e.name), files });
-  });
-
-  app.get('/jobs/:id/outputs/archive', auth, async (req, res) => {
-    const id = jobIdParam(req);
-    const paths = jobPaths(config.sharePath, id);
-    if (!fs.existsSync(paths.archive)) {
-      // Whether the job exists is Temporal's to say: a queued job may have no directory yet.
-      let state;
-      try {
-        state = await readJobState(jobs, id);
-      } catch (err) {
-        if (err instanceof JobNotFoundError) throw notFound(`SharePathNotFoundError: Job '${id}' does not exist`);
-        throw err;
-      }
-      if (!isFinished(state.status)) {
-        throw tooEarly(`TaskNotCompletedError: Job '${id}' is not finished yet`);
-      }
-      // A job that wrote no outputs has no archive file (nothing was zipped): its archive is empty.
-      const outputs = state.status === 'SUCCESS' ? await outputsRoot(config.sharePath, id) : null;
-      if (outputs && (await fsp.readdir(outputs).catch(() => ['?'])).every(isPartialFile)) {
-        res.setHeader('Content-Disposition', contentDisposition(`${id}.zip`));
-        res.setHeader('Content-Type', 'application/octet-stream');
-        res.send(EMPTY_ZIP);
-        return;
-      }
-      throw notFound(`SharePathNotFoundError: Job '${id}' has no archive (it was cancelled or compute-only)`);
-    }
-    await sendFile(res, paths.archive, `${id}.zip`);
-  });
-
-  app.get('/jobs/:id/outputs/*file_path', auth, async (req, res) => {
-    const id = jobIdParam(req);
-    const segments = (req.params as unknown as { file_path: string[] }).file_path;
-    const shown = `outputs/${segments.join('/')}`;
-    const root = await outputsRoot(config.sharePath, id);
-    if (!root) throw notFound(`SharePathNotFoundError: File '${shown}' not found`);
-    const requested = path.resolve(root, ...segments);
-    if (!isInside(root, requested)) throw badRequest(`SharePathInvalidError: Invalid file path '${shown}'`);
-    const real = await fsp.realpath(requested).catch(() => null);
-    if (!real || !(await fsp.stat(real)).isFile()) throw notFound(`SharePathNotFoundError: File '${shown}' not found`);
-    // A link inside outputs/ must not serve a file from elsewhere.
-    if (!isInside(root, real)) throw badRequest(`SharePathInvalidError: Invalid file path '${shown}'`);
-    await sendFile(res, real, path.basename(real));
-  });
+  app.use(outputsRouter({ sharePath: config.sharePath, jobs, auth }));
 
   app.use((_req, res) => {
     res.status(404).json({ detail: 'Not Found' }); // upstream's (FastAPI's) body for an unknown route
