@@ -1,111 +1,17 @@
 // `npm start`: the whole scheduler on one machine — the embedded Temporal dev server (unless
 // TEMPORAL_ADDRESS names one), a worker serving every queue, and the HTTP API.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { ensureTemporalCli } from '../tools/temporal-cli.cjs';
-import { sha256Hex } from './api/auth';
+import { readOrCreateApiKey, sha256Hex } from './api/auth';
 import { startOrphanSweeper } from './api/orphans';
 import { listen } from './api/server';
-import { loadConfig, REPO_ROOT, type Config } from './shared/config';
-import { startDevServer, type DevServer } from './shared/dev-server';
+import { ConfigError, loadConfig, type Config } from './shared/config';
+import { startEmbeddedServer } from './shared/embedded-server';
 import { createLogger, type Logger } from './shared/log';
 import { apiConnectionOptions, connectionOptions, ensureSearchAttributes, setRetention } from './shared/temporal';
 import { createWorkers, installTemporalRuntime } from './worker/worker';
-
-function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-/** The API key `npm start` generates once when GOD_PASSWORD_SHA256 is unset. */
-function readOrCreateApiKey(file: string): { key: string; created: boolean } {
-  if (fs.existsSync(file)) return { key: fs.readFileSync(file, 'utf8').trim(), created: false };
-  const key = crypto.randomBytes(24).toString('base64url');
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
-  return { key, created: true };
-}
-
-const SERVER_PID_FILE = path.join(REPO_ROOT, '.temporal', 'server.pid');
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Stops a dev server that an earlier `npm start` left running because it was killed, not
- * stopped. A server whose `npm start` still runs is left alone (the port check then says so).
- */
-async function stopLeftoverServer(log: Logger): Promise<void> {
-  let pid: number;
-  try {
-    const recorded = JSON.parse(fs.readFileSync(SERVER_PID_FILE, 'utf8')) as { server: number; owner: number };
-    pid = recorded.server;
-    if (isRunning(recorded.owner)) return;
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (!cmdline.includes('start-dev')) return;
-  } catch {
-    return; // no pid file, or that process is gone
-  }
-  log.warn(`stopping the Temporal dev server an earlier run left behind (pid ${pid})`);
-  try {
-    process.kill(-pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  for (let i = 0; i < 50 && fs.existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 100));
-}
-
-async function startEmbeddedServer(config: Config, log: Logger): Promise<DevServer> {
-  const { devPort, uiPort } = config.temporal;
-  await stopLeftoverServer(log);
-  for (const [port, what] of [
-    [devPort, 'TEMPORAL_DEV_PORT'],
-    [uiPort, 'TEMPORAL_UI_PORT'],
-  ] as const) {
-    if (await portInUse(port)) {
-      throw new Error(
-        `Port ${port} (${what}) is already in use — perhaps a Temporal server from an earlier run. ` +
-          `Stop it, choose another ${what}, or set TEMPORAL_ADDRESS=127.0.0.1:${devPort} to use a server that is already running.`,
-      );
-    }
-  }
-  const cli = ensureTemporalCli({ log: (m) => log.info(m) });
-  log.info(`starting Temporal dev server (${cli.path}) on :${devPort}, UI on :${uiPort}`);
-  const server = await startDevServer({
-    cliPath: cli.path,
-    ip: '127.0.0.1',
-    port: devPort,
-    uiPort,
-    dbFile: config.temporal.devDbFile,
-    namespace: config.temporal.namespace,
-    logFile: path.join(REPO_ROOT, '.temporal', 'server.log'),
-    onSpawn: (kill) => cleanups.push(async () => kill()),
-  });
-  fs.writeFileSync(SERVER_PID_FILE, JSON.stringify({ server: server.process.pid, owner: process.pid }));
-  return {
-    ...server,
-    stop: async () => {
-      await server.stop();
-      fs.rmSync(SERVER_PID_FILE, { force: true });
-    },
-  };
-}
 
 /** What to stop, in order, when Ctrl-C comes or start-up fails half-way. */
 const cleanups: (() => Promise<void>)[] = [];
@@ -124,11 +30,10 @@ async function shutdown(log: Logger, code: number): Promise<never> {
   process.exit(code);
 }
 
-async function main(log: Logger, generateKey: boolean): Promise<void> {
-  let config = loadConfig();
+async function main(config: Config, log: Logger, generateKey: boolean): Promise<void> {
   fs.mkdirSync(config.sharePath, { recursive: true });
 
-  const server = config.temporal.address ? undefined : await startEmbeddedServer(config, log);
+  const server = config.temporal.address ? undefined : await startEmbeddedServer(config, log, (kill) => cleanups.push(async () => kill()));
   if (server) cleanups.push(() => server.stop());
   const { options, namespace } = connectionOptions(config, server?.address);
   const clientConnection = await Connection.connect(apiConnectionOptions(options));
@@ -193,8 +98,16 @@ async function main(log: Logger, generateKey: boolean): Promise<void> {
  * none is set; the image's `all` role does not (`generateKey: false`).
  */
 export function runAll({ generateKey = true }: { generateKey?: boolean } = {}): void {
-  const log = createLogger(process.env.LOG_LEVEL || 'info', 'pixyz');
-  installTemporalRuntime(log, process.env.WORKER_METRICS_ADDRESS || undefined);
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(2);
+  }
+  const log = createLogger(config.logLevel, 'pixyz');
+  installTemporalRuntime(log, config.worker.metricsAddress);
   // SIGTERM or SIGINT to this process alone (a process manager, `kill PID`) stops it as Ctrl-C does.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
@@ -203,7 +116,7 @@ export function runAll({ generateKey = true }: { generateKey?: boolean } = {}): 
       void shutdown(log, 0);
     });
   }
-  main(log, generateKey).catch((err) => {
+  main(config, log, generateKey).catch((err) => {
     log.error(err instanceof Error ? err.message : String(err));
     void shutdown(log, 1);
   });

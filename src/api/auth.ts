@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { RequestHandler } from 'express';
 
 export function sha256Hex(text: string): string {
@@ -21,4 +23,13 @@ export function requireApiKey(expectedSha256: string | undefined): RequestHandle
     if (got.length === expected.length && crypto.timingSafeEqual(got, expected)) return next();
     res.status(401).set('WWW-Authenticate', 'x-api-key').json({ detail: INVALID_TOKEN });
   };
+}
+
+/** The API key `npm start` generates once when GOD_PASSWORD_SHA256 is unset. */
+export function readOrCreateApiKey(file: string): { key: string; created: boolean } {
+  if (fs.existsSync(file)) return { key: fs.readFileSync(file, 'utf8').trim(), created: false };
+  const key = crypto.randomBytes(24).toString('base64url');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  return { key, created: true };
 }
