@@ -5,6 +5,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TemporalFailure } from '@temporalio/common';
 import { REPO_ROOT } from '../shared/config';
+import { lateJoinMessage, withDeadline } from '../shared/deadline';
 import { ErrorType } from '../shared/errors';
 import { processScript } from '../shared/processes';
 import { closedJobStatus } from '../shared/job-status';
@@ -141,24 +142,11 @@ async function handle(req: RunnerRequest, deps: SubTaskDeps, ctx: Context, signa
       }
     }
     case 'join': {
-      const wait = resultOf(client, req.id, signal);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout =
-        req.timeoutMs === null
-          ? new Promise<never>(() => {})
-          : new Promise<never>((_, reject) => {
-              timer = setTimeout(
-                () => reject(new RequestError('TimeoutError', `sub-task ${req.id} did not finish within ${req.timeoutMs! / 1000} s`, req.id)),
-                req.timeoutMs!,
-              );
-            });
       try {
-        const value = await Promise.race([wait, timeout]);
+        const value = await withDeadline(resultOf(client, req.id, signal), req.timeoutMs, () => new RequestError('TimeoutError', lateJoinMessage(req.id, req.timeoutMs!), req.id));
         return req.kind === 'task' ? (value as JobResult).result : value;
       } catch (err) {
         throw err instanceof RequestError ? err : childError(err, req.id);
-      } finally {
-        clearTimeout(timer);
       }
     }
     case 'status': {

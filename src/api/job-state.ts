@@ -12,7 +12,7 @@ import fsp from 'node:fs/promises';
 import { closedJobStatus, endedFromOutside, runningJobStatus, upstreamError, type FailureDetails, type FinishedStatus } from '../shared/job-status';
 import { JOB_STATUS } from '../shared/search-attributes';
 import { jobPaths } from '../shared/share';
-import { awareUtc } from '../shared/time';
+import { isoUtc } from '../shared/time';
 import type { FinalState, JobInput, JobMemo, JobResult, JobStatus, ProgressSnapshot, ProgressStep, TimeInfo } from '../shared/types';
 
 /** Upstream's JobState. */
@@ -70,13 +70,6 @@ export async function describeJob({ client, controlQueue }: JobSource, jobId: st
     if (err instanceof WorkflowNotFoundError) return null;
     throw err;
   }
-}
-
-/** ISO with microseconds and +00:00, as upstream prints aware times. */
-export function isoUtc(date: Date | string | null | undefined): string | null {
-  if (!date) return null;
-  const d = typeof date === 'string' ? new Date(date) : date;
-  return awareUtc(d);
 }
 
 /** A finished job from the state.json it wrote as it ended: all it shows, even once Temporal has forgotten it. */

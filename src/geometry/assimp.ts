@@ -20,6 +20,7 @@
 // one get assimp's "3DSMesh_<n>").
 import fs from 'node:fs';
 import path from 'node:path';
+import { isInside } from '../shared/share';
 import yauzl from 'yauzl';
 import { GLB_BUFFER, Logger, NodeIO, PropertyType, type JSONDocument, type mat4, type Node } from '@gltf-transform/core';
 import { ALL_EXTENSIONS, KHRMaterialsIOR, type IOR } from '@gltf-transform/extensions';
@@ -242,7 +243,7 @@ class Siblings {
   private inside(candidate: string): string | null {
     try {
       const real = fs.realpathSync(candidate);
-      return real.startsWith(this.root() + path.sep) && fs.statSync(real).isFile() ? real : null;
+      return isInside(this.root(), real) && fs.statSync(real).isFile() ? real : null;
     } catch {
       return null;
     }

@@ -191,7 +191,7 @@ export async function saveModel(document: Document, file: string, options: SaveO
       );
   }
   for (const [target] of files) {
-    if (!path.resolve(target).startsWith(path.resolve(dir) + path.sep)) throw new ModelFormatError(`'${target}' would be written outside ${dir}`);
+    if (!isInside(path.resolve(dir), path.resolve(target))) throw new ModelFormatError(`'${target}' would be written outside ${dir}`);
   }
   await writeAllOrNone(files);
   return files.map(([target]) => target);

@@ -8,6 +8,7 @@ import { callEntrypoint, loadEntrypoint } from './load';
 import type { ProgramContext, ProgramContextOptions } from './program-context';
 import { assertSerializable } from './serializable';
 import { isPythonScript, processScript } from '../shared/processes';
+import { lateJoinMessage, withDeadline } from '../shared/deadline';
 
 /** Upstream's id of a local run. */
 export const LOCAL_JOB_ID = '00000000-0000-0000-0000-000000000000';
@@ -103,18 +104,7 @@ export class LocalBackend implements Backend {
   async join(id: string, _kind: 'task' | 'canvas', timeoutMs: number | null): Promise<unknown> {
     const run = this.runs.get(id);
     if (!run) throw new Error(`no local sub-task ${id}`);
-    if (timeoutMs === null) return run.promise;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        run.promise,
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`sub-task ${id} did not finish within ${timeoutMs / 1000} s`)), timeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withDeadline(run.promise, timeoutMs, () => new Error(lateJoinMessage(id, timeoutMs!)));
   }
 
   async status(id: string): Promise<string> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CONTROL_QUEUE, DEFAULT_SCRIPT_QUEUE } from '../shared/queues';
+import { isInside } from '../shared/share';
 import type { ProgressSnapshot, TaskSignature } from '../shared/types';
 import { AsyncResult } from './async-result';
 import { currentBackend, setBackend } from './backend';
@@ -233,7 +234,7 @@ function inside(dir: string | null | undefined, kind: string, file: string | und
   }
   if (file === undefined) return dir;
   const target = path.resolve(dir, file);
-  if (target !== dir && !target.startsWith(dir + path.sep)) {
+  if (!isInside(dir, target)) {
     throw new PixyzSecurityViolation(`'${file}' is outside the job's ${kind} directory`);
   }
   return target;

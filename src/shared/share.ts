@@ -45,7 +45,7 @@ export function logFile(sharePath: string, jobId: string, shareOf?: string | nul
 /** Resolves a share-relative path from a payload; refuses anything that leaves the share. */
 export function fromShare(sharePath: string, relative: string): string {
   const abs = path.resolve(sharePath, relative);
-  if (abs !== sharePath && !abs.startsWith(sharePath + path.sep)) {
+  if (!isInside(sharePath, abs)) {
     throw new Error(`path '${relative}' is outside the share`);
   }
   return abs;

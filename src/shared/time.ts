@@ -9,3 +9,9 @@ export function naiveUtc(date: Date = new Date()): string {
 export function awareUtc(date: Date): string {
   return `${naiveUtc(date)}+00:00`;
 }
+
+/** awareUtc of a date or an ISO text; null for none. */
+export function isoUtc(date: Date | string | null | undefined): string | null {
+  if (!date) return null;
+  return awareUtc(typeof date === 'string' ? new Date(date) : date);
+}
