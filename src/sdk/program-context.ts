@@ -67,7 +67,7 @@ export interface ExecuteOptions {
 
 /**
  * The context handed to every entrypoint as `(pc, params)`: where the job's files are, its
- * progress, and (in later versions) its sub-tasks.
+ * progress, and its sub-tasks (execute, signature and the canvases).
  */
 export class ProgramContext {
   readonly options: ProgramContextOptions;
