@@ -80,7 +80,7 @@ async function main(config: Config, log: Logger, generateKey: boolean): Promise<
     [
       '',
       `  Pixyz Scheduler on Temporal is running`,
-      `  API:         ${api.url}`,
+      `  API:         ${api.url}${config.apiHost === '0.0.0.0' || config.apiHost === '::' ? `  (all interfaces: API_HOST=${config.apiHost})` : ''}`,
       `  Temporal UI: ${server?.uiUrl ?? `(your server at ${options.address})`}`,
       `  ${keyNote}`,
       `  Share:       ${config.sharePath}`,

@@ -94,7 +94,9 @@ export async function listen(deps: ApiDeps, port = deps.config.apiPort): Promise
   });
   const { port: actual } = server.address() as AddressInfo;
   const host = deps.config.apiHost === '0.0.0.0' ? '127.0.0.1' : deps.config.apiHost;
-  deps.log.info(`API listening on http://${host}:${actual}`);
+  // The URL to use on this machine; where it listens too, when that is every interface (API_HOST).
+  const everywhere = deps.config.apiHost === '0.0.0.0' || deps.config.apiHost === '::' ? ` (listening on all interfaces, API_HOST=${deps.config.apiHost})` : '';
+  deps.log.info(`API listening on http://${host}:${actual}${everywhere}`);
   return {
     url: `http://${host}:${actual}`,
     close: async () => {
