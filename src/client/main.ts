@@ -254,7 +254,15 @@ export function program(): Command {
   };
 
   cmd.command('version').description('the client’s version').action(act(async () => print(`pixyz-scheduler-client v${VERSION}`)));
-  cmd.command('list').description('the processes the scheduler runs').action(act(async () => print(await api().json('/processes'))));
+  cmd
+    .command('list')
+    .description('the processes the scheduler runs')
+    .action(
+      act(async () => {
+        const list = await api().json<{ processes: string[] }>('/processes');
+        print(g().json ? list : list.processes.join('\n') || dim('no processes'));
+      }),
+    );
   cmd
     .command('doc')
     .description("a process's documentation")
@@ -310,7 +318,7 @@ export function program(): Command {
     .action(act(async (o: { job: string; raw?: boolean }) => report(g(), await watch(api(), g(), o.job), { ...o, batch: false })));
   job(cmd.command('download').description('one output file'))
     .requiredOption('-f, --file <name>', 'the output’s name (as `outputs` lists it)')
-    .option('-o, --output <dest>', 'where to write it: a file, or a folder (default: here, under its own name)', '.')
+    .option('-o, --output <dest>', 'where to write it: a file, or a folder (here, under its own name, by default)', '.')
     .action(
       act(async (o: { job: string; file: string; output: string }) => {
         const started = Date.now();
@@ -325,7 +333,7 @@ export function program(): Command {
       }),
     );
   job(cmd.command('download_all').alias('download-all').description("the job's outputs as a zip (waits while it is being built)"))
-    .option('-o, --output <dest>', 'where to write the zip: a file, or a folder (default: here, as <job>.zip)', '.')
+    .option('-o, --output <dest>', 'where to write the zip: a file, or a folder (here, as <job>.zip, by default)', '.')
     .action(
       act(async (o: { job: string; output: string }) => {
         o.output = intoFolder(o.output, `${o.job}.zip`);
@@ -358,7 +366,7 @@ export function program(): Command {
       .description(what)
       .requiredOption('-i, --input <file>', 'the model')
       .option('-p, --params <json>', "the process's params, JSON")
-      .option('-o, --output <dir>', 'where to write the outputs (default: here)', '.')
+      .option('-o, --output <dir>', 'where to write the outputs', '.')
       .option('-q, --queue <queue>', 'the queue')
       .option('-l, --time-limit <seconds>', 'the run limit')
       .option('-a, --alias <name>', "the job's name")

@@ -64,6 +64,7 @@ describe('pixyz', () => {
     const listed = JSON.parse((await pixyz(['--json', 'jobs', '-a', 'from-cli'])).out) as { jobs: { uuid: string; process: string; time_request: string }[] };
     expect(listed.jobs.map((j) => j.uuid)).toContain(id);
     expect((await pixyz(['jobs', '-a', 'from-cli'])).out).toMatch(new RegExp(`^${id}  SUCCESS  100%  api_test  from-cli$`, 'm'));
+    expect(JSON.parse((await pixyz(['--json', 'list'])).out)).toEqual({ processes: expect.arrayContaining(['api_test', 'file_checksum']) });
     // What it ran, when, with what (beyond upstream).
     expect(listed.jobs.find((j) => j.uuid === id)).toMatchObject({ process: 'api_test', time_request: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
     const input = await (await fetch(`${stack.url}/jobs/${id}/input`, { headers: { 'x-api-key': stack.key } })).json();
@@ -145,7 +146,7 @@ describe('pixyz', () => {
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       const code = await new Promise((resolve) => child.on('close', resolve));
       expect(code).toBe(0);
-      expect(JSON.parse(out).processes).toContain('convert_file');
+      expect(out.split('\n')).toContain('convert_file'); // one process a line (--json: the API's answer)
     } finally {
       fs.rmSync(elsewhere, { recursive: true, force: true });
     }
