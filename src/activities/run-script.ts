@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import fs from 'node:fs';
@@ -7,13 +6,15 @@ import { pathToFileURL } from 'node:url';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory, CancelledFailure } from '@temporalio/common';
 import { PYTHON_PACKAGE_DIR, REPO_ROOT } from '../shared/config';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
+import { NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import type { FromRunner, ScriptErrorInfo, ScriptJob, ScriptUsage, ToRunner } from '../shared/protocol';
 import { fromShare, isPartialFile, jobPaths, logFile } from '../shared/share';
 import { isPythonScript } from '../shared/processes';
 import type { ProgressSnapshot, RunScriptInput, RunScriptOutput } from '../shared/types';
 import type { ComputeSlots, ScriptSlot } from './compute-slots';
 import { killGroup, RunnerPool } from './runner-pool';
+import { ScriptSupervisor } from './script-supervisor';
+import { scriptEnding } from './script-ending';
 import { finalRecord } from '../shared/final-state';
 import { ensureJobDirectories, outputsAreEmpty, recordFinalState } from './share';
 import { answer, type SubTaskDeps } from './sub-tasks';
@@ -21,15 +22,11 @@ import { scriptRunningSignal } from '../shared/definitions';
 
 /** Heartbeat this often even without progress: a cancel reaches an activity only in a heartbeat reply. */
 export const HEARTBEAT_INTERVAL_MS = 250;
-/** After SIGTERM, a script's process group gets this long before SIGKILL. */
-export const KILL_GRACE_MS = 1000;
 /** How long the job's last output may trail its answer before the process is deemed unfit for another job. */
 const OUTPUT_END_WAIT_MS = 1000;
 /** How long a killed process's pipes may take to drain into the job's log. */
 const STREAMS_CLOSE_WAIT_MS = 2000;
 const LOG_TAIL_BYTES = 2048;
-/** setTimeout's ceiling (about 24.8 days); a longer delay would fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export const RUNNER = path.join(REPO_ROOT, 'src', 'sdk', 'runner.ts');
 // Resolved by absolute path: the script process does not run inside the repository.
@@ -381,102 +378,6 @@ export function createScriptActivities(deps: ScriptActivityDeps, pools: ScriptPo
       }
     }
   }
-}
-
-type Exit = { code: number | null; signal: NodeJS.Signals | null; error?: Error };
-
-/**
- * One job's watch over its script process: the time limit and a cancel stop it (SIGTERM to its
- * whole process group, SIGKILL after KILL_GRACE_MS); `exited` settles when the process is gone.
- */
-export class ScriptSupervisor {
-  timedOut = false;
-  readonly exited: Promise<Exit>;
-  private killTimer: NodeJS.Timeout | undefined;
-  private readonly limit: NodeJS.Timeout;
-  private readonly onAbort = () => this.stop();
-  private onExit!: (code: number | null, signal: NodeJS.Signals | null) => void;
-  private onError!: (error: Error) => void;
-
-  constructor(
-    private readonly child: ChildProcess,
-    timeLimitSeconds: number,
-    private readonly cancelled: AbortSignal,
-  ) {
-    this.exited = new Promise<Exit>((resolve) => {
-      this.onError = (error) => resolve({ code: null, signal: null, error });
-      this.onExit = (code, signal) => resolve({ code, signal });
-    });
-    child.once('error', this.onError);
-    child.once('exit', this.onExit);
-    cancelled.addEventListener('abort', this.onAbort);
-    this.limit = setTimeout(() => {
-      this.timedOut = true;
-      this.stop();
-    }, Math.min(timeLimitSeconds * 1000, MAX_TIMER_MS));
-  }
-
-  /** Being stopped: the job is over once the process is gone. */
-  get killing(): boolean {
-    return this.killTimer !== undefined;
-  }
-
-  stop(): void {
-    if (this.killTimer) return;
-    killGroup(this.child, 'SIGTERM');
-    this.killTimer = setTimeout(() => killGroup(this.child, 'SIGKILL'), KILL_GRACE_MS);
-  }
-
-  dispose(): void {
-    clearTimeout(this.limit);
-    clearTimeout(this.killTimer);
-    this.cancelled.removeEventListener('abort', this.onAbort);
-    this.child.off('exit', this.onExit);
-    this.child.off('error', this.onError);
-  }
-}
-
-/** What the script process said last about its job, if anything. */
-type Outcome = Extract<FromRunner, { type: 'result' | 'error' }>;
-
-export type ScriptEnding =
-  | { kind: 'result'; value: unknown; progress: ProgressSnapshot }
-  | { kind: 'cancelled'; message: string }
-  | { kind: 'script-error'; error: ScriptErrorInfo; progress: ProgressSnapshot | null }
-  /** `processExit`: the process ended without answering (its log's tail says more). */
-  | { kind: 'failure'; type: ErrorType; message: string; nonRetryable: boolean; processExit: boolean };
-
-/**
- * How an attempt ended, from what is known once its process answered or is gone: over time, a
- * cancel, its worker stopping, the script's result or error, or an exit without an answer.
- * Pure: the runScript activity turns it into its return value or failure.
- */
-export function scriptEnding(e: {
-  timedOut: boolean;
-  aborted: boolean;
-  cancelRequested: boolean;
-  workerShutdown: boolean;
-  outcome: Outcome | undefined;
-  exit: Exit | null;
-  timeLimitSeconds: number;
-}): ScriptEnding {
-  const timeout = { kind: 'failure', type: ErrorType.ScriptTimeout, message: `Task process timeout (${e.timeLimitSeconds} s)`, nonRetryable: false, processExit: false } as const;
-  if (e.timedOut && !e.aborted) return timeout;
-  if (e.aborted) {
-    if (e.cancelRequested) return { kind: 'cancelled', message: 'the job was cancelled; its script process was killed' };
-    // Not an attempt of the script's: the workflow runs it again (see pixyzJob), on the next worker.
-    if (e.workerShutdown) return { kind: 'failure', type: ErrorType.WorkerShutdown, message: 'the worker stopped while the script was running', nonRetryable: true, processExit: false };
-    return timeout; // the activity's own timeout
-  }
-  if (e.outcome?.type === 'result') return { kind: 'result', value: e.outcome.value, progress: e.outcome.progress };
-  if (e.outcome?.type === 'error') return { kind: 'script-error', error: e.outcome.error, progress: e.outcome.progress };
-  const exit = e.exit ?? { code: null, signal: null };
-  const how = exit.error
-    ? `could not start: ${exit.error.message}`
-    : exit.signal
-      ? `was killed by ${exit.signal}`
-      : `exited with code ${exit.code} before returning a result`;
-  return { kind: 'failure', type: exit.signal ? ErrorType.ScriptKilled : ErrorType.ScriptExited, message: `Task process exited with error: the script process ${how}`, nonRetryable: false, processExit: true };
 }
 
 /**

@@ -1,7 +1,7 @@
 // How a script's attempt ended, classified without a process: the runScript activity's answer
 // for each way a job's script can end.
 import { describe, expect, it } from 'vitest';
-import { scriptEnding } from '../../src/activities/run-script';
+import { scriptEnding } from '../../src/activities/script-ending';
 import { ErrorType } from '../../src/shared/errors';
 
 const progress = { total: 1, current: 1, progress: 100, steps: [], started: null, stopped: null } as never;
