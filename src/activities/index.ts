@@ -5,8 +5,8 @@ import { createRunnerPools, createScriptActivities } from './run-script';
 import { createShareActivities } from './share';
 
 /**
- * All activities, built from their dependencies (the worker registers them), with the pool of
- * script processes they use, which the worker closes when it stops.
+ * All activities, built from their dependencies (the worker registers them), with the pools of
+ * script processes they use (Node's and Python's), which the worker closes when it stops.
  */
 export function createActivities(config: Config, env: NodeJS.ProcessEnv = process.env) {
   const pool = createRunnerPools({

@@ -15,7 +15,7 @@ export const SETTLE_WAIT_MS = 1000;
 /** A script process started ahead of time, serving one job after another. */
 export interface PooledRunner {
   readonly child: ChildProcess;
-  /** Resolves once it said `ready` (Node, TypeScript support and the SDK loaded). */
+  /** Resolves once it said `ready` (its runner and SDK loaded: Node with TypeScript support, or Python with pixyz_worker). */
   readonly ready: Promise<void>;
   /** Its stdout and stderr, copied to the log of the job it runs. */
   readonly output: RunnerOutput;
@@ -33,7 +33,7 @@ export interface PooledRunner {
 export interface RunnerPoolOptions {
   /** Idle script processes kept ready; 0 starts each one on demand. */
   size: number;
-  /** The runner: a Node module (forked with `execArgv`), or a program and its arguments (`python -m pixyz_worker.runner`). */
+  /** The runner: a Node module, forked with `execArgv`; with `command`, only its name (`pixyz_worker.runner`). */
   runner: string;
   execArgv: string[];
   /** A program to run instead of forking Node with `runner` (it speaks the protocol over the IPC channel, NODE_CHANNEL_FD). */
@@ -130,7 +130,7 @@ export class RunnerPool {
       // The most recently used ready process (the others may then age out), else the oldest started.
       let i = this.idle.findLastIndex((r) => r.isReady);
       if (i < 0 && this.settling.size > 0) {
-        // Free within a millisecond or so: cheaper than starting Node (a third of a CPU second).
+        // Free within a millisecond or so: cheaper than starting a process (Node with TypeScript: a third of a CPU second).
         await new Promise<void>((resolve) => this.waiters.push(resolve));
         continue;
       }

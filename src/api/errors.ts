@@ -65,7 +65,7 @@ export function errorHandler(log: { error: (obj: object, msg: string) => void })
       else res.status(err.status).json(errorBody(err.status, err.details));
       return;
     }
-    // body-parser style errors carry a status (e.g. malformed JSON on /dev/callback later).
+    // body-parser style errors carry a status (e.g. malformed JSON on /dev/callback).
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
     if (status === 500) log.error({ err }, 'unhandled API error');
     if (status === 500) res.status(500).type('text/plain').send('Internal Server Error');

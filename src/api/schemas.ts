@@ -104,7 +104,10 @@ export const TaskMeta = z
   })
   .meta({ id: 'TaskMeta', description: "upstream's raw Celery meta" });
 
-/** POST /jobs `config`: upstream's keys; others are refused, null ones mean unset. */
+/**
+ * POST /jobs `config`: upstream's keys, as the OpenAPI document states them (strict). What the API
+ * applies is AppliedSubmitConfig, which ignores other keys; null ones mean unset.
+ */
 export const SubmitConfig = z
   .object({
     entrypoint: z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, 'expected a function name').optional(),

@@ -7,9 +7,9 @@ import { isPythonScript } from '../shared/processes';
 
 /** What the API learns from a script's source, without running it. */
 export interface ScriptInfo {
-  /** The constant options of the entrypoint's `pixyzSchedule({...}, fn)`, if wrapped. */
+  /** The constant options of the entrypoint's `pixyzSchedule({...}, fn)` (Python: `@pixyz_schedule(...)`), if wrapped. */
   options: Record<string, unknown>;
-  /** The entrypoint's doc comment (`/** … *\/` above it), without the stars; null when none. */
+  /** The entrypoint's doc comment (`/** … *\/` above it, without the stars; Python: its docstring); null when none. */
   doc: string | null;
 }
 
@@ -18,7 +18,7 @@ export class ScriptParseError extends Error {
 }
 
 
-/** What inspectScript found (or refused) lately, by script content: a pipeline submits the same script again and again. */
+/** What inspectScript and inspectAnyScript found (or refused) lately, by script content: a pipeline submits the same script again and again. */
 const inspected = new Map<string, ScriptInfo | ScriptParseError>();
 const MAX_INSPECTED = 256;
 

@@ -80,7 +80,7 @@ export async function listen(deps: ApiDeps, port = deps.config.apiPort): Promise
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   // No deadline on a whole request (Node's is 5 minutes): an upload of gigabytes takes longer.
-  // A stalled upload is dropped instead (submit.ts, UPLOAD_IDLE_MS).
+  // A stalled upload is dropped instead (upload.ts, UPLOAD_IDLE_MS).
   server.requestTimeout = 0;
   // Requests in progress, so that a stop lets them finish (streams, which clients resume, are cut).
   const inFlight = new Map<http.IncomingMessage, http.ServerResponse>();

@@ -208,7 +208,7 @@ async function runSubmission(api: Api, g: Globals, fields: Record<string, string
   return report(g, await watch(api, g, state.uuid, o.batch), o);
 }
 
-/** Downloads a job's outputs into `dir`: the zip, unpacked by name (GET …/outputs and each file). */
+/** Downloads a job's outputs into `dir`, file by file (GET …/outputs, then each by name): what its zip holds, unpacked. */
 async function downloadOutputs(api: Api, g: Globals, id: string, dir: string): Promise<string[]> {
   const { outputs } = await api.json<{ outputs: string[] }>(`/jobs/${id}/outputs`);
   const written: string[] = [];

@@ -20,7 +20,7 @@ export interface PixyzExecuteOptions {
   file?: string;
   params?: unknown;
   name?: string;
-  /** Upstream's `config`: entrypoint, queue, time_limit, root_file, compute_only. */
+  /** Upstream's `config` (entrypoint, queue, time_limit, root_file, compute_only), and `retries`. */
   config?: Record<string, unknown>;
   /** How often get() polls the job; default 500 ms. */
   pollIntervalMs?: number;

@@ -12,7 +12,7 @@ export const MAX_STEP_INFO = 500;
 /**
  * Upstream's TaskProgress: a total, a list of steps with their durations, a percentage. Each
  * change calls `onChange`, which reads `snapshot()` when it needs one (the runner forwards it to
- * the worker as a heartbeat, a few times a second at most).
+ * the worker a few times a second at most; the runScript activity sends it with its next heartbeat).
  */
 export class Progress {
   private total = 1;

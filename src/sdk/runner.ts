@@ -1,5 +1,6 @@
-// The script process. Started ahead of its jobs by the worker's pool, with Node IPC; serves one
-// `run` message after another, as Celery's prefork children do: loads the job script afresh,
+// The script process of TypeScript and JavaScript jobs (a Python job's is pixyz_worker.runner, which
+// speaks the same protocol). Started ahead of its jobs by the worker's pool, with Node IPC; serves
+// one `run` message after another, as Celery's prefork children do: loads the job script afresh,
 // calls its entrypoint with (pc, params), reports progress, then the result or the error, and
 // undoes what the job changed in the process before the next one. It never outlives its worker:
 // when the IPC channel closes, it kills its process group and exits.

@@ -14,13 +14,13 @@ export interface WorkerConfig {
   readonly concurrentTasks: number;
   /** Scripts running at once on the control queue (they mostly wait on sub-tasks). */
   readonly controlConcurrency: number;
-  /** V8 heap cap of one script process in MiB; 0 = Node's default. */
+  /** V8 heap cap of one Node script process (TypeScript, JavaScript) in MiB; 0 = Node's default. Python's are not capped. */
   readonly scriptMaxMemoryMb: number;
   /** Added to script processes' niceness: the worker, API and Temporal stay responsive when scripts fill the cores. */
   readonly scriptNiceness: number;
   /** How long a stopping worker lets running scripts finish, in ms. */
   readonly shutdownGraceMs: number;
-  /** Script processes kept started ahead of their jobs (0: start each on demand). */
+  /** Script processes of each runner (Node's, Python's) kept started ahead of their jobs (0: start each on demand). */
   readonly runnerPoolSize: number;
   /** Jobs one script process serves before it is replaced (1: a process per job). */
   readonly runnerMaxJobs: number;
@@ -38,7 +38,7 @@ export interface Config {
   readonly apiPort: number;
   readonly apiHost: string;
   readonly sharePath: string;
-  /** Predefined processes: one job script per process, `<name>.ts`. */
+  /** Predefined processes: one job script per process, `<name>` with one of SCRIPT_EXTENSIONS (`.ts`, `.js`, `.py`…). */
   readonly processPath: string;
   /** The interpreter of Python job scripts (PIXYZ_PYTHON), which also reads their options at submission. */
   readonly python: string;

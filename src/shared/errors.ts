@@ -1,12 +1,12 @@
-// Stable error type strings. They travel across Temporal as ApplicationFailure types, and the
-// API maps them to HTTP codes and upstream error texts in one place (src/api/errors.ts).
+// Stable error type strings. They travel across Temporal as ApplicationFailure types, and
+// upstreamError (src/shared/job-status.ts) turns them into upstream's error texts in one place.
 export const ErrorType = {
   InvalidInput: 'InvalidInput',
   /** The script threw: its own message; not retried. */
   ScriptFailed: 'ScriptFailed',
-  /** The script process exited (or crashed) without a result: retried once. */
+  /** The script process exited (or crashed) without a result: retried (the job's `retries`, once by default). */
   ScriptExited: 'ScriptExited',
-  /** The script process was killed by a signal (OOM killer, kill -9): retried once. */
+  /** The script process was killed by a signal (OOM killer, kill -9): retried like ScriptExited. */
   ScriptKilled: 'ScriptKilled',
   ScriptTimeout: 'ScriptTimeout',
   /**

@@ -4,7 +4,7 @@
  * introduced (fewer-steps-v1, published-state-v1, shutdown-reruns-v1, canvas-revokes-siblings-v1)
  * without recording their markers: with each marker Temporal's SDK upserts the
  * TemporalChangeVersion search attribute, one more visibility write per job, which cost the
- * embedded server about a tenth of its throughput (bench/README.md).
+ * embedded server about a tenth of its throughput (bench/results/2026-12-01-session4.md).
  *
  * A workflow change after this one is guarded by `patched()` as before (see the README).
  */

@@ -150,7 +150,6 @@ export interface JobStatusView {
   children: { started: number; done: number; failed: number };
 }
 
-/** Memo stored with each job: what the API shows without reading history. */
 /**
  * What a failed job publishes in its memo (key `failure`) as it ends, since published-state-v1:
  * with its status from visibility, all GET /jobs shows of it.
@@ -160,6 +159,10 @@ export interface PublishedFailure {
   progress: number | null;
 }
 
+/**
+ * Memo stored with each job (from jobVisibility, src/shared/search-attributes.ts, at its start;
+ * the workflow adds to it): what the API shows without reading history.
+ */
 export interface JobMemo {
   name: string | null;
   process: string;

@@ -42,6 +42,8 @@ async function json(path: string, init: RequestInit = {}): Promise<Json> {
   return body;
 }
 
+/** A name on one line, cut with an ellipsis when long (the whole of it in its tooltip), not broken mid-word. */
+const clip = (text: string) => h('span', { className: 'clip', title: text || undefined }, text);
 const badge = (status: string) => h('span', { className: `badge s-${status}` }, status);
 const bar = (progress: number | null, big = false) =>
   h('div', { className: `bar${big ? ' big' : ''}`, role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': progress ?? 0, 'aria-label': 'progress' }, h('span', { style: `width:${progress ?? 0}%` }));
@@ -148,12 +150,12 @@ function jobsPage(params: URLSearchParams) {
             {},
             h('td', {}, box),
             h('td', { className: 'id' }, h('a', { href: `#/jobs/${j.uuid}` }, j.uuid.slice(0, 8))),
-            h('td', {}, j.name ?? ''),
-            h('td', { className: 'hide-small' }, j.process ?? ''),
-            h('td', { className: 'hide-small muted' }, when(j.time_request)),
+            h('td', {}, clip(j.name ?? '')),
+            h('td', { className: 'hide-small' }, clip(j.process ?? '')),
+            h('td', { className: 'hide-small muted when' }, when(j.time_request)),
             h('td', {}, badge(j.status)),
             h('td', { className: 'hide-small' }, j.progress === null ? '' : bar(j.progress)),
-            h('td', { className: 'error hide-small' }, j.error ?? ''),
+            h('td', { className: 'error hide-small' }, j.error ? h('span', { className: 'clamp', title: j.error }, j.error) : ''),
           );
         }),
       );
@@ -183,7 +185,7 @@ function jobsPage(params: URLSearchParams) {
     cancelSelected,
   );
   const table = h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, h('span', { className: 'muted' }, '✓')), h('th', {}, 'Job'), h('th', {}, 'Name'), h('th', { className: 'hide-small' }, 'Process'), h('th', { className: 'hide-small' }, 'Submitted'), h('th', {}, 'Status'), h('th', { className: 'hide-small' }, 'Progress'), h('th', { className: 'hide-small' }, 'Error'))), body);
-  show('Jobs', filters, h('div', { className: 'panel' }, table, info, h('div', { className: 'row' }, prev, next)));
+  show('Jobs', filters, h('div', { className: 'panel' }, h('div', { className: 'scroll' }, table), info, h('div', { className: 'row' }, prev, next)));
   void load();
   const timer = setInterval(load, 3000); // live refresh
   cleanup = () => clearInterval(timer);
@@ -206,14 +208,55 @@ async function download(path: string, name: string) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/** Nested objects are flattened to dotted keys down to this depth; deeper ones are folded. */
+const FLATTEN_DEPTH = 3;
+/** An object with more keys than this is folded, not flattened: a row per material would drown the rest. */
+const FLATTEN_KEYS = 20;
+/** A list of plain values is written out in its row when it is this short (a bounding box's corner). */
+const INLINE_LIST_CHARS = 80;
+
+const isRecord = (v: Json): v is Record<string, Json> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The metadata as key/value rows: small objects flattened to dotted keys, plain values as they
+ * are, anything large (the node tree, the materials) folded to a summary that opens onto its JSON —
+ * printed whole it squeezed the key column to a letter and made the page thousands of pixels tall.
+ */
 function metadataTable(data: Json): HTMLElement {
   const rows: HTMLElement[] = [];
-  const walk = (value: Json, prefix: string) => {
-    if (value && typeof value === 'object' && !Array.isArray(value)) for (const [k, v] of Object.entries(value)) walk(v, prefix ? `${prefix}.${k}` : k);
-    else rows.push(h('tr', {}, h('th', { scope: 'row' }, prefix), h('td', {}, Array.isArray(value) ? value.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ') : String(value))));
+  const walk = (value: Json, prefix: string, depth: number) => {
+    const entries = isRecord(value) ? Object.entries(value) : [];
+    if (entries.length && (depth === 0 || (depth < FLATTEN_DEPTH && entries.length <= FLATTEN_KEYS))) for (const [k, v] of entries) walk(v, prefix ? `${prefix}.${k}` : k, depth + 1);
+    else rows.push(h('tr', {}, h('th', { scope: 'row' }, prefix), h('td', {}, metadataValue(value))));
   };
-  walk(data, '');
-  return h('table', {}, h('tbody', {}, ...rows.slice(0, 200)));
+  walk(data, '', 0);
+  return h('table', { className: 'meta' }, h('tbody', {}, ...rows.slice(0, 200)));
+}
+
+/** One metadata value: a plain one as text, a short list of plain ones joined, anything else folded. */
+function metadataValue(value: Json): Node | string {
+  if (value === null || typeof value !== 'object') return String(value);
+  if (Array.isArray(value) && !value.length) return h('span', { className: 'muted' }, 'none');
+  if (Array.isArray(value) && value.every((v) => v === null || typeof v !== 'object')) {
+    const text = value.map(String).join(', ');
+    if (text.length <= INLINE_LIST_CHARS) return text;
+  }
+  const count = Array.isArray(value) ? value.length : Object.keys(value).length;
+  const summary = Array.isArray(value) ? `${count} item${count === 1 ? '' : 's'}` : `{…} ${count} key${count === 1 ? '' : 's'}`;
+  return folded(summary, () => JSON.stringify(value, null, 2));
+}
+
+/**
+ * A summary that opens onto a scrolling <pre>. Its text is written at the first opening: a node
+ * tree's JSON can be megabytes nobody asked to see.
+ */
+function folded(summary: string, text: () => string, className = 'folded'): HTMLElement {
+  const pre = h('pre', { tabindex: 0 });
+  const details = h('details', { className }, h('summary', {}, summary), pre);
+  details.addEventListener('toggle', () => {
+    if (!pre.textContent) pre.textContent = text();
+  });
+  return details;
 }
 
 /** What a PENDING job waits for, in words. */
@@ -227,7 +270,8 @@ async function jobPage(id: string) {
   const status = h('span', {}, badge('…'));
   const progress = h('div', {}, bar(0, true));
   const current = h('p', { className: 'muted', 'aria-live': 'polite' });
-  const steps = h('ol', { className: 'steps' });
+  // Its own scroll (a job of hundreds of steps made the page thousands of pixels tall), focusable to scroll by keyboard.
+  const steps = h('ol', { className: 'steps', tabindex: 0, 'aria-label': 'steps' });
   const log = h('pre', { className: 'log', tabindex: 0, 'aria-label': 'log' });
   const children = h('div', {}, h('p', { className: 'muted' }, 'None.'));
   const outputs = h('div');
@@ -235,10 +279,25 @@ async function jobPage(id: string) {
   const meta = h('div');
   const viewer = h('div');
   const result = h('div');
+  // Shown once the job is known to be unfinished: a finished job has nothing to cancel.
+  const cancel = h(
+    'button',
+    {
+      className: 'danger',
+      type: 'button',
+      id: 'cancel',
+      hidden: true,
+      onclick: async () => {
+        if (!confirm('Cancel this job?')) return;
+        await json(`/jobs/${id}/cancel`, { method: 'POST' }).catch((e) => alert(e.message));
+      },
+    },
+    'Cancel',
+  );
   const actions = h(
     'div',
     { className: 'actions' },
-    h('button', { className: 'danger', type: 'button', id: 'cancel', onclick: async () => (await json(`/jobs/${id}/cancel`, { method: 'POST' }).catch((e) => alert(e.message)), undefined) }, 'Cancel'),
+    cancel,
     h(
       'button',
       {
@@ -342,9 +401,12 @@ async function jobPage(id: string) {
   };
   let stepCount = 0;
   const addStep = (info: string, duration: number | null) => {
+    // The newest step stays in view, unless the reader scrolled up to an older one.
+    const atEnd = steps.scrollTop + steps.clientHeight >= steps.scrollHeight - 4;
     steps.querySelector('.current')?.classList.remove('current');
     steps.append(h('li', {}, h('span', {}, info), h('span', { className: 'muted' }, duration === null ? '' : `${duration.toFixed(2)} s`)));
     stepCount += 1;
+    if (atEnd) steps.scrollTop = steps.scrollHeight;
   };
   const showOutputs = async () => {
     const { outputs: names, files } = await json(`/jobs/${id}/outputs`);
@@ -364,7 +426,7 @@ async function jobPage(id: string) {
             h(
               'tr',
               {},
-              h('td', {}, n),
+              h('td', { className: 'file' }, n),
               h('td', { className: 'muted num' }, sizeOf.get(n) == null ? '' : bytes(sizeOf.get(n)!)),
               h(
                 'td',
@@ -393,13 +455,34 @@ async function jobPage(id: string) {
       meta.replaceChildren(h('h2', {}, 'Metadata'), h('div', { className: 'scroll' }, metadataTable(data)));
     }
   };
+  /** The error, and under it the script's traceback when the job's details carry one. */
+  const showFailure = async (error: string, traceback: unknown) => {
+    result.replaceChildren(h('p', { className: 'error', role: 'alert' }, error));
+    // The end event carries the details' result; read them again when it does not (an older API).
+    if (typeof traceback !== 'string') traceback = await json(`/jobs/${id}/details`).then((d) => d.result, () => null);
+    if (typeof traceback !== 'string' || !traceback.trim() || error.includes(traceback.trim())) return; // nothing more than the error
+    result.append(h('details', { className: 'traceback' }, h('summary', {}, 'Traceback'), h('pre', { className: 'log', tabindex: 0, 'aria-label': 'traceback' }, traceback)));
+  };
+  let previews = 0; // the latest preview's number: an older one still loading is dropped
   const openPreview = async (name: string) => {
     stopPreview(); // one viewer at a time
-    const canvas = h('div', { id: 'viewer', role: 'img', 'aria-label': `3D preview of ${name}` });
+    stopPreview = () => {};
+    const mine = ++previews;
+    const canvas = h('div', { id: 'viewer', role: 'img', 'aria-label': `3D preview of ${name}`, 'aria-busy': 'true' }, h('p', { className: 'loading' }, 'Loading…'));
     viewer.replaceChildren(h('h2', {}, `3D preview: ${name}`), canvas);
-    const res = await api(`/jobs/${id}/outputs/${encodeURIComponent(name)}`);
-    const { showModel } = await import('./preview');
-    stopPreview = await showModel(canvas, await res.arrayBuffer());
+    // It opens below the outputs and thumbnails, often out of sight.
+    viewer.scrollIntoView({ behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth', block: 'nearest' });
+    try {
+      const res = await api(`/jobs/${id}/outputs/${encodeURIComponent(name)}`);
+      if (!res.ok) throw new Error(`${res.status}`);
+      const [{ showModel }, data] = await Promise.all([import('./preview'), res.arrayBuffer()]);
+      const stop = await showModel(canvas, data);
+      if (mine === previews && !controller.signal.aborted) stopPreview = stop;
+      else stop(); // another preview opened meanwhile, or the page was left
+      canvas.removeAttribute('aria-busy');
+    } catch (err) {
+      if (mine === previews) canvas.replaceChildren(h('p', { className: 'loading error' }, `No preview: ${(err as Error).message}`));
+    }
   };
 
   // The job's events until it ends (fetch, for the key to travel in a header).
@@ -422,6 +505,7 @@ async function jobPage(id: string) {
         const data = JSON.parse(e.data ?? 'null');
         if (type === 'status') {
           status.replaceChildren(badge(data.status));
+          cancel.hidden = FINISHED.includes(data.status);
           progress.replaceChildren(bar(data.progress, true));
           current.textContent = data.step ? `Now: ${data.step}${data.retry ? ` (attempt ${data.retry + 1})` : ''}` : data.status === 'PENDING' ? waitingText(data.waiting) : '';
         } else if (type === 'step') addStep(data.info, data.duration);
@@ -438,8 +522,8 @@ async function jobPage(id: string) {
           status.replaceChildren(badge(data.status));
           progress.replaceChildren(bar(data.status === 'SUCCESS' ? 100 : data.progress, true));
           current.textContent = '';
-          (actions.querySelector('#cancel') as HTMLButtonElement).disabled = true;
-          if (data.error) result.replaceChildren(h('p', { className: 'error', role: 'alert' }, data.error));
+          cancel.hidden = true;
+          if (data.error) void showFailure(data.error, data.result);
           else if (data.result !== undefined && data.result !== null) result.replaceChildren(h('details', {}, h('summary', {}, 'Result'), h('pre', {}, JSON.stringify(data.result, null, 2))));
           void showOutputs();
         }

@@ -1,5 +1,7 @@
 // The 3D preview of a GLB/glTF output: three.js (bundled with the dashboard, loaded on demand),
-// orbit controls, the model fitted to the view. Returns a function that frees it.
+// orbit controls, the model fitted to the view. Returns a function that frees it. A frame is drawn
+// when something changed (the camera moved, the view was resized), not at every repaint: a still
+// model kept a core and the GPU busy for nothing.
 import * as THREE from 'three';
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
@@ -10,14 +12,17 @@ export async function showModel(container: HTMLElement, data: ArrayBuffer): Prom
   const renderer = new THREE.WebGLRenderer({ antialias: true, alpha: true, preserveDrawingBuffer: true });
   renderer.setPixelRatio(Math.min(2, window.devicePixelRatio));
   renderer.setSize(width, height);
-  container.replaceChildren(renderer.domElement);
   const scene = new THREE.Scene();
   scene.add(new THREE.HemisphereLight(0xffffff, 0x445566, 2.2));
   const sun = new THREE.DirectionalLight(0xffffff, 2);
   sun.position.set(3, 5, 4);
   scene.add(sun);
   const camera = new THREE.PerspectiveCamera(45, width / height, 0.001, 1e7);
-  const gltf = await new GLTFLoader().parseAsync(data, '');
+  const gltf = await new GLTFLoader().parseAsync(data, '').catch((err: unknown) => {
+    renderer.dispose(); // its WebGL context: a browser keeps only a few
+    throw err;
+  });
+  container.replaceChildren(renderer.domElement); // what the container showed while loading goes now
   scene.add(gltf.scene);
   // Fit to view: the camera looks at the model's bounding sphere from a fixed angle.
   const box = new THREE.Box3().setFromObject(gltf.scene);
@@ -33,14 +38,31 @@ export async function showModel(container: HTMLElement, data: ArrayBuffer): Prom
   controls.update();
   let frame = 0;
   const render = () => {
-    frame = requestAnimationFrame(render);
-    controls.update();
+    frame = 0;
     renderer.render(scene, camera);
   };
-  render();
+  /** One frame at the next repaint, however many changes ask for it before then. */
+  const invalidate = () => {
+    frame ||= requestAnimationFrame(render);
+  };
+  controls.addEventListener('change', invalidate);
+  // The container's size follows the page's (a window resized, a phone turned).
+  const resized = new ResizeObserver(() => {
+    const w = container.clientWidth;
+    const h = container.clientHeight;
+    if (!w || !h || (w === renderer.domElement.clientWidth && h === renderer.domElement.clientHeight)) return;
+    renderer.setSize(w, h);
+    camera.aspect = w / h;
+    camera.updateProjectionMatrix();
+    invalidate();
+  });
+  resized.observe(container);
+  render(); // the first frame now: the model shows as the promise resolves
   container.dataset.loaded = 'true';
   return () => {
     cancelAnimationFrame(frame);
+    resized.disconnect();
+    controls.removeEventListener('change', invalidate);
     controls.dispose();
     renderer.dispose();
   };

@@ -1,13 +1,13 @@
 // The dashboard at /ui in a real browser (Debian's chromium driven by playwright-core): sign in,
 // submit a model, watch the job move, look at its outputs and its 3D preview, download, cancel a
-// job; an accessibility check (axe-core) of each page; screenshots written for people to look at
+// job, a failed job's traceback, a metadata table, the job list wide and on a phone; an accessibility check (axe-core) of each page; screenshots written for people to look at
 // (DASHBOARD_SCREENSHOTS, default test-artifacts/dashboard/). Skipped, saying so, without chromium.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, startStack, type Stack } from '../helpers/stack';
+import { REPO, startStack, submit, type Stack } from '../helpers/stack';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
 if (!CHROMIUM) console.log('dashboard test skipped: no chromium (apt-get install chromium)');
@@ -18,6 +18,9 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
   let browser: Browser;
   let page: Page;
   let scratch: string;
+  /** Jobs submitted at the start through the API, done by the time their pages are looked at. */
+  let failing: string;
+  let described: string;
   const shot = async (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   /** axe-core on the page as it is: no serious or critical violations. */
   const accessible = async (where: string) => {
@@ -26,6 +29,17 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
     const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.nodes.length})`);
     expect(bad, where).toEqual([]);
   };
+  /** How many lines each element's text takes (an element holding text only): 1 when it does not wrap. */
+  const lines = (selector: string) =>
+    page.locator(selector).evaluateAll((els) =>
+      els.map((el) => {
+        const range = (globalThis as any).document.createRange();
+        range.selectNodeContents(el);
+        return `${el.textContent}: ${new Set([...range.getClientRects()].map((r: any) => Math.round(r.top))).size}`;
+      }),
+    );
+  const status = () => page.locator('.badge').first().textContent();
+  const cancelButton = () => page.getByRole('button', { name: 'Cancel', exact: true });
 
   beforeAll(async () => {
     stack = await startStack();
@@ -36,6 +50,11 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
     const f = ['1 3 2', '1 4 3', '5 6 7', '5 7 8', '1 2 6', '1 6 5', '2 3 7', '2 7 6', '3 4 8', '3 8 7', '4 1 5', '4 5 8'].map((x) => `f ${x}`);
     fs.writeFileSync(path.join(scratch, 'cube.obj'), `${[...v, ...f].join('\n')}\n`);
     fs.writeFileSync(path.join(scratch, 'slow.ts'), `export async function main(pc: any) { pc.progressSetTotal(30); for (let i = 1; i <= 30; i++) { pc.progressNext('slice ' + i); await new Promise((r) => setTimeout(r, 400)); } }\n`);
+    // 40 steps, then a throw: its page shows the error, the traceback, the steps in their own scroll.
+    const steps = `pc.progressSetTotal(40); for (let i = 1; i <= 40; i++) pc.progressNext('check ' + i);`;
+    const script = `export async function main(pc: any) { ${steps} throw new Error('the model has no faces'); }\n`;
+    failing = (await submit(stack, { script: { name: 'fails.ts', content: script }, name: 'broken-one' })).body.uuid;
+    described = (await submit(stack, { process: 'generate_metadata', file: { name: 'cube.obj', content: fs.readFileSync(path.join(scratch, 'cube.obj')) } })).body.uuid;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'] });
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   }, 120_000);
@@ -48,6 +67,8 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
   it('signs in with the key (refusing a wrong one), kept for the tab only, never in the URL', async () => {
     const started = Date.now();
     await page.goto(`${stack.url}/ui`);
+    await page.getByLabel('API key').waitFor();
+    expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(false); // nothing to sign out of
     await page.getByLabel('API key').fill('not-the-key');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/Invalid token/);
@@ -56,6 +77,7 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
     await page.getByLabel('API key').fill(stack.key);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
     expect(page.url()).not.toContain(stack.key);
     expect(await page.evaluate(() => (globalThis as any).localStorage.length)).toBe(0);
     console.log(`dashboard: sign-in page to the job list in ${Date.now() - started} ms`);
@@ -79,8 +101,9 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
     await shot('2-submit');
     await page.getByRole('button', { name: 'Submit' }).click();
     await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
-    await expect.poll(() => page.locator('.badge').first().textContent(), { timeout: 30_000 }).toBe('SUCCESS');
+    await expect.poll(status, { timeout: 30_000 }).toBe('SUCCESS');
     await page.getByRole('cell', { name: 'output.glb' }).waitFor();
+    expect(await cancelButton().count()).toBe(0); // nothing to cancel: hidden, not disabled
     // Its size beside it, and what it was submitted with.
     expect(await page.getByRole('row', { name: /output\.glb/ }).textContent()).toMatch(/\d+(\.\d)? (B|KiB|MiB)/);
     const submitted = page.locator('dl.submitted');
@@ -93,6 +116,9 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
     await page.getByRole('button', { name: 'View in 3D' }).click();
     const viewer = page.locator('#viewer[data-loaded="true"] canvas');
     await viewer.waitFor({ timeout: 20_000 });
+    // Brought into view as it opened (it opens below the outputs).
+    const inView = (el: any) => el.getBoundingClientRect().top >= 0 && Math.round(el.getBoundingClientRect().bottom) <= (globalThis as any).innerHeight;
+    await expect.poll(() => page.locator('#viewer').evaluate(inView)).toBe(true);
     // Something other than the background was drawn: the model.
     const coloured = await page.evaluate(() => {
       const doc = (globalThis as any).document;
@@ -136,7 +162,10 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
     await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
     await expect.poll(() => page.locator('[aria-live="polite"]').first().textContent(), { timeout: 20_000 }).toMatch(/Now: slice \d+/);
     await shot('5-running');
-    await page.getByRole('button', { name: 'Cancel' }).click();
+    // Asked first, as Delete is.
+    const asked = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.message()), void d.accept())));
+    await cancelButton().click();
+    expect(await asked).toBe('Cancel this job?');
     await expect.poll(() => page.locator('.badge').first().textContent(), { timeout: 20_000 }).toBe('REVOKED');
     await page.getByRole('link', { name: 'Jobs' }).click();
     await page.getByLabel('Name').fill('slow-one');
@@ -146,6 +175,51 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
     expect(await page.locator('tbody tr td').nth(3).textContent()).toBe('slow.ts'); // its process column: the script's name
     await accessible('jobs');
     await shot('6-jobs');
+  });
+
+  it('shows a failed job: its error, its traceback folded under it, its 40 steps in a scroll of their own', async () => {
+    await page.goto(`${stack.url}/ui#/jobs/${failing}`);
+    await expect.poll(status, { timeout: 30_000 }).toBe('FAILURE');
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/the model has no faces/);
+    const traceback = page.locator('details.traceback');
+    await traceback.getByText('Traceback').click();
+    expect(await traceback.locator('pre').textContent()).toMatch(/fails\.ts/);
+    expect(await cancelButton().count()).toBe(0);
+    const steps = page.locator('ol.steps');
+    await expect.poll(() => steps.locator('li').count()).toBe(40);
+    // At most its max-height tall, scrolled to its newest step.
+    const box = await steps.evaluate((el) => ({ height: el.clientHeight, overflows: el.scrollHeight > el.clientHeight, below: el.scrollHeight - el.scrollTop - el.clientHeight }));
+    expect(box).toMatchObject({ overflows: true });
+    expect(box.height).toBeLessThanOrEqual(320);
+    expect(box.below).toBeLessThan(5);
+    await accessible('failed job');
+    await shot('8-failed');
+  });
+
+  it('shows a metadata.json as a table: each key on one line, the node tree folded', async () => {
+    await page.goto(`${stack.url}/ui#/jobs/${described}`);
+    await expect.poll(status, { timeout: 30_000 }).toBe('SUCCESS');
+    const nodes = page.locator('table.meta tr', { has: page.getByRole('rowheader', { name: 'nodes', exact: true }) });
+    await nodes.waitFor();
+    expect(await nodes.locator('summary').textContent()).toBe('1 item');
+    await nodes.locator('summary').click();
+    expect(await nodes.locator('pre').textContent()).toMatch(/"triangles": 12/);
+    expect((await lines('table.meta th')).filter((l) => !l.endsWith(': 1'))).toEqual([]);
+    expect(await page.getByRole('rowheader', { name: 'bbox.max' }).locator('xpath=..').locator('td').textContent()).toBe('1, 1, 1'); // a short list stays inline
+    await accessible('metadata');
+    await shot('9-metadata');
+  });
+
+  it('lists jobs with their badges and ids on one line, wide and on a phone', async () => {
+    for (const [width, height] of [[1400, 900], [390, 844]] as const) {
+      await page.setViewportSize({ width, height });
+      await page.goto(`${stack.url}/ui#/jobs`);
+      await expect.poll(() => page.locator('tbody .badge').count()).toBeGreaterThanOrEqual(5);
+      expect((await lines('tbody .badge, tbody td.id a')).filter((l) => !l.endsWith(': 1')), `${width} px`).toEqual([]);
+      expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth), `${width} px`).toBeLessThanOrEqual(width);
+      await shot(`10-jobs-${width}`);
+    }
+    await page.setViewportSize({ width: 1200, height: 900 });
   });
 
   it('has a dark theme as well as a light one', async () => {
