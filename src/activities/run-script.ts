@@ -49,7 +49,7 @@ export interface ScriptPoolDeps {
   python: string;
   /** Niceness added to each script process (0: the worker's own priority). */
   niceness?: number;
-  /** Idle script processes kept ready (RUNNER_POOL_SIZE). */
+  /** Idle script processes kept ready by each pool, Node's and Python's (RUNNER_POOL_SIZE). */
   poolSize: number;
   /** Jobs one script process serves before it is replaced (RUNNER_MAX_JOBS). */
   maxJobs: number;
@@ -106,7 +106,7 @@ export function scriptEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
-/** The script file of a job: an upload in the share, or a predefined process in scripts/process. */
+/** The script file of a job: an upload in the share, or a predefined process's (from PROCESS_PATH, kept relative to the repository). */
 export function scriptPath(sharePath: string, process: string, script: string): string {
   return process === 'custom' ? fromShare(sharePath, script) : path.resolve(REPO_ROOT, script);
 }

@@ -129,7 +129,7 @@ export const AppliedSubmitConfig = SubmitConfig.strip();
 export const SubmitForm = z
   .object({
     process: z.string().default('custom').describe('`custom` (with `script`) or a predefined process'),
-    script: z.string().describe('the job script (.ts, .js, .mjs…); binary').optional(),
+    script: z.string().describe('the job script (.ts, .js, .mjs…, or .py); binary').optional(),
     file: z.string().describe('a model file, or a .zip / .tar.gz of several; binary').optional(),
     params: z.string().describe('JSON text handed to the entrypoint; default {}').optional(),
     name: z.string().max(255).optional(),

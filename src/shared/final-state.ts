@@ -2,6 +2,7 @@
 // workflow (failures, cancels) and by runScript (a success, since fewer-steps-v1). Pure: the
 // workflow sandbox imports it.
 import type { FinalState, JobInput, RecordStateInput } from './types';
+import { processLabel } from './search-attributes';
 
 /** A job with a directory of its own: a clone works in its parent's, a compute-only job has none. */
 export function ownsShare(job: JobInput): boolean {
@@ -16,17 +17,9 @@ export function finalRecord(job: JobInput, state: Omit<FinalState, 'jobId' | 'na
       name: job.name,
       timeInfo: { request: job.timeRequest, started: state.progress?.started ?? null, stopped: state.progress?.stopped ?? now },
     },
-    process: metricsProcess(job),
+    // Counted under its label as lists show it (a sub-task's with its entrypoint: a job's steps are not more runs of the job).
+    process: processLabel(job, !!job.parentId),
     write: ownsShare(job),
   };
 }
 
-/**
- * The name a job is counted under in the job metrics: its process (or script file), and for a
- * sub-task also its entrypoint (`thumbnail_chained:screenshot`), as the Temporal UI lists it, so
- * that a job's steps are not counted as more runs of the job itself.
- */
-export function metricsProcess(job: JobInput): string {
-  const base = job.process === 'custom' ? (job.script.split('/').pop() ?? 'custom') : job.process;
-  return job.parentId ? `${base}:${job.entrypoint}` : base;
-}
