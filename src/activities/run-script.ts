@@ -364,7 +364,8 @@ export function createScriptActivities(deps: ScriptActivityDeps, pools: ScriptPo
         case 'result':
           return { result: end.value, progress: end.progress, attempt: ctx.info.attempt };
         case 'cancelled':
-          throw new CancelledFailure(end.message);
+          // How far it got: the workflow records it with the job's REVOKED state.
+          throw new CancelledFailure(end.message, latest ? [latest] : []);
         case 'script-error':
           throw scriptFailure(end.error, end.progress ?? latest, ctx.info.attempt);
         case 'failure':

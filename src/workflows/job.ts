@@ -1,6 +1,7 @@
 import {
   ActivityCancellationType,
   ActivityFailure,
+  CancelledFailure,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -21,7 +22,7 @@ import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import { SHARE_QUEUE, taskQueueName } from '../shared/queues';
 import { upstreamError, type FailureDetails } from '../shared/job-status';
 import { JOB_STATUS } from '../shared/search-attributes';
-import type { FinalState, JobInput, JobResult, JobStatus, JobStatusView, PreparedShare, PublishedFailure } from '../shared/types';
+import type { FinalState, JobInput, JobResult, JobStatus, JobStatusView, PreparedShare, ProgressSnapshot, PublishedFailure } from '../shared/types';
 import { startCanvas, startTask, taskIds, validateCanvas } from './children';
 import { follows } from './path-version';
 import { scriptRunningSignal, spawnUpdate, statusQuery } from '../shared/definitions';
@@ -209,7 +210,13 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
       view.phase = 'archiving';
       await settleChildren();
     } catch (err) {
-      await settleChildren();
+      try {
+        await settleChildren();
+      } catch (settleErr) {
+        // Cancelled, the wait itself fails at once: the script's own cancellation (it says how far
+        // the script got) is the one to report.
+        if (!(isCancellation(settleErr) && isCancellation(err))) throw settleErr;
+      }
       // A failed script's partial outputs can still be downloaded as a zip, as upstream allows.
       if (ownShare && !isCancellation(err)) {
         // The script failed: no "100 %" while its outputs are zipped. Published before the zip only
@@ -244,7 +251,8 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     return result;
   } catch (err) {
     if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(() => record({ status: 'REVOKED', result: null, error: null, progress: null, retry: 0 }));
+      // With how far its script got, as the script's activity said when it was cancelled.
+      await CancellationScope.nonCancellable(() => record({ status: 'REVOKED', result: null, error: null, progress: cancelledProgress(err), retry: 0 }));
       setStatus('REVOKED', 'done');
       throw err;
     }
@@ -316,4 +324,11 @@ function jobFailure(err: unknown): ApplicationFailure {
   }
   const message = err instanceof Error ? err.message : String(err);
   return ApplicationFailure.create({ type: ErrorType.InternalError, message, nonRetryable: true, cause: err as Error });
+}
+
+/** The progress a cancelled script's activity reported as it ended (its failure's detail), if any. */
+function cancelledProgress(err: unknown): ProgressSnapshot | null {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  const detail = cause instanceof CancelledFailure ? cause.details?.[0] : undefined;
+  return detail && typeof detail === 'object' && 'steps' in detail ? (detail as ProgressSnapshot) : null;
 }

@@ -125,6 +125,10 @@ describe('cancelling a job', () => {
 
     const final = await waitForEnd(stack, body.uuid);
     expect(final.status).toBe('REVOKED');
+    // How far it got stays readable: its steps, when it started.
+    expect(final.steps).toEqual([{ info: 'Waiting forever', duration: -1 }]);
+    expect(final.progress).toBe(0);
+    expect(final.time_info.started).toMatch(/^\d{4}-\d\d-\d\dT.*\+00:00$/);
     const desc = await stack.client.workflow.getHandle(body.uuid).describe();
     expect(desc.status.name).toBe('CANCELLED');
   });
