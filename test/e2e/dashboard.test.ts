@@ -49,12 +49,16 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
     const v = [[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [1, 1, 1], [0, 1, 1]].map((p) => `v ${p.join(' ')}`);
     const f = ['1 3 2', '1 4 3', '5 6 7', '5 7 8', '1 2 6', '1 6 5', '2 3 7', '2 7 6', '3 4 8', '3 8 7', '4 1 5', '4 5 8'].map((x) => `f ${x}`);
     fs.writeFileSync(path.join(scratch, 'cube.obj'), `${[...v, ...f].join('\n')}\n`);
+    // 30 of them, as named parts: a node tree whose JSON (2 KB) squeezed the metadata table's keys to a letter.
+    const part = (k: number) => [`o part_${k}_of_the_assembly`, ...v.map((line) => line.replace(/^v (\d)/, (_, x) => `v ${Number(x) + 2 * k}`)), ...f.map((line) => `f ${line.slice(2).split(' ').map((i) => Number(i) + 8 * k).join(' ')}`)];
+    const parts = Array.from({ length: 30 }, (_, k) => part(k).join('\n')).join('\n');
     fs.writeFileSync(path.join(scratch, 'slow.ts'), `export async function main(pc: any) { pc.progressSetTotal(30); for (let i = 1; i <= 30; i++) { pc.progressNext('slice ' + i); await new Promise((r) => setTimeout(r, 400)); } }\n`);
     // 40 steps, then a throw: its page shows the error, the traceback, the steps in their own scroll.
     const steps = `pc.progressSetTotal(40); for (let i = 1; i <= 40; i++) pc.progressNext('check ' + i);`;
     const script = `export async function main(pc: any) { ${steps} throw new Error('the model has no faces'); }\n`;
-    failing = (await submit(stack, { script: { name: 'fails.ts', content: script }, name: 'broken-one' })).body.uuid;
-    described = (await submit(stack, { process: 'generate_metadata', file: { name: 'cube.obj', content: fs.readFileSync(path.join(scratch, 'cube.obj')) } })).body.uuid;
+    // Its long name crowded a phone's job list, breaking the badges beside it mid-word.
+    failing = (await submit(stack, { script: { name: 'fails.ts', content: script }, name: 'broken-one-with-a-name-long-enough-to-crowd-a-phone' })).body.uuid;
+    described = (await submit(stack, { process: 'generate_metadata', file: { name: 'parts.obj', content: `${parts}\n` } })).body.uuid;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'] });
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   }, 120_000);
@@ -201,11 +205,11 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
     await expect.poll(status, { timeout: 30_000 }).toBe('SUCCESS');
     const nodes = page.locator('table.meta tr', { has: page.getByRole('rowheader', { name: 'nodes', exact: true }) });
     await nodes.waitFor();
-    expect(await nodes.locator('summary').textContent()).toBe('1 item');
+    expect(await nodes.locator('summary').textContent()).toBe('30 items');
     await nodes.locator('summary').click();
-    expect(await nodes.locator('pre').textContent()).toMatch(/"triangles": 12/);
+    await expect.poll(() => nodes.locator('pre').textContent()).toMatch(/"name": "part_29_of_the_assembly",\s+"triangles": 12/);
     expect((await lines('table.meta th')).filter((l) => !l.endsWith(': 1'))).toEqual([]);
-    expect(await page.getByRole('rowheader', { name: 'bbox.max' }).locator('xpath=..').locator('td').textContent()).toBe('1, 1, 1'); // a short list stays inline
+    expect(await page.getByRole('rowheader', { name: 'bbox.max' }).locator('xpath=..').locator('td').textContent()).toBe('59, 1, 1'); // a short list stays inline
     await accessible('metadata');
     await shot('9-metadata');
   });
