@@ -176,6 +176,7 @@ interface SubmitOptions {
   entrypoint?: string;
   queue?: string;
   timeLimit?: string;
+  rootFile?: string;
   wait?: boolean;
   alias?: string;
   raw?: boolean;
@@ -194,6 +195,7 @@ function submitFields(process_: string, o: SubmitOptions): Record<string, string
   if (o.entrypoint) config.entrypoint = o.entrypoint;
   if (o.queue) config.queue = o.queue;
   if (o.timeLimit) config.time_limit = Number(o.timeLimit);
+  if (o.rootFile) config.root_file = o.rootFile;
   return { process: process_, params: o.params, config: Object.keys(config).length ? JSON.stringify(config) : undefined, name: o.alias };
 }
 
@@ -240,6 +242,7 @@ export function program(): Command {
   const submitOptions = (c: Command) =>
     c
       .option('-i, --input <file>', 'the model (or a .zip / .tar.gz of one)')
+      .option('--root-file <path>', 'the model to load inside the .zip / .tar.gz (default: the first model file in it)')
       .option('-p, --params <json>', "the job's params, JSON")
       .option('-e, --entrypoint <name>', 'the function to run (default: main)')
       .option('-q, --queue <queue>', 'the queue (default: the script’s own, else cpu)')
@@ -359,12 +362,13 @@ export function program(): Command {
   for (const [name, process_, what] of [
     ['convert', 'convert_file', 'convert a model (-p \'{"extension":"obj"}\'; default glb)'],
     ['thumbnails', 'generate_thumbnails', 'render thumbnails of a model'],
-    ['metadata', 'generate_metadata', "a model's metadata (printed, and written with -o)"],
+    ['metadata', 'generate_metadata', "a model's metadata (printed, and metadata.json written into -o)"],
   ] as const) {
     cmd
       .command(name)
       .description(what)
-      .requiredOption('-i, --input <file>', 'the model')
+      .requiredOption('-i, --input <file>', 'the model (or a .zip / .tar.gz of one)')
+      .option('--root-file <path>', 'the model to load inside the .zip / .tar.gz (default: the first model file in it)')
       .option('-p, --params <json>', "the process's params, JSON")
       .option('-o, --output <dir>', 'where to write the outputs', '.')
       .option('-q, --queue <queue>', 'the queue')

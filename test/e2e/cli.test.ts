@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { craftZip } from '../helpers/zip';
 import { freePort } from '../../src/shared/dev-server';
 import { REPO, startStack, type Stack } from '../helpers/stack';
 
@@ -102,6 +103,15 @@ describe('pixyz', () => {
     const meta = await pixyz(['--json', 'metadata', '-i', 'tri.obj', '-o', 'meta']);
     expect(meta.code).toBe(0);
     expect(JSON.parse(meta.out)).toMatchObject({ status: 'SUCCESS', files: expect.arrayContaining([path.join('meta', 'metadata.json')]) });
+    // A zip of two models: --root-file picks the one to load (the first model file otherwise).
+    craftZip(path.join(dir, 'two.zip'), [
+      { name: 'a/first.obj', content: 'v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n' },
+      { name: 'b/second.obj', content: 'v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nf 1 2 3\nf 2 4 3\n' },
+    ]);
+    const second = JSON.parse((await pixyz(['--json', 'metadata', '-i', 'two.zip', '--root-file', 'b/second.obj', '-o', 'meta2'])).out);
+    expect(second.result.metadata).toMatchObject({ polygon_count: 2 });
+    const first = JSON.parse((await pixyz(['--json', 'metadata', '-i', 'two.zip', '-o', 'meta3'])).out);
+    expect(first.result.metadata).toMatchObject({ polygon_count: 1 });
   });
 
   it('cancel; and a watched job that was cancelled exits 11', async () => {
