@@ -33,6 +33,14 @@ function print(value: unknown): void {
   process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
 }
 
+/** A submission time (upstream's naive UTC) as this machine's local time, to the minute. */
+function submittedAt(time: string | null | undefined): string {
+  const d = time ? new Date(/[zZ]|[+-]\d\d:\d\d$/.test(time) ? time : `${time}Z`) : null;
+  if (!d || Number.isNaN(d.getTime())) return '';
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
+}
+
 /** A progress bar on a terminal (stderr), nothing otherwise. */
 function bar(format: string, total: number, show: boolean): cliProgress.SingleBar | null {
   if (!show || !process.stderr.isTTY) return null;
@@ -293,12 +301,16 @@ export function program(): Command {
         if (o.alias) q.set('name', o.alias);
         if (o.all) q.set('all', 'true');
         if (o.limit) q.set('limit', o.limit);
-        type Listed = { uuid: string; name: string | null; status: string; progress: number | null; error: string | null; process?: string | null };
+        type Listed = { uuid: string; name: string | null; status: string; progress: number | null; error: string | null; process?: string | null; time_request?: string | null };
         const page = await api().json<{ jobs: Listed[] }>(`/jobs?${q}`);
         if (g().json) return print(page);
         if (page.jobs.length === 0) return print(dim('no jobs'));
-        const width = Math.max(...page.jobs.map((j) => (j.process ?? '').length));
-        for (const j of page.jobs) print(`${j.uuid}  ${colourOf(j.status)(j.status.padEnd(8))} ${j.progress === null ? '    ' : `${String(j.progress).padStart(3)}%`}  ${dim((j.process ?? '').padEnd(width))}  ${j.name ?? ''}${j.error ? `  ${red(j.error)}` : ''}`);
+        const width = Math.max('PROCESS'.length, ...page.jobs.map((j) => (j.process ?? '').length));
+        print(dim(`${'JOB'.padEnd(36)}  ${'STATUS'.padEnd(8)} ${'DONE'}  ${'SUBMITTED'.padEnd(16)}  ${'PROCESS'.padEnd(width)}  NAME`));
+        for (const j of page.jobs) {
+          const done = j.progress === null ? '    ' : `${String(j.progress).padStart(3)}%`;
+          print(`${j.uuid}  ${colourOf(j.status)(j.status.padEnd(8))} ${done}  ${submittedAt(j.time_request).padEnd(16)}  ${dim((j.process ?? '').padEnd(width))}  ${j.name ?? ''}${j.error ? `  ${red(j.error)}` : ''}`);
+        }
       }),
     );
   job(cmd.command('details').description("a job's details")).action(act(async (o: { job: string }) => print(await api().json(`/jobs/${o.job}/details`))));

@@ -64,7 +64,9 @@ describe('pixyz', () => {
     expect(JSON.parse(watched.out)).toMatchObject({ uuid: id, status: 'SUCCESS', result: { params: { hello: 'cli' } } });
     const listed = JSON.parse((await pixyz(['--json', 'jobs', '-a', 'from-cli'])).out) as { jobs: { uuid: string; process: string; time_request: string }[] };
     expect(listed.jobs.map((j) => j.uuid)).toContain(id);
-    expect((await pixyz(['jobs', '-a', 'from-cli'])).out).toMatch(new RegExp(`^${id}  SUCCESS  100%  api_test  from-cli$`, 'm'));
+    const table = (await pixyz(['jobs', '-a', 'from-cli'])).out;
+    expect(table).toMatch(/^JOB +STATUS +DONE +SUBMITTED +PROCESS +NAME$/m);
+    expect(table).toMatch(new RegExp(`^${id}  SUCCESS  100%  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d  api_test  from-cli$`, 'm'));
     expect(JSON.parse((await pixyz(['--json', 'list'])).out)).toEqual({ processes: expect.arrayContaining(['api_test', 'file_checksum']) });
     // What it ran, when, with what (beyond upstream).
     expect(listed.jobs.find((j) => j.uuid === id)).toMatchObject({ process: 'api_test', time_request: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
