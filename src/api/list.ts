@@ -54,8 +54,9 @@ export function visibilityQuery(q: ListQuery, controlQueue: string): string {
   const parts = [`WorkflowType = "${JOB_WORKFLOW_TYPE}"`, `TaskQueue = ${quote(controlQueue)}`];
   if (!q.all) parts.push('ParentWorkflowId IS NULL');
   if (q.status) parts.push(VISIBILITY_FILTERS[q.status]);
-  if (q.name) parts.push(`PixyzJobName = ${quote(q.name)}`);
-  if (q.process) parts.push(`PixyzProcess = ${quote(q.process)}`);
+  // Prefixes, as users type them (an exact name is one too): "convert" finds convert_file jobs.
+  if (q.name) parts.push(`PixyzJobName STARTS_WITH ${quote(q.name)}`);
+  if (q.process) parts.push(`PixyzProcess STARTS_WITH ${quote(q.process)}`);
   return parts.join(' AND ');
 }
 

@@ -146,8 +146,8 @@ const FilterText = z.string().regex(/^[^\u0000]*$/, 'a NUL character is not acce
 
 export const ListQuery = z.object({
   status: z.enum(LISTED_STATUSES).optional(),
-  name: FilterText.optional(),
-  process: FilterText.optional(),
+  name: FilterText.optional().describe('jobs whose name starts with this'),
+  process: FilterText.optional().describe('jobs whose process (or script name) starts with this'),
   all: z.enum(['true', 'false']).optional().describe('include sub-tasks'),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE).optional(),
   next: z.string().optional(),

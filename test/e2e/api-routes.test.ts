@@ -159,6 +159,9 @@ describe('GET /jobs', () => {
     expect(listed.jobs.map((j) => j.uuid).sort()).toEqual([...ids].sort());
     expect(listed.jobs.find((j) => j.uuid === ids[0])).toMatchObject({ name, status: 'SUCCESS', progress: 100, error: null, process: 'api_test' });
     expect(listed.jobs.find((j) => j.uuid === parent)).toMatchObject({ process: 'chatty.ts' });
+    // Name and process filter by prefix, as a user types them.
+    const byPrefix = (await (await stack.api(`/jobs?name=${name.slice(0, -2)}&process=api_&status=SUCCESS`)).json()) as { jobs: { uuid: string }[] };
+    expect(byPrefix.jobs.map((j) => j.uuid).sort()).toEqual(ids.slice(0, 3).sort());
 
     const first = (await (await stack.api(`/jobs?name=${name}&limit=3`)).json()) as { jobs: unknown[]; next: string };
     expect(first.jobs).toHaveLength(3);
