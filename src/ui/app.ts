@@ -49,11 +49,33 @@ const bar = (progress: number | null, big = false) =>
   h('div', { className: `bar${big ? ' big' : ''}`, role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': progress ?? 0, 'aria-label': 'progress' }, h('span', { style: `width:${progress ?? 0}%` }));
 /** How often a job page lists its sub-tasks again while they start. */
 const CHILDREN_EVERY_MS = 2000;
-/** A naive UTC time of the API (upstream's time_info), in the reader's own time zone. */
+/**
+ * A time of the API as a Date: upstream's request time is naive UTC ("…T23:37:27.288000", no zone:
+ * read as UTC, not local), started and stopped carry +00:00. Microseconds are cut to milliseconds:
+ * not every browser parses six digits.
+ */
+const utc = (t: string | null | undefined): Date | null => {
+  if (!t) return null;
+  const ms = t.replace(/(\.\d{3})\d+/, '$1');
+  const d = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(ms) ? ms : `${ms}Z`);
+  return Number.isNaN(d.getTime()) ? null : d;
+};
+/** A time of the API in the reader's own time zone. */
 const when = (t: string | null | undefined) => {
-  if (!t) return '';
-  const d = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(t) ? t : `${t}Z`);
-  return Number.isNaN(d.getTime()) ? t : d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+  const d = utc(t);
+  return d ? d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' }) : (t ?? '');
+};
+/**
+ * A length of time as people say it: 0.04 s, 3.4 s, 4 min 05 s, 2 h 10 min (hundredths below a
+ * second: a quick job took more than "0.0 s"); `whole`: whole seconds, for a count ticking each second.
+ */
+const span = (ms: number, whole = false) => {
+  if (!whole && ms < 995) return `${(Math.max(0, ms) / 1000).toFixed(2)} s`;
+  const s = whole ? Math.floor(Math.max(0, ms) / 1000) : Math.round(ms / 100) / 10; // rounded first: 59.96 s is 1 min 00 s, not "60.0 s"
+  if (s < 60) return whole ? `${s} s` : `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(Math.floor(s % 60)).padStart(2, '0')} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 };
 const bytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`);
 
@@ -184,6 +206,7 @@ function jobsPage(params: URLSearchParams) {
     h('button', { type: 'submit' }, 'Filter'),
     cancelSelected,
   );
+  // No Duration column: GET /jobs tells when a job was submitted, not when it started or stopped.
   const table = h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, h('span', { className: 'muted' }, '✓')), h('th', {}, 'Job'), h('th', {}, 'Name'), h('th', { className: 'hide-small' }, 'Process'), h('th', { className: 'hide-small' }, 'Submitted'), h('th', {}, 'Status'), h('th', { className: 'hide-small' }, 'Progress'), h('th', { className: 'hide-small' }, 'Error'))), body);
   show('Jobs', filters, h('div', { className: 'panel' }, h('div', { className: 'scroll' }, table), info, h('div', { className: 'row' }, prev, next)));
   void load();
@@ -330,6 +353,20 @@ async function jobPage(id: string) {
   );
   const temporal = h('span');
   const submitted = h('dl', { className: 'submitted' });
+  // When it started and ended, and for how long it ran: rows of the submitted list, each hidden while it has nothing to say.
+  const timeRow = (term: string) => {
+    const dt = h('dt', { hidden: true }, term);
+    const dd = h('dd', { hidden: true });
+    const set = (...value: (Node | string)[]) => {
+      dd.replaceChildren(...value);
+      dt.hidden = dd.hidden = !dd.textContent;
+    };
+    return { nodes: [dt, dd], set };
+  };
+  const startedRow = timeRow('Started');
+  const endedRow = timeRow('Ended');
+  const durationRow = timeRow('Duration');
+  const timeRows = [...startedRow.nodes, ...endedRow.nodes, ...durationRow.nodes];
   show(
     `Job ${id.slice(0, 8)}`,
     h('div', { className: 'panel' }, h('p', { className: 'id muted' }, id, ' ', temporal), h('div', { className: 'head' }, status, actions), progress, current, result, submitted),
@@ -353,23 +390,60 @@ async function jobPage(id: string) {
         ...item('Process', input.process === 'custom' ? `script ${input.script}` : input.process, input.entrypoint === 'main' ? '' : h('span', { className: 'muted' }, ` (${input.entrypoint})`)),
         ...(input.name ? item('Name', input.name) : []),
         ...item('Submitted', when(input.time_request)),
+        ...timeRows,
         ...(input.file ? item('File', input.file, input.root_file ? h('span', { className: 'muted' }, ` (opens ${input.root_file})`) : '') : []),
         ...item('Queue', `${input.queue}, time limit ${input.time_limit} s`),
         ...(input.parent_id ? item('Parent', h('a', { href: `#/jobs/${input.parent_id}` }, input.parent_id.slice(0, 8))) : []),
         ...item('Params', params === '{}' ? h('span', { className: 'muted' }, 'none') : h('pre', {}, params)),
       );
     })
-    .catch(() => {}); // a job Temporal has forgotten: its state still shows
+    .catch(() => submitted.replaceChildren(...timeRows)); // a job Temporal has forgotten: its state and times still show
 
   const controller = new AbortController();
   // What the page holds: its event stream, its images' object URLs, its 3D viewer.
   const urls: string[] = [];
   let stopPreview = () => {};
+  let ticker: ReturnType<typeof setInterval> | undefined;
   cleanup = () => {
     controller.abort();
     clearTimeout(again);
+    clearInterval(ticker);
     for (const u of urls) URL.revokeObjectURL(u);
     stopPreview();
+  };
+  // Its times come from its details (its events carry none), read again as its status changes;
+  // while it waits or runs, its count goes on each second from the last reading.
+  let times: { request: string | null; started: string | null; stopped: string | null } = { request: null, started: null, stopped: null };
+  let ended = false;
+  const showDuration = () => {
+    const [request, started, stopped] = [utc(times.request), utc(times.started), utc(times.stopped)];
+    if (started && stopped) {
+      const waited = request ? h('span', { className: 'muted' }, ` (waited ${span(started.getTime() - request.getTime())} to start)`) : '';
+      durationRow.set(`took ${span(stopped.getTime() - started.getTime())}`, waited);
+    } else if (!ended && started) durationRow.set(`running for ${span(Date.now() - started.getTime(), true)}`);
+    else if (!ended && request) durationRow.set(`waiting for ${span(Date.now() - request.getTime(), true)}`);
+    else durationRow.set(); // ended without a start (cancelled while it waited) or times unknown
+  };
+  const showTimes = () => {
+    startedRow.set(when(times.started));
+    endedRow.set(when(times.stopped));
+    showDuration();
+    if (ended) {
+      clearInterval(ticker);
+      ticker = undefined;
+    } else ticker ??= setInterval(showDuration, 1000);
+  };
+  let timesAt = ''; // the status the times were last read at
+  let readings = 0;
+  const readTimes = async (status: string) => {
+    if (status === timesAt) return; // read at this status already, or being read
+    timesAt = status;
+    const mine = ++readings;
+    const d = await json(`/jobs/${id}/details`).catch(() => null);
+    if (mine !== readings || controller.signal.aborted) return; // a later reading is on its way
+    if (d?.time_info) times = d.time_info;
+    ended = FINISHED.includes(status) || FINISHED.includes(d?.status);
+    showTimes();
   };
   // The sub-tasks' links: listed again at most every CHILDREN_EVERY_MS, however many start (a
   // fan-out of hundreds sends as many events), and once more at the end.
@@ -506,6 +580,7 @@ async function jobPage(id: string) {
         if (type === 'status') {
           status.replaceChildren(badge(data.status));
           cancel.hidden = FINISHED.includes(data.status);
+          void readTimes(data.status);
           progress.replaceChildren(bar(data.progress, true));
           current.textContent = data.step ? `Now: ${data.step}${data.retry ? ` (attempt ${data.retry + 1})` : ''}` : data.status === 'PENDING' ? waitingText(data.waiting) : '';
         } else if (type === 'step') addStep(data.info, data.duration);
@@ -519,6 +594,7 @@ async function jobPage(id: string) {
           listChildren();
         } else if (type === 'end') {
           listChildren(true);
+          void readTimes(data.status);
           status.replaceChildren(badge(data.status));
           progress.replaceChildren(bar(data.status === 'SUCCESS' ? 100 : data.progress, true));
           current.textContent = '';
@@ -563,11 +639,14 @@ async function submitPage() {
   });
   const upload = h('progress', { max: 100, value: 0, hidden: true, 'aria-label': 'upload' }) as HTMLProgressElement;
   const error = h('p', { className: 'error', role: 'alert' });
+  const options = optionsSection();
+  options.section.addEventListener('input', () => (error.textContent = '')); // what was refused has changed
   // A process that declares its params gets a field for each; they write the JSON below.
   const fields = h('fieldset', { className: 'params', hidden: true });
   let specs: ParamSpecs = {};
   const describe = async () => {
     scriptRow.hidden = kind.value !== 'custom';
+    options.forScript(kind.value === 'custom');
     const info = kind.value === 'custom' ? null : await json(`/processes/${kind.value}`).catch(() => null);
     doc.textContent = info ? (info.doc ?? '') : 'Your script’s entrypoint (main) runs with the params below and the model as its input file.';
     specs = (info?.params?.properties ?? {}) as ParamSpecs;
@@ -611,10 +690,16 @@ async function submitPage() {
           error.textContent = `Params: ${problem}`;
           return;
         }
+        const config = options.config();
+        if (typeof config === 'string') {
+          error.textContent = config;
+          return;
+        }
         const data = new FormData();
         data.set('process', kind.value);
         data.set('params', params.value || '{}');
         if (name.value) data.set('name', name.value);
+        if (config) data.set('config', JSON.stringify(config));
         if (kind.value === 'custom') {
           const s = scriptInput.files?.[0];
           if (!s) {
@@ -656,11 +741,66 @@ async function submitPage() {
     name,
     h('label', { for: 'file' }, 'Model'),
     drop,
+    options.section,
     h('p', {}, h('button', { type: 'submit' }, 'Submit'), ' ', upload),
     error,
   );
   show('Submit a job', form);
   void describe();
+}
+
+/**
+ * The submission's options (POST /jobs' `config`), folded: most jobs need none. Their bounds are
+ * the API's to check: a refused value comes back as the form's error. `config()` is the non-empty
+ * fields as the JSON object to send, none when all are empty, or a problem to show.
+ */
+function optionsSection() {
+  const input = (id: string, placeholder: string, attrs: Record<string, unknown> = {}) => h('input', { id, placeholder, spellcheck: 'false', autocomplete: 'off', 'aria-describedby': `${id}-hint`, ...attrs }) as HTMLInputElement;
+  const rootFile = input('opt-root-file', 'first model file in the archive');
+  const entrypoint = input('opt-entrypoint', 'main');
+  // The usual queues offered; a deployment's own (QUEUES) can be typed.
+  const queue = input('opt-queue', 'the script’s own, else cpu', { list: 'opt-queues' });
+  const queues = h('datalist', { id: 'opt-queues' }, ...['cpu', 'gpu', 'control'].map((q) => h('option', { value: q })));
+  const timeLimit = input('opt-time-limit', 'the script’s own, else the default', { type: 'number', min: 1, step: 'any', inputmode: 'decimal' });
+  const field = (el: HTMLInputElement, label: string, hint: string, ...extra: Node[]) =>
+    h('div', { className: 'param' }, h('label', { for: el.id }, label), el, ...extra, h('small', { id: `${el.id}-hint`, className: 'muted' }, hint));
+  const entrypointField = field(entrypoint, 'Entrypoint', 'The function of your script to run.');
+  const count = h('span', { className: 'muted' });
+  // Set options stay sent when the section is folded: its summary says how many.
+  const recount = () => {
+    const n = [rootFile, entrypointField.hidden ? null : entrypoint, queue, timeLimit].filter((el) => el && (el.value.trim() || el.validity.badInput)).length;
+    count.textContent = n ? ` · ${n} set` : '';
+  };
+  const section = h(
+    'details',
+    { className: 'options', oninput: recount },
+    h('summary', {}, 'Options', count),
+    h(
+      'div',
+      { className: 'fields' },
+      field(rootFile, 'Root file', 'The model to load from an uploaded .zip or .tar.gz, e.g. b/second.obj.'),
+      entrypointField,
+      field(queue, 'Queue', 'The workers that run it: cpu, gpu, control, or a queue of your deployment.', queues),
+      field(timeLimit, 'Time limit (s)', 'Seconds it may run before it is stopped.'),
+    ),
+  );
+  return {
+    section,
+    /** The entrypoint is a script's: a process runs its own. */
+    forScript(custom: boolean) {
+      entrypointField.hidden = !custom;
+      recount();
+    },
+    config(): Record<string, unknown> | string | null {
+      if (timeLimit.validity.badInput) return 'Time limit: a number of seconds, e.g. 600';
+      const config: Record<string, unknown> = {};
+      if (rootFile.value.trim()) config.root_file = rootFile.value.trim();
+      if (!entrypointField.hidden && entrypoint.value.trim()) config.entrypoint = entrypoint.value.trim();
+      if (queue.value.trim()) config.queue = queue.value.trim();
+      if (timeLimit.value !== '') config.time_limit = Number(timeLimit.value);
+      return Object.keys(config).length ? config : null;
+    },
+  };
 }
 
 /** One declared param as a labelled field: a list of its values, a number, a yes/no, or text. */

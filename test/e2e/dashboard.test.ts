@@ -1,5 +1,5 @@
 // The dashboard at /ui in a real browser (Debian's chromium driven by playwright-core): sign in,
-// submit a model, watch the job move, look at its outputs and its 3D preview, download, cancel a
+// submit a model (with options), watch the job move and its times, look at its outputs and its 3D preview, download, cancel a
 // job, a failed job's traceback, a metadata table, the job list wide and on a phone; an accessibility check (axe-core) of each page; screenshots written for people to look at
 // (DASHBOARD_SCREENSHOTS, default test-artifacts/dashboard/). Skipped, saying so, without chromium.
 import fs from 'node:fs';
@@ -101,6 +101,10 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
     await page.getByLabel('simplify', { exact: true }).fill('');
     await expect.poll(() => page.getByLabel('Params (JSON)').inputValue()).toBe('{"extension":"glb"}');
     await expect.poll(() => page.locator('.drop').textContent()).toMatch(/Model: cube\.obj/);
+    // The options, folded under the model; a process runs its own entrypoint: no field for it.
+    await page.locator('details.options summary').click();
+    await page.getByLabel('Queue').waitFor();
+    expect(await page.getByLabel('Entrypoint').isVisible()).toBe(false);
     await accessible('submit');
     await shot('2-submit');
     await page.getByRole('button', { name: 'Submit' }).click();
@@ -112,6 +116,8 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
     expect(await page.getByRole('row', { name: /output\.glb/ }).textContent()).toMatch(/\d+(\.\d)? (B|KiB|MiB)/);
     const submitted = page.locator('dl.submitted');
     await expect.poll(() => submitted.textContent()).toMatch(/Processconvert_file.*Filecube\.obj.*Params\{\s*"extension": "glb"\s*\}/s);
+    // When it started and ended, and how long it took.
+    await expect.poll(() => submitted.textContent()).toMatch(/Submitted.+Started.*\d:\d\d:\d\d.*Ended.*\d:\d\d:\d\d.*Durationtook \d+\.\d+ s/s);
     await accessible('job');
     await shot('3-job');
   });
@@ -162,15 +168,32 @@ describe.skipIf(!CHROMIUM)('the dashboard', () => {
     await page.getByRole('link', { name: 'Submit' }).click();
     await page.locator('#script').setInputFiles(path.join(scratch, 'slow.ts'));
     await page.getByLabel('Name').fill('slow-one');
+    // Options: sent as the submission's config; a value the API refuses shows as the form's error.
+    await page.locator('details.options summary').click();
+    await page.getByLabel('Queue').fill('gpu');
+    await page.getByLabel('Time limit (s)').fill('-1');
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/^Invalid time_limit '-1'/);
+    await page.getByLabel('Time limit (s)').fill('77');
+    expect(await page.locator('details.options summary').textContent()).toBe('Options · 2 set');
     await page.getByRole('button', { name: 'Submit' }).click();
     await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
+    const input = await (await stack.api(`/jobs/${page.url().slice(-36)}/input`)).json();
+    expect(input).toMatchObject({ queue: 'gpu', time_limit: 77, entrypoint: 'main', root_file: null });
     await expect.poll(() => page.locator('[aria-live="polite"]').first().textContent(), { timeout: 20_000 }).toMatch(/Now: slice \d+/);
+    const submitted = page.locator('dl.submitted');
+    await expect.poll(() => submitted.textContent()).toMatch(/Durationrunning for \d+ s.*Queuegpu, time limit 77 s/s);
+    // A live count: it goes on without the page reading the job again.
+    const runningFor = async () => Number(/running for (\d+) s/.exec((await submitted.textContent()) ?? '')?.[1]);
+    const first = await runningFor();
+    await expect.poll(runningFor, { timeout: 3000 }).toBeGreaterThan(first);
     await shot('5-running');
     // Asked first, as Delete is.
     const asked = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.message()), void d.accept())));
     await cancelButton().click();
     expect(await asked).toBe('Cancel this job?');
     await expect.poll(() => page.locator('.badge').first().textContent(), { timeout: 20_000 }).toBe('REVOKED');
+    await expect.poll(() => submitted.textContent()).toMatch(/Ended.+Durationtook \d+\.\d+ s/s); // the count stopped
     await page.getByRole('link', { name: 'Jobs' }).click();
     await page.getByLabel('Name').fill('slow-one');
     await page.getByRole('button', { name: 'Filter' }).click();
