@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tarfile
@@ -61,6 +62,8 @@ class LocalBackend:
 
     def _script_of(self, sig: dict) -> str:
         if sig.get("process"):
+            if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,99}", str(sig["process"])):
+                raise SubTaskFailed(f"'{sig['process']}' is not a process name", "InvalidInput")
             folder = os.environ.get("PROCESS_PATH") or os.path.join(_REPO, "scripts", "process")
             path = os.path.join(folder, f"{sig['process']}.py")
             if not os.path.isfile(path):

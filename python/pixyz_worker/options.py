@@ -94,7 +94,12 @@ def main() -> int:
     entrypoint = sys.argv[1] if len(sys.argv) > 1 else "main"
     file_name = sys.argv[2] if len(sys.argv) > 2 else "<script>"
     source = sys.stdin.buffer.read().decode("utf-8", errors="replace")
-    sys.stdout.write(json.dumps(inspect(source, entrypoint, file_name)))
+    found = inspect(source, entrypoint, file_name)
+    try:
+        text = json.dumps(found, allow_nan=False)
+    except ValueError:
+        text = json.dumps({"error": "The script's @pixyz_schedule options hold a number JSON cannot carry (inf or nan)"})
+    sys.stdout.write(text)
     return 0
 
 

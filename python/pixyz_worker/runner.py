@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import queue
 import resource
@@ -73,11 +74,11 @@ class RemoteBackend:
             w[0].set()
 
     def _request(self, req: dict):
-        if self._closed:
-            raise RuntimeError(f"job {self.job_id} is over: its sub-tasks can no longer be started or joined")
         request_id = next(_request_ids)
         waiter = [threading.Event(), None]
         with self._lock:
+            if self._closed:
+                raise RuntimeError(f"job {self.job_id} is over: its sub-tasks can no longer be started or joined")
             self._waiting[request_id] = waiter
         send({"type": "request", "requestId": request_id, **req})
         waiter[0].wait()
@@ -173,16 +174,21 @@ def _leftover_processes() -> list[int] | None:
     return found
 
 
-def _leftovers(threads_before: set) -> str | None:
+PROGRESS_TIMER = "pixyz-progress"
+
+
+def _leftovers(threads_before: set, baseline: "_Baseline") -> str | None:
+    """Why this process must not serve another job, from what the job left behind; None when nothing."""
     processes = _leftover_processes()
     if processes is None:
         return "its leftover subprocesses cannot be listed here"
     if processes:
         return f"the script left {len(processes)} subprocess(es) running ({', '.join(map(str, processes))})"
-    threads = [t for t in threading.enumerate() if t.is_alive() and t not in threads_before and not t.daemon]
+    # Daemon threads too: they would run on into the next job (its log, its sub-task backend).
+    threads = [t for t in threading.enumerate() if t.is_alive() and t not in threads_before and t.name != PROGRESS_TIMER]
     if threads:
         return f"the script left {len(threads)} thread(s) running ({', '.join(t.name for t in threads)})"
-    return None
+    return baseline.changed()
 
 
 def error_info(err: BaseException) -> dict:
@@ -197,13 +203,20 @@ def error_info(err: BaseException) -> dict:
 
 
 class _Baseline:
+    """What a job may change in this process and is put back after it; or, where putting it back is
+    not safe (the standard streams, logging's handlers), what retires the process instead."""
+
+    SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGINT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGALRM") if hasattr(signal, n))
+
     def __init__(self):
         self.cwd = os.getcwd()
         self.env = dict(os.environ)
         self.path = list(sys.path)
         self.umask = os.umask(0o022)
         os.umask(self.umask)
-        self.handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)}
+        self.handlers = {s: signal.getsignal(s) for s in self.SIGNALS}
+        self.streams = (sys.stdin, sys.stdout, sys.stderr)
+        self.log_handlers = list(logging.getLogger().handlers)
 
     def restore(self) -> None:
         os.chdir(self.cwd)
@@ -211,12 +224,23 @@ class _Baseline:
         os.environ.update(self.env)
         sys.path[:] = self.path
         os.umask(self.umask)
+        # A timer the job armed must not go off in the next one.
+        if hasattr(signal, "setitimer"):
+            signal.setitimer(signal.ITIMER_REAL, 0)
         for s, h in self.handlers.items():
             try:
                 signal.signal(s, h)
             except (TypeError, ValueError):
                 pass
         sys.modules.pop(ex.MODULE_NAME, None)
+
+    def changed(self) -> str | None:
+        """A change that cannot be undone safely: the process is replaced instead of reused."""
+        if (sys.stdin, sys.stdout, sys.stderr) != self.streams:
+            return "the script replaced sys.stdin, sys.stdout or sys.stderr"
+        if logging.getLogger().handlers != self.log_handlers:
+            return "the script changed logging's root handlers"
+        return None
 
 
 def run(message: dict, baseline: _Baseline) -> None:
@@ -248,6 +272,7 @@ def run(message: dict, baseline: _Baseline) -> None:
                 send({"type": "progress", "progress": pc._progress.snapshot()})
 
         state["timer"] = threading.Timer(PROGRESS_EVERY_S, later)
+        state["timer"].name = PROGRESS_TIMER
         state["timer"].daemon = True
         state["timer"].start()
 
@@ -290,14 +315,20 @@ def run(message: dict, baseline: _Baseline) -> None:
     baseline.restore()
     marker = message.get("endMarker")
     if marker:
+        # What the job printed first, then the marker straight on the descriptors the worker reads
+        # (whatever the script did to sys.stdout and sys.stderr).
         for stream in (sys.stdout, sys.stderr):
             try:
-                stream.write(f"{marker}\n")
                 stream.flush()
-            except (OSError, ValueError):
+            except (OSError, ValueError, AttributeError):
+                pass
+        for fd in (1, 2):
+            try:
+                os.write(fd, f"{marker}\n".encode())
+            except OSError:
                 pass
     send({**end, "usage": usage.end()})
-    retire = _leftovers(threads_before)
+    retire = _leftovers(threads_before, baseline)
     send({"type": "idle", **({"retire": retire} if retire else {})})
 
 

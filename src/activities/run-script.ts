@@ -60,6 +60,9 @@ export interface ScriptPoolDeps {
 }
 
 /** The script processes of one worker, TypeScript and Python: each pool started ahead, reused, with a scrubbed environment. */
+/** Starts pixyz_worker.runner with nothing of the working directory on sys.path. */
+const PYTHON_RUNNER_BOOTSTRAP = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; import runpy; runpy.run_module('pixyz_worker.runner', run_name='__main__', alter_sys=True)";
+
 export class ScriptPools {
   constructor(
     readonly node: RunnerPool,
@@ -89,7 +92,9 @@ export function createRunnerPools(deps: ScriptPoolDeps): ScriptPools {
     ...common,
     runner: 'pixyz_worker.runner',
     execArgv: [],
-    command: { program: deps.python, args: ['-u', '-m', 'pixyz_worker.runner'] },
+    // Not `-m`: it would put the working directory (the shared temporary folder) first on
+    // sys.path, where any process may plant a module named like one of the standard library.
+    command: { program: deps.python, args: ['-u', '-c', PYTHON_RUNNER_BOOTSTRAP] },
     // `pixyz_worker` from this checkout, whatever interpreter PIXYZ_PYTHON names.
     env: { ...env, PYTHONPATH: [PYTHON_PACKAGE_DIR, env.PYTHONPATH].filter(Boolean).join(path.delimiter), PYTHONUNBUFFERED: '1' },
   });
@@ -357,7 +362,8 @@ export function createScriptActivities(deps: ScriptActivityDeps, pools: ScriptPo
         cancelRequested: !!cancel?.cancelRequested,
         workerShutdown: !!cancel?.workerShutdown,
         outcome,
-        exit,
+        // A Python pool whose interpreter cannot start: say which setting names it.
+        exit: exit?.error && pool === pools.python ? { ...exit, error: new Error(`${exit.error.message} (PIXYZ_PYTHON names the interpreter of Python scripts)`) } : exit,
         timeLimitSeconds: job.timeLimitSeconds,
       });
       switch (end.kind) {

@@ -1,11 +1,10 @@
 // One job's watch over its script process: time limit, cancel, the kill of its process group.
 import type { ChildProcess } from 'node:child_process';
+import { MAX_TIMER_MS } from '../shared/deadline';
 import { killGroup } from './runner-pool';
 
 /** After SIGTERM, a script's process group gets this long before SIGKILL. */
 export const KILL_GRACE_MS = 1000;
-/** setTimeout's ceiling (about 24.8 days); a longer delay would fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type Exit = { code: number | null; signal: NodeJS.Signals | null; error?: Error };
 
@@ -34,6 +33,7 @@ export class ScriptSupervisor {
     child.once('error', this.onError);
     child.once('exit', this.onExit);
     cancelled.addEventListener('abort', this.onAbort);
+    if (cancelled.aborted) this.stop(); // cancelled while it waited for a process
     this.limit = setTimeout(() => {
       this.timedOut = true;
       this.stop();

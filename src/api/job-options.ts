@@ -72,7 +72,8 @@ export function jobOptions(config: Config, submitted: SubmittedConfig, scheduled
     compute_only: submitted.compute_only ?? scheduled.computeOnly ?? false,
     retries: submitted.retries ?? scheduled.retries,
   };
-  const options = checkedConfig(merged);
+  // The submitted values passed already: what fails here is the script's own option.
+  const options = checkedConfig(merged, " (the script's pixyzSchedule option)");
   if (!config.queues.includes(options.queue!)) {
     throw badRequest(`Invalid queue '${options.queue}': configured queues are ${config.queues.join(', ')} (QUEUES)`);
   }
@@ -101,12 +102,12 @@ export function submittedConfig(text: string | undefined): SubmittedConfig {
   return { ...checked, entrypoint: checked.entrypoint ?? 'main' };
 }
 
-function checkedConfig(values: Record<string, unknown>): ReturnType<typeof AppliedSubmitConfig.parse> {
+function checkedConfig(values: Record<string, unknown>, from = ''): ReturnType<typeof AppliedSubmitConfig.parse> {
   const checked = AppliedSubmitConfig.safeParse(values);
   if (!checked.success) {
     const issue = checked.error.issues[0]!;
     const key = issue.path.join('.') || 'config';
-    throw badRequest(`Invalid ${key} '${JSON.stringify(values[key])}': ${issue.message}`);
+    throw badRequest(`Invalid ${key} '${JSON.stringify(values[key])}'${from}: ${issue.message}`);
   }
   return checked.data;
 }

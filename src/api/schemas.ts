@@ -104,6 +104,10 @@ export const TaskMeta = z
   })
   .meta({ id: 'TaskMeta', description: "upstream's raw Celery meta" });
 
+const MAX_TIME_LIMIT_SECONDS = 7 * 86400;
+const TIME_LIMIT_RANGE = `a number of seconds above 0, at most ${MAX_TIME_LIMIT_SECONDS}`;
+const RETRIES_RANGE = 'a whole number from 0 to 10';
+
 /**
  * POST /jobs `config`: upstream's keys, as the OpenAPI document states them (strict). What the API
  * applies is AppliedSubmitConfig, which ignores other keys; null ones mean unset.
@@ -112,10 +116,10 @@ export const SubmitConfig = z
   .object({
     entrypoint: z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, 'expected a function name').optional(),
     queue: z.string().optional(),
-    time_limit: z.number().positive().max(7 * 86400).optional(),
-    root_file: z.string().min(1).optional(),
-    compute_only: z.boolean().optional(),
-    retries: z.number().int().min(0).max(10).optional(),
+    time_limit: z.number().positive(TIME_LIMIT_RANGE).max(MAX_TIME_LIMIT_SECONDS, TIME_LIMIT_RANGE).optional(),
+    root_file: z.string().min(1, 'expected a file name').optional(),
+    compute_only: z.boolean('expected true or false').optional(),
+    retries: z.number(RETRIES_RANGE).int(RETRIES_RANGE).min(0, RETRIES_RANGE).max(10, RETRIES_RANGE).optional(),
   })
   .strict()
   .meta({ id: 'SubmitConfig' });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import ts from 'typescript';
 import { PYTHON_PACKAGE_DIR } from '../shared/config';
 import { isPythonScript } from '../shared/processes';
+import { HttpError } from './errors';
 
 /** What the API learns from a script's source, without running it. */
 export interface ScriptInfo {
@@ -69,13 +70,14 @@ function readPythonScript(python: string, fileName: string, source: string, entr
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.stdin.on('error', () => {}); // it exited early: its exit says why
-    child.once('error', (e) => reject(new Error(`Python scripts need a Python 3 interpreter: PIXYZ_PYTHON=${python} could not be run (${e.message})`)));
+    // The server's setup, not the script's fault: 503, saying what to fix.
+    child.once('error', (e) => reject(new HttpError(503, `Python scripts need a Python 3 interpreter: PIXYZ_PYTHON=${python} could not be run (${e.message})`)));
     child.once('close', (code, signal) => {
       try {
         if (code !== 0) throw new Error(signal ?? `exit code ${code}`);
         resolve(JSON.parse(Buffer.concat(out).toString('utf8')) as { error: string } | ScriptInfo);
       } catch (e) {
-        reject(new Error(`${python} could not read the script's options (${(e as Error).message}): ${Buffer.concat(err).toString('utf8').trim().slice(-500)}`));
+        reject(new HttpError(503, `PIXYZ_PYTHON=${python} could not read the script's options (${(e as Error).message}): ${Buffer.concat(err).toString('utf8').trim().slice(-500)}`));
       }
     });
     child.stdin.end(source);

@@ -188,7 +188,8 @@ describe('a refused submission', () => {
     ['an unknown process', { process: 'render_hologram' }, /^Invalid process 'render_hologram': the processes are api_test, convert_file, file_checksum, generate_metadata, generate_thumbnails, sleep, thumbnail_chained, or 'custom' with a script$/],
     ['a process that reads models, sent a text file', { process: 'convert_file', file: { name: 'readme.txt', content: 'hello' } }, /^'readme.txt' is not a model this process reads: send glb, gltf, obj, stl, ply, step, stp, iges, igs, brep, brp, ifc, fbx, dae, 3ds, 3mf, off, or a zip or tar of them$/],
     ['a process that reads models, sent none', { process: 'generate_metadata' }, /^'generate_metadata' needs a model: send one as 'file' \(glb, gltf, /],
-    ['a negative time limit', { script: fixture('throws.ts'), config: { time_limit: -5 } }, /^Invalid time_limit/],
+    ['a negative time limit', { script: fixture('throws.ts'), config: { time_limit: -5 } }, /^Invalid time_limit '-5': a number of seconds above 0, at most 604800$/],
+    ['a script whose own time limit is out of range', { script: { name: 'zero.ts', content: 'import { pixyzSchedule } from "pixyz-scheduler";\nexport const main = pixyzSchedule({ timeLimit: 0 }, async () => 1);\n' } }, /^Invalid time_limit '0' \(the script's pixyzSchedule option\): a number of seconds above 0/],
     ['a script over 5 MiB', { script: { name: 'huge.ts', content: `// ${'x'.repeat(6 * 1024 * 1024)}\nexport async function main() {}` } }, /^The script is over 5242880 bytes$/],
   ];
   for (const [what, submission, message] of cases) {

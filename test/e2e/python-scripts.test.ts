@@ -165,6 +165,21 @@ describe('a Python script', { timeout: 90_000 }, () => {
     expect(Math.max(...runs.map((r) => r.process_jobs))).toBeGreaterThan(1);
   });
 
+  it('leaves nothing of its process-wide changes to the next job (streams, alarms, threads), nor imports from a shared folder', async () => {
+    const run = async (entrypoint: string, params: unknown = {}) =>
+      waitForEnd(stack, (await submit(stack, { script: fixture('hazards.py'), config: { entrypoint }, params })).body.uuid);
+    // The UTF-8 wrapper idiom, job after job: each one succeeds (its process is replaced after it).
+    for (let i = 0; i < 3; i++) expect((await run('wrap_stdout')).status).toBe('SUCCESS');
+    // An alarm armed by a failed job does not go off in the next one.
+    expect((await run('alarm')).status).toBe('FAILURE');
+    const after = await run('plain', { sleep: 1 });
+    expect(after.status, JSON.stringify(after.error)).toBe('SUCCESS');
+    expect(after.result.cwd_importable).toBe(false);
+    // A thread left running (a daemon one too) retires its process: the next job runs in another.
+    const left = await run('daemon');
+    expect((await run('plain')).result.pid).not.toBe(left.result.pid);
+  });
+
   it('that imports the Pixyz SDK where it is not installed fails saying so', async () => {
     const final = await waitForEnd(stack, (await submit(stack, { script: fixture('needs_pxz.py') })).body.uuid);
     expect(final.status).toBe('FAILURE');
