@@ -343,9 +343,10 @@ export function createScriptActivities(deps: ScriptActivityDeps, pools: ScriptPo
       // The job's log says why this attempt ended (a retry's header repeats it).
       if (logPath && !(err instanceof CancelledFailure)) {
         try {
-          // With the script's traceback, where it raised: the log alone tells what went wrong.
+          // With the script's traceback, where it raised, first: the log alone tells what went wrong,
+          // and the attempt's line stays last (the next attempt's header reads it from the log's tail).
           const stack = outcome?.type === 'error' ? outcome.error.stack : null;
-          fs.appendFileSync(logPath, `--- attempt ${ctx.info.attempt} failed: ${(err as Error).message}\n${stack ? `${stack.trimEnd()}\n` : ''}`);
+          fs.appendFileSync(logPath, `${stack ? `${stack.trimEnd()}\n` : ''}--- attempt ${ctx.info.attempt} failed: ${(err as Error).message}\n`);
         } catch {
           // a log lost to a broken share does not change the job's outcome
         }
