@@ -142,7 +142,7 @@ async function watch(api: Api, g: Globals, id: string, quiet = false): Promise<a
   try {
     for await (const { event, data } of api.events(id, controller.signal)) {
       if (event === 'status') {
-        const waiting = data.status === 'PENDING' && data.waiting ? (data.waiting.workers === 0 ? `no worker serves ${data.waiting.queue}` : `${data.waiting.backlog} waiting on ${data.waiting.queue}`) : '';
+        const waiting = data.status === 'PENDING' && data.waiting ? (data.waiting.workers === 0 ? `no worker serves ${data.waiting.queue}` : data.waiting.backlog > 0 ? `${data.waiting.backlog} waiting on ${data.waiting.queue}` : `waiting for ${data.waiting.queue}`) : '';
         const step = data.step ? dim(fit(data.step)) : waiting ? yellow(fit(waiting)) : '';
         live?.update(data.progress ?? 0, { status: colourOf(data.status)(data.status), step, children });
         const line = `Job [ ${id} ] progress: ${String(data.progress ?? 0).padStart(3, '0')}, status: ${data.status}${data.step ? ` (${data.step})` : waiting ? ` (${waiting})` : ''}`;
