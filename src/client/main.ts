@@ -219,8 +219,16 @@ async function runSubmission(api: Api, g: Globals, fields: Record<string, string
 }
 
 /** Downloads a job's outputs into `dir`, file by file (GET …/outputs, then each by name): what its zip holds, unpacked. */
-async function downloadOutputs(api: Api, g: Globals, id: string, dir: string): Promise<string[]> {
+async function downloadOutputs(api: Api, g: Globals, id: string, dir: string, overwrite = false): Promise<string[]> {
   const { outputs } = await api.json<{ outputs: string[] }>(`/jobs/${id}/outputs`);
+  // An earlier run's outputs (every convert writes output.glb) are not replaced without --force.
+  const taken = overwrite ? [] : outputs.filter((name) => fs.existsSync(path.join(dir, name)));
+  if (taken.length > 0) {
+    throw new CliError(
+      `${taken.map((name) => path.join(dir, name)).join(', ')} already exist${taken.length === 1 ? 's' : ''}: nothing downloaded. ` +
+        `Choose another -o, or pass --force to replace; the job's outputs stay on the server (pixyz download_all -j ${id})`,
+    );
+  }
   const written: string[] = [];
   for (const name of outputs) {
     const dest = path.join(dir, name);
@@ -383,17 +391,18 @@ export function program(): Command {
       .option('--root-file <path>', 'the model to load inside the .zip / .tar.gz (default: the first model file in it)')
       .option('-p, --params <json>', "the process's params, JSON")
       .option('-o, --output <dir>', 'where to write the outputs', '.')
+      .option('-f, --force', 'replace files of the same names there')
       .option('-q, --queue <queue>', 'the queue')
       .option('-l, --time-limit <seconds>', 'the run limit')
       .option('-a, --alias <name>', "the job's name")
       .action(
-        act(async (o: SubmitOptions & { output: string }) => {
+        act(async (o: SubmitOptions & { output: string; force?: boolean }) => {
           const client = api();
           const state = await submitJob(client, g(), submitFields(process_, o), { file: o.input });
           if (!g().json) process.stderr.write(`Job [ ${state.uuid} ] started\n`);
           const details = await watch(client, g(), state.uuid);
           if (details.status !== 'SUCCESS') return report(g(), details, { batch: true });
-          const files = await downloadOutputs(client, g(), state.uuid, o.output);
+          const files = await downloadOutputs(client, g(), state.uuid, o.output, o.force);
           if (g().json) print({ ...details, files });
           else {
             if (name === 'metadata') print(details.result);

@@ -102,6 +102,14 @@ describe('pixyz', () => {
     expect(out.code).toBe(0);
     expect(out.out).toBe(`✓ ${path.join('converted', 'output.glb')}\n`);
     expect(fs.readFileSync(path.join(dir, 'converted', 'output.glb')).subarray(0, 4).toString()).toBe('glTF');
+    // Again into the same folder: nothing replaced without --force, and it says where the outputs are.
+    fs.writeFileSync(path.join(dir, 'converted', 'output.glb'), 'mine');
+    const again = await pixyz(['convert', '-i', 'tri.obj', '-o', 'converted']);
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/converted\/output\.glb already exists: nothing downloaded\. Choose another -o, or pass --force to replace; the job's outputs stay on the server \(pixyz download_all -j [0-9a-f-]{36}\)/);
+    expect(fs.readFileSync(path.join(dir, 'converted', 'output.glb'), 'utf8')).toBe('mine');
+    expect((await pixyz(['convert', '-i', 'tri.obj', '-o', 'converted', '--force'])).code).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'converted', 'output.glb')).subarray(0, 4).toString()).toBe('glTF');
     const meta = await pixyz(['--json', 'metadata', '-i', 'tri.obj', '-o', 'meta']);
     expect(meta.code).toBe(0);
     expect(JSON.parse(meta.out)).toMatchObject({ status: 'SUCCESS', files: expect.arrayContaining([path.join('meta', 'metadata.json')]) });
