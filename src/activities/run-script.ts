@@ -59,10 +59,10 @@ export interface ScriptPoolDeps {
   env: NodeJS.ProcessEnv;
 }
 
-/** The script processes of one worker, TypeScript and Python: each pool started ahead, reused, with a scrubbed environment. */
 /** Starts pixyz_worker.runner with nothing of the working directory on sys.path. */
 const PYTHON_RUNNER_BOOTSTRAP = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; import runpy; runpy.run_module('pixyz_worker.runner', run_name='__main__', alter_sys=True)";
 
+/** The script processes of one worker, TypeScript and Python: each pool started ahead, reused, with a scrubbed environment. */
 export class ScriptPools {
   constructor(
     readonly node: RunnerPool,
@@ -87,14 +87,12 @@ export class ScriptPools {
 export function createRunnerPools(deps: ScriptPoolDeps): ScriptPools {
   const env = scriptEnvironment(deps.env);
   const common = { size: deps.poolSize, cwd: os.tmpdir(), niceness: deps.niceness ?? 0, maxJobs: deps.maxJobs, maxMemoryMb: deps.maxMemoryMb };
-  const node = new RunnerPool({ ...common, runner: RUNNER, execArgv: runnerExecArgv(deps.scriptMaxMemoryMb), env });
+  const node = new RunnerPool({ ...common, runner: { module: RUNNER, execArgv: runnerExecArgv(deps.scriptMaxMemoryMb) }, env });
   const python = new RunnerPool({
     ...common,
-    runner: 'pixyz_worker.runner',
-    execArgv: [],
     // Not `-m`: it would put the working directory (the shared temporary folder) first on
     // sys.path, where any process may plant a module named like one of the standard library.
-    command: { program: deps.python, args: ['-u', '-c', PYTHON_RUNNER_BOOTSTRAP] },
+    runner: { program: deps.python, args: ['-u', '-c', PYTHON_RUNNER_BOOTSTRAP] },
     // `pixyz_worker` from this checkout, whatever interpreter PIXYZ_PYTHON names.
     env: { ...env, PYTHONPATH: [PYTHON_PACKAGE_DIR, env.PYTHONPATH].filter(Boolean).join(path.delimiter), PYTHONUNBUFFERED: '1' },
   });

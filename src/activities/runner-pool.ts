@@ -33,11 +33,11 @@ export interface PooledRunner {
 export interface RunnerPoolOptions {
   /** Idle script processes kept ready; 0 starts each one on demand. */
   size: number;
-  /** The runner: a Node module, forked with `execArgv`; with `command`, only its name (`pixyz_worker.runner`). */
-  runner: string;
-  execArgv: string[];
-  /** A program to run instead of forking Node with `runner` (it speaks the protocol over the IPC channel, NODE_CHANNEL_FD). */
-  command?: { program: string; args: string[] };
+  /**
+   * The runner: a Node module forked with its `execArgv`, or a program and its arguments (the
+   * Python runner), which speaks the same protocol over the IPC channel (NODE_CHANNEL_FD).
+   */
+  runner: { module: string; execArgv: string[] } | { program: string; args: string[] };
   /** The scrubbed environment every script process starts with. */
   env: NodeJS.ProcessEnv;
   cwd: string;
@@ -75,8 +75,8 @@ export class RunnerPool {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'] as ('ignore' | 'pipe' | 'ipc')[],
       serialization: 'json' as const,
     };
-    const { command } = this.opts;
-    const child = command ? spawn(command.program, command.args, options) : fork(this.opts.runner, [], { ...options, execArgv: this.opts.execArgv });
+    const { runner } = this.opts;
+    const child = 'program' in runner ? spawn(runner.program, runner.args, options) : fork(runner.module, [], { ...options, execArgv: runner.execArgv });
     if (this.opts.niceness && child.pid !== undefined) {
       try {
         os.setPriority(child.pid, Math.min(19, os.getPriority(process.pid) + this.opts.niceness));

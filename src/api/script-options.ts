@@ -45,8 +45,8 @@ export function inspectScript(fileName: string, source: string, entrypoint: stri
 
 /**
  * inspectScript for any job script: a Python one (`@pixyz_schedule(...)` options, the
- * entrypoint's docstring) is read by `python -m pixyz_worker.options` (Python's own parser, tens
- * of milliseconds: remembered by content too).
+ * entrypoint's docstring) is read by pixyz_worker.options in PIXYZ_PYTHON (Python's own parser,
+ * tens of milliseconds: remembered by content too).
  */
 export async function inspectAnyScript(fileName: string, source: string, entrypoint: string, python: string): Promise<ScriptInfo> {
   if (!isPythonScript(fileName)) return inspectScript(fileName, source, entrypoint);
