@@ -4,7 +4,6 @@
 // (TypeScript support by tsx), a Python one with `python -m pixyz_worker.local` (PIXYZ_PYTHON, else
 // the project's venv, else python3), both with the same flags.
 const { spawnSync } = require('node:child_process');
-const fs = require('node:fs');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 
@@ -13,9 +12,9 @@ const args = process.argv.slice(2);
 const script = args.find((a, i) => !a.startsWith('-') && (i === 0 || !/^-[iroep]$|^--(input|root-file|output|entrypoint|params)$/.test(args[i - 1])));
 let res;
 if (script && script.toLowerCase().endsWith('.py')) {
-  const venv = path.join(root, '.temporal', 'venv', 'bin', 'python');
-  const python = process.env.PIXYZ_PYTHON || (fs.existsSync(venv) ? venv : 'python3');
-  const env = { ...process.env, PYTHONPATH: [path.join(root, 'python'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
+  const { defaultPython, PACKAGE_DIR } = require('../tools/python-package.cjs');
+  const python = process.env.PIXYZ_PYTHON || defaultPython();
+  const env = { ...process.env, PYTHONPATH: [PACKAGE_DIR, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
   res = spawnSync(python, ['-m', 'pixyz_worker.local', ...args], { stdio: 'inherit', env });
   if (res.error) console.error(`pixyz-local: ${python} could not be run (${res.error.message}): set PIXYZ_PYTHON to a Python 3 interpreter`);
 } else {

@@ -7,12 +7,16 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const ROOT = path.resolve(__dirname, '..');
+const { ROOT, VENV_DIR, VENV_PYTHON } = require('./temporal-cli.cjs');
+
 const PACKAGE_DIR = path.join(ROOT, 'python');
-const VENV_DIR = path.join(ROOT, '.temporal', 'venv');
 const isWindows = process.platform === 'win32';
-const VENV_PYTHON = path.join(VENV_DIR, isWindows ? 'Scripts' : 'bin', isWindows ? 'python.exe' : 'python');
 const PTH = 'pixyz_worker.pth';
+
+/** The interpreter of Python job scripts when PIXYZ_PYTHON names none: the project venv's, else `python3`. */
+function defaultPython() {
+  return fs.existsSync(VENV_PYTHON) ? VENV_PYTHON : 'python3';
+}
 
 /** The venv's site-packages folders (one per Python version it holds). */
 function sitePackages() {
@@ -56,4 +60,4 @@ function ensurePythonPackage({ env = process.env, log = (m) => console.error(m) 
   return undefined;
 }
 
-module.exports = { ensurePythonPackage, VENV_PYTHON, PACKAGE_DIR };
+module.exports = { ensurePythonPackage, defaultPython, PACKAGE_DIR };

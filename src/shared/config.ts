@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
+import { defaultPython, PACKAGE_DIR } from '../../tools/python-package.cjs';
 import { CONTROL_QUEUE, SHARE_QUEUE, STANDARD_QUEUES } from './queues';
 
 /** The repository root: scripts/, the SDK and the runner are found from here. */
@@ -72,14 +73,7 @@ export interface Config {
 }
 
 /** The Python package of Python job scripts (`pixyz_worker`, `celery`'s names): put on every interpreter's path. */
-export const PYTHON_PACKAGE_DIR = path.join(REPO_ROOT, 'python');
-/** The project's venv (the install step makes it, with the Temporal CLI and `pixyz_worker`). */
-export const VENV_PYTHON = path.join(REPO_ROOT, '.temporal', 'venv', process.platform === 'win32' ? 'Scripts' : 'bin', process.platform === 'win32' ? 'python.exe' : 'python');
-
-/** The project venv's interpreter, else the system's `python3`. */
-function defaultPython(): string {
-  return fs.existsSync(VENV_PYTHON) ? VENV_PYTHON : 'python3';
-}
+export const PYTHON_PACKAGE_DIR = PACKAGE_DIR;
 
 /**
  * The cores this process may use: the machine's, or fewer under a cgroup CPU quota (a container's
