@@ -1,5 +1,4 @@
 // Local mode: the same script, the same calls, no scheduler. Sub-tasks run in this process.
-import path from 'node:path';
 import { runCanvas, stepParams, taskValue } from '../shared/canvas';
 import type { Canvas, JobResult, SpawnOutput, TaskSignature } from '../shared/types';
 import { taskIds } from '../shared/canvas';
@@ -7,6 +6,7 @@ import type { Backend } from './backend';
 import { callEntrypoint, loadEntrypoint } from './load';
 import type { ProgramContext, ProgramContextOptions } from './program-context';
 import { assertSerializable } from './serializable';
+import { processPathOf } from '../shared/config';
 import { isPythonScript, processScript } from '../shared/processes';
 import { lateJoinMessage, withDeadline } from '../shared/deadline';
 
@@ -26,7 +26,7 @@ interface Run {
 
 /** A predefined process's script for a sub-task in local mode: TypeScript or JavaScript, run in this process. */
 function localProcessScript(name: string): string {
-  const folder = path.resolve(process.env.PROCESS_PATH || path.join(__dirname, '..', '..', 'scripts', 'process'));
+  const folder = processPathOf();
   const file = processScript(folder, name);
   if (file === null) throw new Error(`no process '${name}' in ${folder} (PROCESS_PATH)`);
   if (isPythonScript(file)) throw new Error(`the process '${name}' is a Python script: local mode of a TypeScript script runs TypeScript processes only (through the scheduler, either runs)`);

@@ -136,6 +136,11 @@ function queueNames(name: string, values: string[]): string[] {
   return values;
 }
 
+/** PROCESS_PATH: where the predefined processes are (read alone by local mode, which needs no other setting). */
+export function processPathOf(env: Env = process.env): string {
+  return path.resolve(env.PROCESS_PATH || path.join(REPO_ROOT, 'scripts', 'process'));
+}
+
 /**
  * Reads configuration once from the environment (plus `.env` in the working directory, which
  * never overrides a variable already set).
@@ -152,7 +157,7 @@ export function loadConfig(env: Env = withDotEnv(process.env)): Config {
     apiPort: int(env, 'API_PORT', 8001),
     apiHost: env.API_HOST || '0.0.0.0',
     sharePath: path.resolve(env.SHARE_PATH || path.join(REPO_ROOT, 'share')),
-    processPath: path.resolve(env.PROCESS_PATH || path.join(REPO_ROOT, 'scripts', 'process')),
+    processPath: processPathOf(env),
     python: env.PIXYZ_PYTHON || defaultPython(),
     temporal: {
       address: env.TEMPORAL_ADDRESS || undefined,
