@@ -11,6 +11,7 @@ import { countFinishedJob } from '../shared/job-metrics';
 
 export type { ExtractLimits } from '../shared/archive';
 import { fromShare, isPartialFile, jobPaths, logFile, toShare } from '../shared/share';
+import { parseUpstreamTime } from '../shared/time';
 import type { PreparedShare, PrepareShareInput, RecordStateInput, ZipOutputsInput, ZipOutputsOutput } from '../shared/types';
 
 export interface ShareActivityDeps {
@@ -95,9 +96,9 @@ export function outputsAreEmpty(sharePath: string, jobId: string): boolean {
  */
 export function recordFinalState(sharePath: string, { state, process, write }: RecordStateInput, count: boolean): void {
   if (count) {
-    const requested = Date.parse(`${state.timeInfo.request}Z`);
-    const stopped = Date.parse(state.timeInfo.stopped ?? '');
-    countFinishedJob(process, state.status, Number.isNaN(requested) || Number.isNaN(stopped) ? null : (stopped - requested) / 1000);
+    const requested = parseUpstreamTime(state.timeInfo.request);
+    const stopped = parseUpstreamTime(state.timeInfo.stopped);
+    countFinishedJob(process, state.status, requested && stopped ? (stopped.getTime() - requested.getTime()) / 1000 : null);
   }
   if (!write) return;
   const paths = jobPaths(sharePath, state.jobId);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
+import { parseUpstreamTime } from '../shared/time';
 import { Api, CliError, DEFAULT_URL, humanBytes, resolveServer } from './http';
 
 const VERSION = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
@@ -35,8 +36,8 @@ function print(value: unknown): void {
 
 /** A submission time (upstream's naive UTC) as this machine's local time, to the minute. */
 function submittedAt(time: string | null | undefined): string {
-  const d = time ? new Date(/[zZ]|[+-]\d\d:\d\d$/.test(time) ? time : `${time}Z`) : null;
-  if (!d || Number.isNaN(d.getTime())) return '';
+  const d = parseUpstreamTime(time);
+  if (!d) return '';
   const two = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
 }

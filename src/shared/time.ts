@@ -15,3 +15,14 @@ export function isoUtc(date: Date | string | null | undefined): string | null {
   if (!date) return null;
   return awareUtc(typeof date === 'string' ? new Date(date) : date);
 }
+
+/**
+ * A time as upstream's formats write it — naive UTC (a request time) or aware, with microseconds —
+ * as a Date; null for none or what is not a time. (Microseconds cut: not every browser parses six digits.)
+ */
+export function parseUpstreamTime(text: string | null | undefined): Date | null {
+  if (!text) return null;
+  const ms = text.replace(/(\.\d{3})\d+/, '$1');
+  const d = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(ms) ? ms : `${ms}Z`);
+  return Number.isNaN(d.getTime()) ? null : d;
+}

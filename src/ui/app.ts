@@ -4,6 +4,7 @@
 
 import { paramsProblem, type ParamSpec, type ParamSpecs } from '../shared/param-specs';
 import { takeEvents } from '../shared/sse';
+import { parseUpstreamTime } from '../shared/time';
 
 type Json = any;
 const KEY = 'pixyz-api-key';
@@ -49,20 +50,9 @@ const bar = (progress: number | null, big = false) =>
   h('div', { className: `bar${big ? ' big' : ''}`, role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': progress ?? 0, 'aria-label': 'progress' }, h('span', { style: `width:${progress ?? 0}%` }));
 /** How often a job page lists its sub-tasks again while they start. */
 const CHILDREN_EVERY_MS = 2000;
-/**
- * A time of the API as a Date: upstream's request time is naive UTC ("…T23:37:27.288000", no zone:
- * read as UTC, not local), started and stopped carry +00:00. Microseconds are cut to milliseconds:
- * not every browser parses six digits.
- */
-const utc = (t: string | null | undefined): Date | null => {
-  if (!t) return null;
-  const ms = t.replace(/(\.\d{3})\d+/, '$1');
-  const d = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(ms) ? ms : `${ms}Z`);
-  return Number.isNaN(d.getTime()) ? null : d;
-};
 /** A time of the API in the reader's own time zone. */
 const when = (t: string | null | undefined) => {
-  const d = utc(t);
+  const d = parseUpstreamTime(t);
   return d ? d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' }) : (t ?? '');
 };
 /**
@@ -416,7 +406,7 @@ async function jobPage(id: string) {
   let times: { request: string | null; started: string | null; stopped: string | null } = { request: null, started: null, stopped: null };
   let ended = false;
   const showDuration = () => {
-    const [request, started, stopped] = [utc(times.request), utc(times.started), utc(times.stopped)];
+    const [request, started, stopped] = [parseUpstreamTime(times.request), parseUpstreamTime(times.started), parseUpstreamTime(times.stopped)];
     if (started && stopped) {
       const waited = request ? h('span', { className: 'muted' }, ` (waited ${span(started.getTime() - request.getTime())} to start)`) : '';
       durationRow.set(`took ${span(stopped.getTime() - started.getTime())}`, waited);
