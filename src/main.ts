@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { readOrCreateApiKey, sha256Hex } from './api/auth';
 import { startOrphanSweeper } from './api/orphans';
-import { listen } from './api/server';
+import { listen, listensEverywhere } from './api/server';
 import { ConfigError, loadConfig, type Config } from './shared/config';
 import { startEmbeddedServer } from './shared/embedded-server';
 import { createLogger, type Logger } from './shared/log';
@@ -80,7 +80,7 @@ async function main(config: Config, log: Logger, generateKey: boolean): Promise<
     [
       '',
       `  Pixyz Scheduler on Temporal is running`,
-      `  API:         ${api.url}${config.apiHost === '0.0.0.0' || config.apiHost === '::' ? `  (all interfaces: API_HOST=${config.apiHost})` : ''}`,
+      `  API:         ${api.url}${listensEverywhere(config.apiHost) ? `  (all interfaces: API_HOST=${config.apiHost})` : ''}`,
       `  Temporal UI: ${server?.uiUrl ?? `(your server at ${options.address})`}`,
       `  ${keyNote}`,
       `  Share:       ${config.sharePath}`,

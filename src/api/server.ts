@@ -93,10 +93,9 @@ export async function listen(deps: ApiDeps, port = deps.config.apiPort): Promise
     server.listen(port, deps.config.apiHost, resolve);
   });
   const { port: actual } = server.address() as AddressInfo;
-  const host = deps.config.apiHost === '0.0.0.0' ? '127.0.0.1' : deps.config.apiHost;
-  // The URL to use on this machine; where it listens too, when that is every interface (API_HOST).
-  const everywhere = deps.config.apiHost === '0.0.0.0' || deps.config.apiHost === '::' ? ` (listening on all interfaces, API_HOST=${deps.config.apiHost})` : '';
-  deps.log.info(`API listening on http://${host}:${actual}${everywhere}`);
+  const host = listensEverywhere(deps.config.apiHost) ? '127.0.0.1' : deps.config.apiHost;
+  // The URL to use on this machine; where it listens too, when that is every interface.
+  deps.log.info(`API listening on http://${host}:${actual}${listensEverywhere(deps.config.apiHost) ? ` (listening on all interfaces, API_HOST=${deps.config.apiHost})` : ''}`);
   return {
     url: `http://${host}:${actual}`,
     close: async () => {
@@ -117,4 +116,9 @@ export async function listen(deps: ApiDeps, port = deps.config.apiPort): Promise
       await closed;
     },
   };
+}
+
+/** API_HOST names every interface of the machine (the default), not one address. */
+export function listensEverywhere(apiHost: string): boolean {
+  return apiHost === '0.0.0.0' || apiHost === '::';
 }
