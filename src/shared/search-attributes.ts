@@ -2,7 +2,8 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import type { JobInput, JobMemo } from './types';
 
 // Registered on the server at start-up (see src/shared/temporal.ts); filter runs by them in the
-// Temporal UI, e.g. `PixyzStatus = "FAILURE"`.
+// Temporal UI, e.g. `ExecutionStatus = "Running" AND PixyzStatus = "PENDING"`. PixyzStatus is a
+// running job's phase: a finished job's status is Temporal's ExecutionStatus (src/shared/job-status.ts).
 export const JOB_NAME = defineSearchAttributeKey('PixyzJobName', SearchAttributeType.KEYWORD);
 export const JOB_PROCESS = defineSearchAttributeKey('PixyzProcess', SearchAttributeType.KEYWORD);
 export const JOB_STATUS = defineSearchAttributeKey('PixyzStatus', SearchAttributeType.KEYWORD);

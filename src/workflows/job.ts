@@ -24,7 +24,8 @@ import { upstreamError, type FailureDetails } from '../shared/job-status';
 import { JOB_STATUS } from '../shared/search-attributes';
 import type { FinalState, JobInput, JobResult, JobStatus, JobStatusView, PreparedShare, ProgressSnapshot, PublishedFailure } from '../shared/types';
 import { startCanvas, startTask, taskIds, validateCanvas } from './children';
-import { follows } from './path-version';
+import { follows, madeFor } from './path-version';
+import { FINAL_STATUS_UNPUBLISHED } from '../shared/path-version';
 import { scriptRunningSignal, spawnUpdate, statusQuery } from '../shared/definitions';
 
 export { scriptRunningSignal, spawnUpdate, statusQuery };
@@ -88,13 +89,15 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
   const view: JobStatusView = { status: 'PENDING', phase: 'queued', children: { started: 0, done: 0, failed: 0 } };
   setHandler(statusQuery, () => ({ ...view, children: { ...view.children } }));
   // The status in visibility (search attribute PixyzStatus) may lag the query's: RUNNING is
-  // published only once the script has run a while (see scriptRunningSignal).
+  // published only once the script has run a while (see scriptRunningSignal). A job's end is
+  // Temporal's ExecutionStatus: since path version 3 it is not published again as PixyzStatus.
   let published: JobStatus = 'PENDING';
   const publish = (status: JobStatus) => {
     if (published === status || !isJob) return; // a warm-up has no status to filter on
     published = status;
     upsertSearchAttributes([{ key: JOB_STATUS, value: status }]);
   };
+  const publishesEnd = !madeFor(FINAL_STATUS_UNPUBLISHED, job.pathVersion);
   const setStatus = (status: JobStatus, phase: JobStatusView['phase'], visible = true) => {
     view.phase = phase;
     view.status = status;
@@ -247,13 +250,13 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
     };
     // Since fewer-steps-v1, runScript records a success itself when nothing followed the script.
     if (!run.recorded) await record({ status: 'SUCCESS', result: result.result, error: null, progress: result.progress, retry: result.retry });
-    setStatus('SUCCESS', 'done');
+    setStatus('SUCCESS', 'done', publishesEnd);
     return result;
   } catch (err) {
     if (isCancellation(err)) {
       // With how far its script got, as the script's activity said when it was cancelled.
       await CancellationScope.nonCancellable(() => record({ status: 'REVOKED', result: null, error: null, progress: cancelledProgress(err), retry: 0 }));
-      setStatus('REVOKED', 'done');
+      setStatus('REVOKED', 'done', publishesEnd);
       throw err;
     }
     const failure = jobFailure(err);
@@ -271,7 +274,7 @@ export async function pixyzJob(job: JobInput): Promise<JobResult> {
       const published: PublishedFailure = { error: error.length > MAX_PUBLISHED_ERROR ? `${error.slice(0, MAX_PUBLISHED_ERROR - 1)}…` : error, progress: details?.progress?.progress ?? null };
       upsertMemo({ failure: published });
     }
-    setStatus('FAILURE', 'done');
+    setStatus('FAILURE', 'done', publishesEnd);
     throw failure;
   }
 

@@ -15,7 +15,7 @@ import type * as proto from '@temporalio/proto';
 import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
-import { JOB_PATH_VERSION } from '../../src/shared/path-version';
+import { PATCHES_STATED } from '../../src/shared/path-version';
 
 const HISTORIES = path.join(__dirname, '..', 'fixtures', 'histories');
 
@@ -78,7 +78,7 @@ describe('recorded histories', () => {
     const errors: string[] = [];
     const results = Worker.runReplayHistories(
       { workflowBundle: { codePath: inject('workflowBundlePath') } },
-      before.map((file) => ({ workflowId: file, history: statingPathVersion(loadHistory(file), JOB_PATH_VERSION) })),
+      before.map((file) => ({ workflowId: file, history: statingPathVersion(loadHistory(file), PATCHES_STATED) })),
     );
     for await (const { workflowId, error } of results) if (error) errors.push(`${workflowId}: ${(error as Error).name}: ${(error as Error).message}`);
     expect(errors, errors.join('\n')).toEqual([]);
