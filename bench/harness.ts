@@ -62,8 +62,7 @@ export async function startBenchStack(env: Record<string, string> = {}, opts: Be
   let workers = await createWorkers({ config, connection: workerConnection, namespace: 'default', log });
   let running = workers.run();
   await workers.warmUp(); // as npm start
-  // As npm start: jobs start eagerly on the workers' own connection.
-  const api = await listen({ config, client: new Client({ connection }), eagerClient: new Client({ connection: workerConnection }), log }, 0);
+  const api = await listen({ config, client: new Client({ connection }), log }, 0);
   const headers = { 'x-api-key': key };
 
   async function runJob(scriptName: string, script: Buffer, params: unknown = {}, entrypoint = 'main'): Promise<number> {
