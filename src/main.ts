@@ -10,7 +10,6 @@ import { listen, listensEverywhere } from './api/server';
 import { ConfigError, loadConfig, type Config } from './shared/config';
 import { startEmbeddedServer } from './shared/embedded-server';
 import { createLogger, type Logger } from './shared/log';
-import { CONTROL_QUEUE } from './shared/queues';
 import { apiConnectionOptions, connectionOptions, ensureSearchAttributes, setRetention } from './shared/temporal';
 import { createWorkers, installTemporalRuntime } from './worker/worker';
 
@@ -71,9 +70,7 @@ async function main(config: Config, log: Logger, generateKey: boolean): Promise<
     await workers.shutdown();
   });
   const apiClient = new Client({ connection: clientConnection, namespace });
-  // Jobs started on the worker's own connection go to it in the server's answer (eager start).
-  const eagerClient = workers.queues.includes(CONTROL_QUEUE) ? new Client({ connection: workerConnection, namespace }) : undefined;
-  const api = await listen({ config, client: apiClient, eagerClient, log });
+  const api = await listen({ config, client: apiClient, log });
   cleanups.push(() => api.close());
   const orphans = startOrphanSweeper({ sharePath: config.sharePath, client: apiClient, log });
   cleanups.push(async () => orphans.stop());

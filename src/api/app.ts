@@ -24,7 +24,7 @@ import { processScript } from '../shared/processes';
 import { inspectAnyScript, inspectScript, ScriptParseError, type ScriptInfo } from './script-options';
 import { AppliedSubmitConfig } from './schemas';
 import { openApiDocument } from './openapi';
-import { EagerStarts, rerunJob, submitJob } from './submit';
+import { rerunJob, submitJob } from './submit';
 import { paramsSchema, readParamSpecs } from '../shared/param-specs';
 import { API_VERSION } from './version';
 
@@ -46,11 +46,6 @@ const DOCS_PAGE = `<!doctype html>
 export interface ApiDeps {
   config: Config;
   client: Client;
-  /**
-   * A client on the connection of a control-queue worker in this process (npm start): jobs
-   * started through it are handed to that worker in the server's answer (eager workflow start).
-   */
-  eagerClient?: Client;
   log: Logger;
   newId?: () => string;
 }
@@ -72,7 +67,7 @@ async function or404<T>(read: Promise<T>): Promise<T> {
 }
 
 /** The HTTP facade: upstream's routes and shapes over one shared Temporal client. */
-export function createApp({ config, client, eagerClient, log, newId = () => crypto.randomUUID() }: ApiDeps): express.Express {
+export function createApp({ config, client, log, newId = () => crypto.randomUUID() }: ApiDeps): express.Express {
   // The submission path's parsers do their first-time work now, not in the first POST /jobs.
   inspectScript('warm-up.ts', WARM_UP_SOURCE, 'main');
   AppliedSubmitConfig.safeParse({ entrypoint: 'main' });
@@ -81,7 +76,6 @@ export function createApp({ config, client, eagerClient, log, newId = () => cryp
   app.set('strict routing', true);
   const auth = requireApiKey(config.godPasswordSha256);
   // This deployment's jobs: a namespace may hold others' (another TASK_QUEUE_PREFIX).
-  const eager = eagerClient ? new EagerStarts(eagerClient) : undefined;
   const jobs = { client, sharePath: config.sharePath, controlQueue: taskQueueName(config.taskQueuePrefix, CONTROL_QUEUE) };
   const metrics = createMetrics(jobs, log);
   const ui = uiRouter({ temporalUiUrl: config.temporal.uiUrl, namespace: client.options.namespace });
@@ -192,7 +186,7 @@ export function createApp({ config, client, eagerClient, log, newId = () => cryp
   });
 
   app.post('/jobs', auth, async (req, res) => {
-    const state = await submitJob(req, { config, client, eager, newId, onSubmitted: metrics.jobSubmitted });
+    const state = await submitJob(req, { config, client, newId, onSubmitted: metrics.jobSubmitted });
     log.info({ job: state.uuid, name: state.name }, 'job submitted');
     res.json(state);
   });
@@ -218,7 +212,7 @@ export function createApp({ config, client, eagerClient, log, newId = () => cryp
   app.post('/jobs/:id/rerun', auth, async (req, res) => {
     const id = jobIdParam(req);
     if (!(await describeJob(jobs, id))) throw notFound(`Job '${id}' does not exist`);
-    const state = await rerunJob({ client, eager, config }, id, newId());
+    const state = await rerunJob(client, config, id, newId());
     log.info({ job: state.uuid, from: id }, 'job submitted again');
     res.json(state);
   });

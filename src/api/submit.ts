@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Request } from 'express';
 import { INPUT_FORMATS } from '../geometry/formats';
 import { archiveKind, ArchiveRefusal, inspectZip } from '../shared/archive';
@@ -25,69 +25,23 @@ import { processScript, SCRIPT_EXTENSIONS } from '../shared/processes';
 export interface SubmitDeps {
   config: Config;
   client: Client;
-  /** Starts through this process's control-queue worker's connection, when there is one. */
-  eager?: EagerStarts;
   newId: () => string;
   onSubmitted?: (process: string) => void;
 }
 
-/**
- * Starts through the connection of this process's control-queue worker (npm start): the server
- * hands the job's first workflow task straight to that worker in its answer (Temporal's eager
- * workflow start), one trip through the task queue less. While Temporal is away, that connection
- * retries for seconds where the API's own answers 503 at once: after an eager start fails so,
- * starts go through the API's client until one succeeds again.
- */
-export class EagerStarts {
-  private away = false;
-  constructor(readonly client: Client) {}
-
-  get usable(): boolean {
-    return !this.away;
-  }
-
-  /** @internal */ failed(): void {
-    this.away = true;
-  }
-
-  /** @internal */ reached(): void {
-    this.away = false;
-  }
-}
-
-/** Each attempt of an eager start: a server slow to answer gets the API's own client's start. */
-const EAGER_START_DEADLINE_MS = 2000;
-
 /** Starts a job's workflow, its memo and search attributes as GET /jobs reads them; 503 while Temporal is away. */
-async function startJob(deps: Pick<SubmitDeps, 'client' | 'eager' | 'config'>, input: JobInput): Promise<void> {
-  const options = {
-    taskQueue: taskQueueName(deps.config.taskQueuePrefix, CONTROL_QUEUE),
-    workflowId: input.jobId,
-    // A job id names one job for good: a second start with it fails, even once the first ended.
-    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
-    workflowIdConflictPolicy: 'FAIL' as const,
-    args: [input],
-    ...jobVisibility(input, { scriptQueue: taskQueueName(deps.config.taskQueuePrefix, input.queue) }, false),
-  };
-  const { eager } = deps;
-  let triedEager = false;
-  if (eager?.usable) {
-    triedEager = true;
-    try {
-      const { client } = eager;
-      await client.withDeadline(Date.now() + EAGER_START_DEADLINE_MS, () => client.workflow.start(JOB_WORKFLOW_TYPE, { ...options, requestEagerStart: true }));
-      return;
-    } catch (err) {
-      if (!temporalUnreachable(err)) throw err;
-      eager.failed(); // away, or slow to answer: the API's own client decides
-    }
-  }
+async function startJob(client: Client, config: Config, input: JobInput): Promise<void> {
   try {
-    await deps.client.workflow.start(JOB_WORKFLOW_TYPE, options);
-    eager?.reached();
+    await client.workflow.start(JOB_WORKFLOW_TYPE, {
+      taskQueue: taskQueueName(config.taskQueuePrefix, CONTROL_QUEUE),
+      workflowId: input.jobId,
+      // A job id names one job for good: a second start with it fails, even once the first ended.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdConflictPolicy: 'FAIL',
+      args: [input],
+      ...jobVisibility(input, { scriptQueue: taskQueueName(config.taskQueuePrefix, input.queue) }, false),
+    });
   } catch (err) {
-    // The eager start answered too late, but did start the job.
-    if (triedEager && err instanceof WorkflowExecutionAlreadyStartedError) return;
     // Temporal away: upstream's 503; anything else is ours to fix.
     if (temporalUnreachable(err)) throw unreachable(err);
     throw err;
@@ -99,8 +53,7 @@ async function startJob(deps: Pick<SubmitDeps, 'client' | 'eager' | 'config'>, i
  * options and name, with copies of its inputs — as a new job. The job's start input is read from
  * the first event of its history: a job Temporal has forgotten cannot be run again.
  */
-export async function rerunJob(deps: Pick<SubmitDeps, 'client' | 'eager' | 'config'>, original: string, newId: string): Promise<JobState> {
-  const { client, config } = deps;
+export async function rerunJob(client: Client, config: Config, original: string, newId: string): Promise<JobState> {
   const before = await readJobInput(client, original);
   if (!before) throw new HttpError(404, `Job '${original}' has no start input left in Temporal: it cannot be run again`);
   if (before.parentId) throw badRequest(`Job '${original}' is a sub-task: run its parent again`);
@@ -115,7 +68,7 @@ export async function rerunJob(deps: Pick<SubmitDeps, 'client' | 'eager' | 'conf
     for (const entry of entries) if (entry.isFile()) await fsp.copyFile(path.join(from.inputs, entry.name), path.join(to.inputs, entry.name));
     const moved = (p: string | null) => (p && p.startsWith(`${original}/`) ? `${newId}/${p.slice(original.length + 1)}` : p);
     const input: JobInput = { ...before, jobId: newId, script: moved(before.script)!, data: moved(before.data), timeRequest: naiveUtc(), taskQueuePrefix: config.taskQueuePrefix, pathVersion: JOB_PATH_VERSION };
-    await startJob(deps, input);
+    await startJob(client, config, input);
     return { uuid: newId, name: input.name, status: 'SENT', progress: null, error: null };
   } catch (err) {
     await fsp.rm(to.dir, { recursive: true, force: true });
@@ -135,7 +88,7 @@ export function setSubmissionTouchMs(ms: number): void {
 
 /** POST /jobs: stores the upload under the new job's inputs/, validates, starts `pixyzJob`. */
 export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobState> {
-  const { config } = deps;
+  const { config, client } = deps;
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > config.maxUploadBytes + MAX_FIELD_BYTES * 2) {
     throw new HttpError(413, `The upload is over ${config.maxUploadBytes} bytes (MAX_UPLOAD_BYTES)`);
@@ -224,7 +177,7 @@ export async function submitJob(req: Request, deps: SubmitDeps): Promise<JobStat
       taskQueuePrefix: config.taskQueuePrefix,
       pathVersion: JOB_PATH_VERSION,
     };
-    await startJob(deps, input);
+    await startJob(client, config, input);
     deps.onSubmitted?.(processName);
     return { uuid: jobId, name: input.name, status: 'SENT', progress: null, error: null };
   } catch (err) {

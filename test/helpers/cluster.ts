@@ -74,12 +74,7 @@ async function killGroup(proc: Proc | undefined): Promise<void> {
   await proc.exited;
 }
 
-export interface ClusterOptions {
-  /** One process as `npm start` runs it (src/main.ts: API and worker), instead of one of each: killWorker and killApi then both kill it. */
-  allInOne?: boolean;
-}
-
-export async function startCluster(env: Record<string, string> = {}, opts: ClusterOptions = {}): Promise<Cluster> {
+export async function startCluster(env: Record<string, string> = {}): Promise<Cluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-cluster-'));
   const sharePath = env.SHARE_PATH ?? path.join(dir, 'share');
   fs.mkdirSync(sharePath, { recursive: true });
@@ -109,21 +104,13 @@ export async function startCluster(env: Record<string, string> = {}, opts: Clust
   };
   let worker: Proc | undefined;
   let api: Proc | undefined;
-  const startAll = async () => {
-    worker = api = await startProcess('src/main.ts', base, path.join(dir, 'all.log'), (l) => l.includes('is running'));
+  const startWorker = async () => {
+    worker = await startProcess('src/worker/main.ts', base, path.join(dir, 'worker.log'), (l) => l.includes('worker ready'));
   };
-  const startWorker = opts.allInOne
-    ? startAll
-    : async () => {
-        worker = await startProcess('src/worker/main.ts', base, path.join(dir, 'worker.log'), (l) => l.includes('worker ready'));
-      };
-  const startApi = opts.allInOne
-    ? startAll
-    : async () => {
-        api = await startProcess('src/api/main.ts', base, path.join(dir, 'api.log'), (l) => l.includes('API listening'));
-      };
-  if (opts.allInOne) await startAll();
-  else await Promise.all([startWorker(), startApi()]);
+  const startApi = async () => {
+    api = await startProcess('src/api/main.ts', base, path.join(dir, 'api.log'), (l) => l.includes('API listening'));
+  };
+  await Promise.all([startWorker(), startApi()]);
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
   const url = `http://127.0.0.1:${apiPort}`;
@@ -149,8 +136,8 @@ export async function startCluster(env: Record<string, string> = {}, opts: Clust
     killApi: () => killGroup(api),
     startApi,
     logs: () => ({
-      worker: fs.readFileSync(path.join(dir, opts.allInOne ? 'all.log' : 'worker.log'), 'utf8'),
-      api: fs.readFileSync(path.join(dir, opts.allInOne ? 'all.log' : 'api.log'), 'utf8'),
+      worker: fs.readFileSync(path.join(dir, 'worker.log'), 'utf8'),
+      api: fs.readFileSync(path.join(dir, 'api.log'), 'utf8'),
     }),
     scriptPids() {
       if (!worker?.child.pid) return [];

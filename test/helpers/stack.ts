@@ -9,7 +9,6 @@ import { inject } from 'vitest';
 import { sha256Hex } from '../../src/api/auth';
 import { listen } from '../../src/api/server';
 import { loadConfig, type Config } from '../../src/shared/config';
-import { CONTROL_QUEUE } from '../../src/shared/queues';
 import { createWorkers } from '../../src/worker/worker';
 
 /** What a test reaches a running scheduler by: its API (with the key), its share, a Temporal client. */
@@ -85,9 +84,7 @@ export async function startStack(
   let workers = await startWorkers();
   let running = Promise.all(workers.map((w) => w.run()));
   await Promise.all(workers.map((w) => w.warmUp())); // as npm start
-  // As npm start, when a worker here polls the control queue: jobs start eagerly on its connection.
-  const eagerClient = workers.some((w) => w.queues.includes(CONTROL_QUEUE)) ? new Client({ connection: workerConnection, namespace: 'default' }) : undefined;
-  const server = await listen({ config, client, eagerClient, log }, 0);
+  const server = await listen({ config, client, log }, 0);
   return {
     url: server.url,
     key,
