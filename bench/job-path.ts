@@ -78,10 +78,6 @@ async function main(): Promise<void> {
   let n = 0;
   const startFloor = () =>
     client.workflow.start('floorJob', { taskQueue: floorControl, workflowId: `floor-${process.pid}-${n++}`, args: [{ activityQueue: floorCpu }] });
-  // The floor started eagerly, as our jobs are under npm start: on its workers' own connection.
-  const eagerClient = new Client({ connection: nativeConnection });
-  const startFloorEagerly = () =>
-    eagerClient.workflow.start('floorJob', { taskQueue: floorControl, workflowId: `floor-${process.pid}-${n++}`, args: [{ activityQueue: floorCpu }], requestEagerStart: true });
 
   const post = async (script: Buffer, name: string, params: unknown = {}, entrypoint = 'main'): Promise<string> => {
     const form = new FormData();
@@ -126,7 +122,6 @@ async function main(): Promise<void> {
   // Warm-up: both paths once or twice, so that neither pays a first-time cost here.
   for (let i = 0; i < 3; i++) {
     await (await startFloor()).result();
-    await (await startFloorEagerly()).result();
     await seen(await post(TRIVIAL, 'trivial.ts'), 5);
     await streamed(await post(TRIVIAL, 'trivial.ts'));
   }
@@ -135,7 +130,6 @@ async function main(): Promise<void> {
   // 1. Latency and submission, interleaved so that both see the same machine.
   const floorLatency: number[] = [];
   const floorStart: number[] = [];
-  const floorEager: number[] = [];
   const ours: number[] = [];
   const oursStreamed: number[] = [];
   const submit: number[] = [];
@@ -145,10 +139,6 @@ async function main(): Promise<void> {
     floorStart.push(performance.now() - f0);
     await h.result();
     floorLatency.push(performance.now() - f0);
-    await new Promise((r) => setTimeout(r, 50));
-    const e0 = performance.now();
-    await (await startFloorEagerly()).result();
-    floorEager.push(performance.now() - e0);
     await new Promise((r) => setTimeout(r, 50));
     const o0 = performance.now();
     const uuid = await post(TRIVIAL, 'trivial.ts', { n: i });
@@ -240,7 +230,6 @@ async function main(): Promise<void> {
   const o = stats(ours);
   const os = stats(oursStreamed);
   const fs0 = stats(floorStart);
-  const fe = stats(floorEager);
   const sb = stats(submit);
   const inl = stats(inline);
   const ch = stats(child);
@@ -249,7 +238,6 @@ async function main(): Promise<void> {
   console.log('| measure | floor (Temporal alone) | this project | ratio | goal |');
   console.log('|---|---|---|---|---|');
   console.log(`| trivial job, p50 (POST → SUCCESS in its event stream) | ${fl.median.toFixed(1)} ms | ${os.median.toFixed(1)} ms | ${ratio(os.median, fl.median)} | ≤ 1.5× |`);
-  console.log(`| trivial job, p50, against the floor started eagerly (as our jobs are) | ${fe.median.toFixed(1)} ms | ${os.median.toFixed(1)} ms | ${ratio(os.median, fe.median)} | |`);
   console.log(`| trivial job, p90 (event stream) | ${fl.p90.toFixed(1)} ms | ${os.p90.toFixed(1)} ms | ${ratio(os.p90, fl.p90)} | |`);
   console.log(`| trivial job, p50 (POST → SUCCESS read by GET every 5 ms) | ${fl.median.toFixed(1)} ms | ${o.median.toFixed(1)} ms | ${ratio(o.median, fl.median)} | |`);
   console.log(`| trivial job, p90 (GET every 5 ms) | ${fl.p90.toFixed(1)} ms | ${o.p90.toFixed(1)} ms | ${ratio(o.p90, fl.p90)} | |`);
@@ -266,7 +254,6 @@ async function main(): Promise<void> {
   console.log(`  this process by thread, floor: ${floorBurst.threads}`);
   console.log(`  this process by thread, ours:  ${ourBurst.threads}`);
   console.log(`floor latency:  ${fmt(fl)}`);
-  console.log(`floor latency, eager start: ${fmt(fe)}`);
   console.log(`our latency, event stream: ${fmt(os)}`);
   console.log(`our latency, GET polling:  ${fmt(o)}`);
   console.log(`floor start:    ${fmt(fs0)}`);
