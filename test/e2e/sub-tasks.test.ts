@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestsInFlight, setJoinPollMs } from '../../src/activities/sub-tasks';
+import { JOIN_POLL_MS, requestsInFlight, setJoinPollMs } from '../../src/activities/sub-tasks';
 import { eventually, isAlive, readScript, startStack, submit, waitForEnd, type Stack } from '../helpers/stack';
 
 const script = { name: 'sub-tasks.ts', content: readScript('test/fixtures/sub-tasks.ts') };
@@ -34,6 +34,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack?.stop();
+  setJoinPollMs(JOIN_POLL_MS); // the next test file of this fork shares the module
 });
 
 describe('sub-tasks', () => {

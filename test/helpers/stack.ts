@@ -3,13 +3,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import pino from 'pino';
 import { inject } from 'vitest';
 import { sha256Hex } from '../../src/api/auth';
 import { listen } from '../../src/api/server';
 import { loadConfig, type Config } from '../../src/shared/config';
 import { createWorkers } from '../../src/worker/worker';
+import { installTestRuntime } from './runtime';
 
 /** What a test reaches a running scheduler by: its API (with the key), its share, a Temporal client. */
 export interface ApiAccess {
@@ -28,7 +29,6 @@ export interface Stack extends ApiAccess {
   stop(): Promise<void>;
 }
 
-let runtimeInstalled = false;
 
 /**
  * A worker serving every queue and the API on a free port, against the test server, with a
@@ -46,10 +46,7 @@ export async function startStack(
   workerEnv: NodeJS.ProcessEnv = process.env,
   workerSets: WorkerSet[] = [{}],
 ): Promise<Stack> {
-  if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    runtimeInstalled = true;
-  }
+  installTestRuntime();
   const address = inject('temporalAddress');
   const sharePath = fs.mkdtempSync(path.join(os.tmpdir(), 'pixyz-share-'));
   const key = `key-${randomUUID()}`;

@@ -13,7 +13,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as proto from '@temporalio/proto';
 import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import { installTestRuntime } from '../helpers/runtime';
 import { describe, expect, inject, it } from 'vitest';
 import { PATCHES_STATED } from '../../src/shared/path-version';
 
@@ -50,7 +51,7 @@ describe('recorded histories', () => {
 
   it('replay against the current workflow code', async () => {
     expect(files.length).toBeGreaterThan(0);
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    installTestRuntime();
     const failures: string[] = [];
     const replayed: string[] = [];
     const results = Worker.runReplayHistories(

@@ -82,7 +82,8 @@ function startRunner(first?: ScriptJob, stdio: 'ignore' | 'pipe' = 'ignore'): Ru
     const idle = await eventually(() => messages.slice(messages.indexOf(end)).find((m) => m.type === 'idle'), 20_000, 10);
     return { ...end, ...(idle.type === 'idle' && idle.retire ? { retire: idle.retire } : {}) };
   };
-  if (first) void run(first);
+  // Its answer is not awaited: a runner killed meanwhile (afterEach) must not leave a rejection behind.
+  if (first) run(first).catch(() => {});
   return { child, messages, exited, run };
 }
 

@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { installTestRuntime } from '../helpers/runtime';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readJob, stateOf } from '../../src/api/job-state';
 import { ErrorType } from '../../src/shared/errors';
@@ -77,7 +78,7 @@ let workers: Worker[];
 const prefix = `wf${randomUUID().slice(0, 8)}-`;
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  installTestRuntime();
   const address = inject('temporalAddress');
   native = await NativeConnection.connect({ address });
   connection = await Connection.connect({ address });
