@@ -38,7 +38,8 @@ describe('the job path', () => {
     const warmUps = [];
     for await (const wf of stack.client.workflow.list({ query: `WorkflowType = "pixyzWarmUp" AND TaskQueue = "${stack.config.taskQueuePrefix}control"` })) warmUps.push(wf);
     expect(warmUps).toHaveLength(1);
-    expect(warmUps[0]!.status.name).toBe('COMPLETED');
+    // Ended (from its description: the list's visibility may lag behind it on a busy machine).
+    expect((await stack.client.workflow.getHandle(warmUps[0]!.workflowId).describe()).status.name).toBe('COMPLETED');
     const steps = (await stack.client.workflow.getHandle(warmUps[0]!.workflowId).fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes);
     expect(steps.map((e) => e.activityTaskScheduledEventAttributes!.taskQueue!.name)).toEqual(
       ['control', 'cpu', 'gpu'].map((q) => `${stack.config.taskQueuePrefix}${q}`),

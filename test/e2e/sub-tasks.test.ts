@@ -33,8 +33,11 @@ beforeAll(async () => {
   ]);
 });
 afterAll(async () => {
-  await stack?.stop();
-  setJoinPollMs(JOIN_POLL_MS); // the next test file of this fork shares the module
+  try {
+    await stack?.stop();
+  } finally {
+    setJoinPollMs(JOIN_POLL_MS); // the next test file of this fork shares the module
+  }
 });
 
 describe('sub-tasks', () => {

@@ -15,7 +15,7 @@ import type * as proto from '@temporalio/proto';
 import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
 import { Worker } from '@temporalio/worker';
 import { installTestRuntime } from '../helpers/runtime';
-import { describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { PATCHES_STATED } from '../../src/shared/path-version';
 
 const HISTORIES = path.join(__dirname, '..', 'fixtures', 'histories');
@@ -47,11 +47,11 @@ function statingPathVersion(history: proto.temporal.api.history.v1.IHistory, pat
 }
 
 describe('recorded histories', () => {
+  beforeAll(() => installTestRuntime());
   const files = fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json')).sort();
 
   it('replay against the current workflow code', async () => {
     expect(files.length).toBeGreaterThan(0);
-    installTestRuntime();
     const failures: string[] = [];
     const replayed: string[] = [];
     const results = Worker.runReplayHistories(

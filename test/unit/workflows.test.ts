@@ -10,6 +10,8 @@ import { installTestRuntime } from '../helpers/runtime';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readJob, stateOf } from '../../src/api/job-state';
 import { ErrorType } from '../../src/shared/errors';
+import { FINAL_STATUS_UNPUBLISHED, PATCHES_STATED } from '../../src/shared/path-version';
+import { JOB_STATUS } from '../../src/shared/search-attributes';
 import type { Canvas, CanvasInput, JobInput, ProgressSnapshot, RecordStateInput, RunScriptInput, RunScriptOutput, TaskSignature } from '../../src/shared/types';
 
 const PROGRESS: ProgressSnapshot = { total: 1, current: 1, progress: 100, steps: [{ info: 'step 1', duration: 0 }], started: '2026-12-01T00:00:00.000Z', stopped: '2026-12-01T00:00:01.000Z' };
@@ -127,6 +129,19 @@ describe('pixyzJob', () => {
     expect(out).toMatchObject({ result: 'ok', archive: null, retry: 0 });
     expect(callsOf(job.jobId)).toEqual(['runScript']);
     expect(calls.find((c) => c.jobId === job.jobId)!.arg).toMatchObject({ ownsShare: true, recordsSuccess: true, announceRunningAfterMs: 1000 });
+  });
+
+  it('leaves its end to Temporal’s execution status from path version 3; a job of version 2 publishes it as PixyzStatus', async () => {
+    const v3 = jobInput('empty', { pathVersion: FINAL_STATUS_UNPUBLISHED });
+    const v2 = jobInput('empty', { pathVersion: PATCHES_STATED });
+    await Promise.all([(await start(v3)).result(), (await start(v2)).result()]);
+    const upserts = async (jobId: string) =>
+      (await client.workflow.getHandle(jobId).fetchHistory()).events!.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).length;
+    const statusOf = async (jobId: string) => (await client.workflow.getHandle(jobId).describe()).typedSearchAttributes.get(JOB_STATUS);
+    expect([await upserts(v3.jobId), await statusOf(v3.jobId)]).toEqual([0, undefined]);
+    expect([await upserts(v2.jobId), await statusOf(v2.jobId)]).toEqual([1, 'SUCCESS']);
+    // What the API shows of both: Temporal's status.
+    for (const job of [v3, v2]) expect((await readJob({ client, controlQueue: `${prefix}control` }, job.jobId)).status).toBe('SUCCESS');
   });
 
   it('zips and records a script’s outputs', async () => {
