@@ -93,9 +93,10 @@ export async function listen(deps: ApiDeps, port = deps.config.apiPort): Promise
     server.listen(port, deps.config.apiHost, resolve);
   });
   const { port: actual } = server.address() as AddressInfo;
-  const host = listensEverywhere(deps.config.apiHost) ? '127.0.0.1' : deps.config.apiHost;
+  const everywhere = listensEverywhere(deps.config.apiHost);
+  const host = everywhere ? '127.0.0.1' : deps.config.apiHost;
   // The URL to use on this machine; where it listens too, when that is every interface.
-  deps.log.info(`API listening on http://${host}:${actual}${listensEverywhere(deps.config.apiHost) ? ` (listening on all interfaces, API_HOST=${deps.config.apiHost})` : ''}`);
+  deps.log.info(`API listening on http://${host}:${actual}${everywhere ? ` (listening on all interfaces, API_HOST=${deps.config.apiHost})` : ''}`);
   return {
     url: `http://${host}:${actual}`,
     close: async () => {

@@ -11,7 +11,7 @@ import { PATCHES_STATED } from '../shared/path-version';
  * Older inputs (no version) decide by the marker, as before.
  */
 export function follows(patchId: string, pathVersion: number | undefined): boolean {
-  const stated = (pathVersion ?? 0) >= PATCHES_STATED;
+  const stated = madeFor(PATCHES_STATED, pathVersion);
   if (stated && !workflowInfo().unsafe.isReplaying) return true;
   return patched(patchId) || stated;
 }
