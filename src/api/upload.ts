@@ -137,9 +137,16 @@ export function receiveUpload(req: Request, inputsDir: string, maxBytes: number)
     });
     // However long an upload takes (a model may be gigabytes on a slow link), but not one that
     // stalls: its connection is dropped, as a client gone.
+    // The connection outlives the request (keep-alive): its timer and listener go with the body.
+    const socket = req.socket;
     const stalled = () => req.destroy();
-    req.socket.setTimeout(uploadIdleMs, stalled);
-    bb.on('close', () => req.socket.setTimeout(0));
+    socket.setTimeout(uploadIdleMs, stalled);
+    const settled = () => {
+      socket.setTimeout(0);
+      socket.off('timeout', stalled);
+    };
+    bb.on('close', settled);
+    req.on('close', settled);
     req.pipe(bb);
   });
 }

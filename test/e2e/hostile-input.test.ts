@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -275,6 +276,39 @@ describe('an upload its client stalls for over a minute', () => {
       socket.destroy();
       sweeper.stop();
       setSubmissionTouchMs(ORPHAN_AFTER_MS / 4);
+    }
+  });
+});
+
+describe('uploads one after another on one kept-alive connection', () => {
+  it('leave no listener behind on the connection (no MaxListenersExceededWarning, no request kept alive by it)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const url = new URL(`${stack.url}/jobs`);
+    try {
+      const boundary = 'kept-alive';
+      const body = `--${boundary}\r\nContent-Disposition: form-data; name="script"; filename="s.ts"\r\n\r\nexport async function main() { return 1; }\r\n--${boundary}--\r\n`;
+      const reused: boolean[] = [];
+      for (let i = 0; i < 15; i++) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = http.request(url, { method: 'POST', agent, headers: { 'x-api-key': stack.key, 'content-type': `multipart/form-data; boundary=${boundary}` } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          });
+          req.on('error', reject);
+          req.end(body);
+          reused.push(req.reusedSocket);
+        });
+        expect(status).toBe(200); // each a job (upstream answers 200)
+      }
+      expect(reused.slice(1).every(Boolean)).toBe(true); // one connection throughout
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message)).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      agent.destroy();
     }
   });
 });
