@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.temporal/', '.deploy-tools/', 'share/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', 'build/', '.temporal/', '.deploy-tools/', 'share/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

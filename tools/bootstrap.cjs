@@ -43,6 +43,12 @@ function installDependencies() {
 
 function main() {
   if (!postinstall && dependenciesStale()) installDependencies(); // its postinstall brings the CLI
+  // The script processes' JavaScript; without it (esbuild missing), they load TypeScript, slower.
+  try {
+    require('./build-runtime.cjs').ensureRuntime({ log });
+  } catch (err) {
+    log(`script processes will load TypeScript: ${err.message}`);
+  }
   // Python job scripts: the venv's interpreter sees `pixyz_worker` (a missing Python only stops them).
   const pythonProblem = ensurePythonPackage({ log });
   if (pythonProblem) log(pythonProblem);

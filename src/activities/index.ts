@@ -8,7 +8,7 @@ import { createShareActivities } from './share';
  * All activities, built from their dependencies (the worker registers them), with the pools of
  * script processes they use (Node's and Python's), which the worker closes when it stops.
  */
-export function createActivities(config: Config, env: NodeJS.ProcessEnv = process.env) {
+export function createActivities(config: Config, env: NodeJS.ProcessEnv = process.env, log?: (message: string) => void) {
   const pool = createRunnerPools({
     python: config.python,
     scriptMaxMemoryMb: config.worker.scriptMaxMemoryMb,
@@ -17,6 +17,7 @@ export function createActivities(config: Config, env: NodeJS.ProcessEnv = proces
     maxJobs: config.worker.runnerMaxJobs,
     maxMemoryMb: config.worker.runnerMaxMemoryMb,
     env,
+    log,
   });
   // One set of compute slots per script queue (CONCURRENT_TASKS; CONTROL_CONCURRENCY on control),
   // shared by the worker's tuner and the runScript activity.

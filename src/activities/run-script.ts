@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory, CancelledFailure } from '@temporalio/common';
+import { ensureRuntime } from '../../tools/build-runtime.cjs';
 import { PYTHON_PACKAGE_DIR, REPO_ROOT } from '../shared/config';
 import { NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import type { FromRunner, ScriptErrorInfo, ScriptJob, ScriptUsage, ToRunner } from '../shared/protocol';
@@ -28,13 +29,24 @@ const OUTPUT_END_WAIT_MS = 1000;
 const STREAMS_CLOSE_WAIT_MS = 2000;
 const LOG_TAIL_BYTES = 2048;
 
-export const RUNNER = path.join(REPO_ROOT, 'src', 'sdk', 'runner.ts');
+/** The runner in TypeScript, run with tsx: when its JavaScript build cannot be had. */
+const RUNNER_SOURCE = path.join(REPO_ROOT, 'src', 'sdk', 'runner.ts');
 // Resolved by absolute path: the script process does not run inside the repository.
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 
-/** Node flags of a script process: TypeScript support, and the heap cap when one is set. */
-export function runnerExecArgv(maxMemoryMb = 0): string[] {
-  return ['--import', TSX_LOADER, ...(maxMemoryMb > 0 ? [`--max-old-space-size=${maxMemoryMb}`] : [])];
+/**
+ * The script process's module and Node flags (with the heap cap when one is set): the runner's
+ * JavaScript build (tools/build-runtime.cjs; built at install, and again here when the sources
+ * changed since), or, failing it, the TypeScript source under tsx.
+ */
+export function scriptRunner(maxMemoryMb = 0, log: (message: string) => void = () => {}): { module: string; execArgv: string[] } {
+  const heap = maxMemoryMb > 0 ? [`--max-old-space-size=${maxMemoryMb}`] : [];
+  try {
+    return { module: path.join(ensureRuntime({ log }), 'src', 'sdk', 'runner.js'), execArgv: heap };
+  } catch (err) {
+    log(`script processes load TypeScript (slower to start): their JavaScript could not be built: ${(err as Error).message}`);
+    return { module: RUNNER_SOURCE, execArgv: ['--import', TSX_LOADER, ...heap] };
+  }
 }
 
 export interface ScriptActivityDeps extends SubTaskDeps {
@@ -57,6 +69,8 @@ export interface ScriptPoolDeps {
   maxMemoryMb: number;
   /** The worker's environment, scrubbed before a script sees it. */
   env: NodeJS.ProcessEnv;
+  /** Where the pools say what they did at start (building the runner's JavaScript, or failing to). */
+  log?: (message: string) => void;
 }
 
 /** Starts pixyz_worker.runner with nothing of the working directory on sys.path. */
@@ -87,7 +101,7 @@ export class ScriptPools {
 export function createRunnerPools(deps: ScriptPoolDeps): ScriptPools {
   const env = scriptEnvironment(deps.env);
   const common = { size: deps.poolSize, cwd: os.tmpdir(), niceness: deps.niceness ?? 0, maxJobs: deps.maxJobs, maxMemoryMb: deps.maxMemoryMb };
-  const node = new RunnerPool({ ...common, runner: { module: RUNNER, execArgv: runnerExecArgv(deps.scriptMaxMemoryMb) }, env });
+  const node = new RunnerPool({ ...common, runner: scriptRunner(deps.scriptMaxMemoryMb, deps.log), env });
   const python = new RunnerPool({
     ...common,
     // Not `-m`: it would put the working directory (the shared temporary folder) first on

@@ -1,7 +1,7 @@
 // The geometry library for ES-module scripts: the same module instance, with named exports.
 import { createRequire } from 'node:module';
 
-const geometry = createRequire(import.meta.url)('./index.ts');
+const geometry = createRequire(import.meta.url)('./index');
 
 export const {
   createDocument,

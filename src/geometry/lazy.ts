@@ -4,8 +4,8 @@
 export interface Lazy<T> {
   /** The library, started on the first call; a start that failed is tried again on the next. */
   get(): Promise<T>;
-  /** Starts it now; a failure shows again, with its message, when a file is read. */
-  preload(): void;
+  /** Starts it now, settling once it is up; a failure shows again, with its message, when a file is read. */
+  preload(): Promise<void>;
   /** Forgets it (after a crash inside it): the next get() starts a fresh one. */
   reset(): void;
 }
@@ -18,7 +18,10 @@ export function lazy<T>(start: () => Promise<T>): Lazy<T> {
         started = undefined;
         throw err;
       })),
-    preload: () => void self.get().catch(() => {}),
+    preload: () => self.get().then(
+      () => {},
+      () => {},
+    ),
     reset: () => {
       started = undefined;
     },

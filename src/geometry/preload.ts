@@ -9,11 +9,9 @@ import { preloadIfc } from './ifc';
  * `all`: also the WebAssembly of OpenCascade, assimp and web-ifc (faster CAD/FBX/IFC jobs, about
  * 100 MB more per idle process).
  */
-export function preloadGeometry(level: 'geometry' | 'all'): void {
-  gltfReader().catch(() => {}); // a failure shows again, with its message, when a file is read
-  if (level === 'all') {
-    preloadCad();
-    preloadAssimp();
-    preloadIfc();
-  }
+export async function preloadGeometry(level: 'geometry' | 'all'): Promise<void> {
+  await Promise.all([
+    gltfReader().catch(() => {}), // a failure shows again, with its message, when a file is read
+    ...(level === 'all' ? [preloadCad(), preloadAssimp(), preloadIfc()] : []),
+  ]);
 }

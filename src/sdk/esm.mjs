@@ -2,7 +2,7 @@
 // (through require), with named exports. test/unit/sdk.test.ts checks it lists every export.
 import { createRequire } from 'node:module';
 
-const sdk = createRequire(import.meta.url)('./index.ts');
+const sdk = createRequire(import.meta.url)('./index');
 
 export const {
   ProgramContext,

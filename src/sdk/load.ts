@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { ErrorType } from '../shared/errors';
 import { AsyncResult } from './async-result';
 import type { ProgramContext } from './program-context';
+import { installSdkImportResolution } from './resolve';
 import { scheduleOptionsOf } from './schedule';
 
 export type LoadedEntrypoint = (pc: ProgramContext, params: unknown) => unknown;
@@ -73,13 +74,43 @@ const MAX_COMPILED = 64;
  */
 async function importFresh(script: string, n: number): Promise<unknown> {
   const code = commonJsOf(script);
-  if (code === null) return import(`${pathToFileURL(script).href}?job=${n}`);
+  if (code === null) {
+    await typeScriptImport();
+    return import(`${pathToFileURL(script).href}?job=${n}`);
+  }
+  // What the script requires of its own (a helper beside it, perhaps TypeScript) is loaded as tsx loads it.
+  if (/\brequire\("\.{1,2}\//.test(code)) typeScriptRequire();
   const m = new Module(script) as Module & { _compile(code: string, filename: string): void };
   m.filename = script;
   m.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.dirname(script));
   m._compile(code, script);
   m.loaded = true;
   return m.exports;
+}
+
+/**
+ * A script process run from the build (build/runtime) has no TypeScript loader: tsx is registered
+ * when a script first needs it — an ES module (its imports, TypeScript or not), a CommonJS script
+ * that requires files of its own. From src/ (tsx loaded), there is nothing to register.
+ */
+const LOADER_PRESENT = path.extname(__filename) === '.ts';
+let cjsLoader = LOADER_PRESENT;
+let esmLoader = LOADER_PRESENT;
+
+function typeScriptRequire(): void {
+  if (cjsLoader) return;
+  cjsLoader = true;
+  (require('tsx/cjs/api') as { register(): unknown }).register();
+}
+
+async function typeScriptImport(): Promise<void> {
+  if (!esmLoader) {
+    esmLoader = true;
+    typeScriptRequire(); // an ES module's import of CommonJS TypeScript goes through require
+    // Its ES-module build: the CommonJS one registers its hooks from the wrong directory.
+    ((await import('tsx/esm/api')) as { register(): unknown }).register();
+  }
+  installSdkImportResolution(); // registered after tsx, so that it resolves first and hands on to it
 }
 
 /** Starts the compiler (esbuild's service) ahead of a first job: a pooled process calls it before it is ready. */

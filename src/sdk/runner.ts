@@ -325,14 +325,17 @@ function main(): void {
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
   installSdkResolution();
+  // Stack traces name the lines of the script's own source (compiled with an inline source map).
+  process.setSourceMapsEnabled(true);
   // Started ahead of its job (the worker's pool): load the 3D library now, so that a job that
   // uses it does not wait. PIXYZ_PRELOAD: geometry (default), all (the CAD/FBX/IFC WebAssembly
   // too), none.
   const preload = process.env.PIXYZ_PRELOAD ?? 'geometry';
   if (!['geometry', 'all', 'none'].includes(preload)) console.warn(`PIXYZ_PRELOAD=${preload}: expected geometry, all or none; nothing is preloaded`);
+  let warm = Promise.resolve();
   if (preload === 'geometry' || preload === 'all') {
     require('../geometry');
-    (require('../geometry/preload') as typeof import('../geometry/preload')).preloadGeometry(preload);
+    warm = (require('../geometry/preload') as typeof import('../geometry/preload')).preloadGeometry(preload);
   }
   let busy = false;
   process.on('message', (message: ToRunner) => {
@@ -344,7 +347,9 @@ function main(): void {
     }
   });
   warmCompiler(); // a first job compiles its script as fast as the next ones
-  void send({ type: 'ready' }); // messages sent before a listener exists would be lost
+  // Ready once warm: a first job finds no preload still reading its files (which it would be
+  // blamed for leaving behind). Messages sent before a listener exists would be lost.
+  void warm.then(() => send({ type: 'ready' }));
 }
 
 main();

@@ -3,10 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { defaultPython, PACKAGE_DIR } from '../../tools/python-package.cjs';
+import { ROOT } from '../../tools/temporal-cli.cjs';
 import { CONTROL_QUEUE, SHARE_QUEUE, STANDARD_QUEUES } from './queues';
 
-/** The repository root: scripts/, the SDK and the runner are found from here. */
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+/**
+ * The repository root: scripts/, the SDK and the runner are found from here. Taken from tools/,
+ * which stays in place when this file runs from the script processes' build (build/runtime).
+ */
+export const REPO_ROOT = ROOT;
 
 export interface WorkerConfig {
   /** Logical queues this worker serves (control, cpu, gpu, custom ones, share). */

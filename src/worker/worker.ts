@@ -111,7 +111,7 @@ function tunerOf(slots: ComputeSlots | undefined): WorkerTuner {
 export async function createWorkers(deps: WorkerDeps): Promise<Workers> {
   const { config, connection, namespace } = deps;
   const queues = [...(deps.queues ?? config.worker.queues)];
-  const { activities, pool, slots } = createActivities(config, deps.env);
+  const { activities, pool, slots } = createActivities(config, deps.env, (m) => deps.log.info(m));
   const prebuilt = config.worker.workflowBundlePath ? { codePath: config.worker.workflowBundlePath } : undefined;
   const workflowBundle = queues.includes(CONTROL_QUEUE) ? (deps.workflowBundle ?? prebuilt ?? (await bundleWorkflows())) : undefined;
   const workers = await Promise.all(

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { RUNNER, runnerExecArgv } from '../../src/activities/run-script';
+import { scriptRunner } from '../../src/activities/run-script';
 import { RunnerOutput } from '../../src/activities/runner-pool';
 import type { FromRunner, ScriptJob } from '../../src/shared/protocol';
 import { eventually, isAlive } from '../helpers/stack';
@@ -56,9 +56,14 @@ afterEach(() => {
   for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-function startRunner(first?: ScriptJob, stdio: 'ignore' | 'pipe' = 'ignore'): Runner {
-  const child = fork(RUNNER, [], {
-    execArgv: runnerExecArgv(),
+/** The runner a worker starts: its JavaScript build. */
+const BUILT = scriptRunner();
+/** The runner from its TypeScript source, under tsx (when the build cannot be had). */
+const SOURCE = { module: path.resolve(__dirname, '../../src/sdk/runner.ts'), execArgv: ['--import', pathToFileURL(require.resolve('tsx')).href] };
+
+function startRunner(first?: ScriptJob, stdio: 'ignore' | 'pipe' = 'ignore', runner = BUILT): Runner {
+  const child = fork(runner.module, [], {
+    execArgv: runner.execArgv,
     cwd: dir,
     detached: true,
     stdio: ['ignore', stdio, stdio, 'ipc'],
@@ -217,6 +222,26 @@ describe('a runner serving job after job', () => {
       expect(await run(job(esm))).toMatchObject({ type: 'result', value: { runs: 1, url: expect.stringMatching(/\/counter\.mjs\?job=\d+$/) } });
       expect(await run(job(tla))).toMatchObject({ type: 'result', value: 1 });
       expect(await run(job(meta))).toMatchObject({ type: 'result', value: { runs: 1, url: pathToFileURL(meta).href, dir } });
+    }
+  });
+
+  it('runs from its JavaScript build, loading TypeScript only for the scripts that need it', async () => {
+    expect(BUILT.module).toMatch(/build\/runtime\/[0-9a-f]{16}\/src\/sdk\/runner\.js$/);
+    expect(BUILT.execArgv).toEqual([]);
+    // A CommonJS script with helpers of its own, in TypeScript, imported with and without an extension.
+    const helpers = fs.mkdtempSync(path.join(dir, 'helpers-'));
+    fs.writeFileSync(path.join(helpers, 'twice.ts'), `export const twice = (n: number): number => n * 2;`);
+    fs.writeFileSync(path.join(helpers, 'label.ts'), `export const label = (s: string): string => \`[\${s}]\`;`);
+    const withHelpers = path.join(helpers, 'main.ts');
+    fs.writeFileSync(withHelpers, `import { twice } from './twice';\nimport { label } from './label.js';\nimport { ProgramContext } from 'pixyz-scheduler';\nexport function main(pc: ProgramContext, p: { n: number }) { return { n: twice(p.n), s: label('x'), sdk: pc instanceof ProgramContext }; }`);
+    // An ES module in TypeScript importing the SDK and a helper.
+    const esm = path.join(helpers, 'esm.mts');
+    fs.writeFileSync(esm, `import { ProgramContext } from 'pixyz-scheduler';\nimport { twice } from './twice.ts';\nexport function main(pc: ProgramContext, p: { n: number }) { return { n: twice(p.n), sdk: pc instanceof ProgramContext }; }`);
+    for (const runner of [BUILT, SOURCE]) {
+      const { run } = startRunner(undefined, 'ignore', runner);
+      expect(await run(job(withHelpers))).toMatchObject({ type: 'result', value: { n: 4, s: '[x]', sdk: true } });
+      expect(await run(job(esm))).toMatchObject({ type: 'result', value: { n: 4, sdk: true } });
+      expect(await run(job(withHelpers))).toMatchObject({ type: 'result', value: { n: 4, s: '[x]', sdk: true } });
     }
   });
 
