@@ -17,6 +17,7 @@ import { killGroup, RunnerPool } from './runner-pool';
 import { ScriptSupervisor } from './script-supervisor';
 import { scriptEnding } from './script-ending';
 import { finalRecord } from '../shared/final-state';
+import { CompiledScripts, commonJsOf } from '../shared/script-code';
 import { ensureJobDirectories, outputsAreEmpty, recordFinalState } from './share';
 import { answer, type SubTaskDeps } from './sub-tasks';
 import { scriptRunningSignal } from '../shared/definitions';
@@ -72,6 +73,9 @@ export interface ScriptPoolDeps {
   /** Where the pools say what they did at start (building the runner's JavaScript, or failing to). */
   log?: (message: string) => void;
 }
+
+/** Job scripts compiled to CommonJS by this worker, by content, for its script processes. */
+const compiledScripts = new CompiledScripts();
 
 /** Starts pixyz_worker.runner with nothing of the working directory on sys.path. */
 const PYTHON_RUNNER_BOOTSTRAP = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; import runpy; runpy.run_module('pixyz_worker.runner', run_name='__main__', alter_sys=True)";
@@ -261,6 +265,8 @@ export function createScriptActivities(deps: ScriptActivityDeps, pools: ScriptPo
       log = fs.createWriteStream('', { fd: logFd, autoClose: false });
     }
     const pool = pools.for(scriptJob.script);
+    // Compiled here, once per content, while the process is taken: script processes need no compiler.
+    const code = pool === pools.node ? commonJsOf(scriptJob.script, compiledScripts) : undefined;
     const runner = await pool.take();
     const { child, ready } = runner;
     // Unique to this job: a script cannot end its own log early by printing it.
@@ -303,6 +309,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pools: ScriptPo
       cwd: paths?.outputs ?? path.dirname(scriptJob.script),
       env: { PIXYZ_JOB_ID: job.jobId },
       endMarker,
+      ...(code === undefined ? {} : { code: await code }),
     };
     ready.then(
       () => child.connected && child.send(run, ignoreGone),

@@ -21,7 +21,7 @@ import { PixyzNotSerializable, SubTaskFailed } from './errors';
 import { ProgramContext } from './program-context';
 import { assertSerializable } from './serializable';
 import { installSdkResolution } from './resolve';
-import { callEntrypoint, loadEntrypoint, ScriptLoadError, warmCompiler } from './load';
+import { callEntrypoint, loadEntrypoint, ScriptLoadError } from './load';
 
 /** Errors the runner raises about the script (not thrown by it), with their ErrorType. */
 class RunnerError extends ScriptLoadError {}
@@ -273,7 +273,7 @@ async function run(message: Extract<ToRunner, { type: 'run' }>): Promise<void> {
       }, PROGRESS_EVERY_MS);
     });
     void send({ type: 'progress', progress: pc.progress }); // the job is RUNNING from here
-    const entrypoint = await loadEntrypoint(job.script, job.entrypoint, n);
+    const entrypoint = await loadEntrypoint(job.script, job.entrypoint, n, message.code);
     const returned = await callEntrypoint(entrypoint, pc, job.params);
     await settleStarts();
     const value = checkedResult(returned);
@@ -325,6 +325,10 @@ function main(): void {
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
   installSdkResolution();
+  // Node opens stdout and stderr on first use: opened now (by a call that does nothing else), they
+  // are not counted as pipes the first job left open (the runner writes its end markers on them).
+  process.stdout.uncork();
+  process.stderr.uncork();
   // Stack traces name the lines of the script's own source (compiled with an inline source map).
   process.setSourceMapsEnabled(true);
   // Started ahead of its job (the worker's pool): load the 3D library now, so that a job that
@@ -346,7 +350,6 @@ function main(): void {
       void run(message).finally(() => (busy = false));
     }
   });
-  warmCompiler(); // a first job compiles its script as fast as the next ones
   // Ready once warm: a first job finds no preload still reading its files (which it would be
   // blamed for leaving behind). Messages sent before a listener exists would be lost.
   void warm.then(() => send({ type: 'ready' }));

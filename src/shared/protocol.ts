@@ -33,9 +33,11 @@ export type ToRunner =
   /**
    * Runs the job in `cwd`, with `env` added to the process's (scrubbed) environment. After the
    * job the runner writes `endMarker` and a newline on stdout and on stderr, so that the activity
-   * knows it has all of this job's output before the process serves another job.
+   * knows it has all of this job's output before the process serves another job. `code` is the
+   * script compiled to CommonJS by the worker (null: load it as an ES module; absent: the runner
+   * compiles it).
    */
-  | { type: 'run'; job: ScriptJob; cwd?: string; env?: Record<string, string>; endMarker?: string }
+  | { type: 'run'; job: ScriptJob; cwd?: string; env?: Record<string, string>; endMarker?: string; code?: string | null }
   | ({ type: 'reply'; requestId: number } & RunnerReply);
 
 export type SpawnReply = SpawnOutput;

@@ -30,7 +30,7 @@ describe('a script that fails', () => {
     const final = await waitForEnd(stack, body.uuid);
     expect(final.status).toBe('FAILURE');
     expect(final.error).toBe('the model is broken: no faces');
-    expect(final.result).toMatch(/Error: the model is broken: no faces\n\s+at main .*throws\.ts/);
+    expect(final.result).toMatch(/Error: the model is broken: no faces\n\s+at main .*throws\.ts:6:9/); // the script's own line, compiled or not
     expect(final.steps).toEqual([{ info: 'Importing file', duration: -1 }]);
     expect(final.retry).toBe(0);
     const state = await (await stack.api(`/jobs/${body.uuid}`)).json();

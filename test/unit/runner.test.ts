@@ -264,7 +264,8 @@ describe('a runner serving job after job', () => {
     );
     const ticker = writeScript('ticker.ts', `export function main() { setInterval(() => {}, 1000); return 1; }`);
     const tidy = writeScript('tidy.ts', `export async function main() { await new Promise((r) => setTimeout(r, 10)); return 1; }`);
-    const { run } = startRunner();
+    // Piped, as the pool starts it: the end markers it writes after the first job are no leftover of that job.
+    const { run } = startRunner(undefined, 'pipe');
     expect((await run(job(tidy))).retire).toBeUndefined();
     const spawned = await run(job(spawner));
     expect(spawned.retire).toMatch(new RegExp(`left 1 subprocess\\(es\\) running \\(${(spawned as any).value}\\)`));
