@@ -14,8 +14,11 @@ const ROOT = path.resolve(__dirname, '..');
 /** The source directories a script process loads from (none imports beyond them but node_modules). */
 const DIRS = ['src/sdk', 'src/shared', 'src/geometry'];
 const BUILD = path.join(ROOT, 'build', 'runtime');
-/** Trees of other sources are removed once unused for this long (a worker of an older checkout may still run). */
+/** Trees of other sources are removed once unused for this long (a running worker touches its own every hour)… */
 const STALE_MS = 24 * 3600 * 1000;
+/** …and when they are not among the latest few used. */
+const KEEP_LATEST = 10;
+const TOUCH_EVERY_MS = 3600 * 1000;
 /** What the runner's JavaScript needs of Node (package.json's engines). */
 const TARGET = 'node20';
 
@@ -23,16 +26,24 @@ const TARGET = 'node20';
 function sources() {
   const files = [];
   for (const dir of DIRS) {
-    for (const name of fs.readdirSync(path.join(ROOT, dir)).sort()) {
-      if (/\.(ts|mjs)$/.test(name) && !name.endsWith('.d.ts')) files.push(`${dir}/${name}`);
+    for (const name of fs.readdirSync(path.join(ROOT, dir), { recursive: true })) {
+      if (/\.(ts|mjs)$/.test(name) && !name.endsWith('.d.ts')) files.push(`${dir}/${name.split(path.sep).join('/')}`);
     }
   }
-  return files;
+  return files.sort();
 }
 
-/** The tree's name: the sources, this builder and esbuild's version, hashed. */
+/** The compiler options esbuild honours (strict mode, class fields…), as tsx took them from the repository's tsconfig. */
+function tsconfigRaw() {
+  return { compilerOptions: JSON.parse(fs.readFileSync(path.join(ROOT, 'tsconfig.json'), 'utf8')).compilerOptions };
+}
+
+/** The tree's name: the sources, the compiler options, this builder and esbuild's version, hashed. */
 function treeName(files, esbuildVersion) {
-  const hash = createHash('sha256').update(`${TARGET}\0${esbuildVersion}\0`).update(fs.readFileSync(__filename));
+  const hash = createHash('sha256')
+    .update(`${TARGET}\0${esbuildVersion}\0`)
+    .update(fs.readFileSync(__filename))
+    .update(JSON.stringify(tsconfigRaw()));
   for (const file of files) hash.update(`\0${file}\0`).update(fs.readFileSync(path.join(ROOT, file)));
   return hash.digest('hex').slice(0, 16);
 }
@@ -44,11 +55,17 @@ function treeName(files, esbuildVersion) {
 function outside(file, spec, out) {
   const target = path.resolve(ROOT, path.dirname(file), spec);
   if (DIRS.some((d) => !path.relative(path.join(ROOT, d), target).startsWith('..'))) return spec;
+  // Only plain JavaScript can be required from where it lies: TypeScript elsewhere in src/ would
+  // fail in a script process, at run time; here it fails the build (the worker then loads TypeScript).
+  if (!/\.(cjs|js|json)$/.test(target) || !fs.existsSync(target)) {
+    throw new Error(`${file} requires ${spec}, outside ${DIRS.join(', ')}: only a .cjs/.js/.json file may be`);
+  }
   const rel = path.relative(path.dirname(out), target).split(path.sep).join('/');
   return rel.startsWith('.') ? rel : `./${rel}`;
 }
 
 function writeTree(dir, files, esbuild) {
+  const tsconfig = tsconfigRaw();
   for (const file of files) {
     const source = fs.readFileSync(path.join(ROOT, file), 'utf8');
     const out = path.join(dir, file.replace(/\.ts$/, '.js'));
@@ -57,27 +74,44 @@ function writeTree(dir, files, esbuild) {
       fs.writeFileSync(out, source); // the ES-module facades: plain JavaScript already
       continue;
     }
-    const { code } = esbuild.transformSync(source, { loader: 'ts', format: 'cjs', target: TARGET, sourcefile: file });
+    // An inline source map naming the .ts file where it lies: traces through the SDK show its lines.
+    const sourcefile = path.relative(path.dirname(out), path.join(ROOT, file)).split(path.sep).join('/');
+    const { code } = esbuild.transformSync(source, { loader: 'ts', format: 'cjs', target: TARGET, sourcefile, sourcemap: 'inline', sourcesContent: false, tsconfigRaw: tsconfig });
     fs.writeFileSync(out, code.replace(/\brequire\("(\.\.?\/[^"]+)"\)/g, (_, spec) => `require(${JSON.stringify(outside(file, spec, out))})`));
   }
 }
 
-function prune(keep) {
+function touch(dir) {
+  const now = new Date();
+  try {
+    fs.utimesSync(dir, now, now);
+  } catch {
+    // a read-only checkout (the image): nothing prunes it either
+  }
+}
+
+/** Removes left-over temporaries from `build`, and trees neither among the latest used nor used for a day. */
+function prune(build, keep) {
   let entries;
   try {
-    entries = fs.readdirSync(BUILD);
+    entries = fs.readdirSync(build).map((name) => ({ name, mtime: fs.statSync(path.join(build, name)).mtimeMs }));
   } catch {
     return;
   }
   const now = Date.now();
-  for (const name of entries) {
-    if (name === keep) continue;
-    const dir = path.join(BUILD, name);
+  const trees = entries.filter((e) => !e.name.startsWith('.')).sort((a, b) => b.mtime - a.mtime);
+  const latest = new Set(trees.slice(0, KEEP_LATEST).map((e) => e.name));
+  for (const { name, mtime } of entries) {
+    if (name === keep || latest.has(name)) continue;
+    const temporary = name.startsWith('.tmp-');
+    if (now - mtime < (temporary ? 3600 * 1000 : STALE_MS)) continue;
+    // Renamed first: a tree half removed is never seen under its name.
+    const doomed = path.join(build, `.tmp-dead-${randomBytes(4).toString('hex')}`);
     try {
-      // Left-over temporaries (a build killed midway) and trees unused for a day.
-      if (now - fs.statSync(dir).mtimeMs > (name.startsWith('.tmp-') ? 3600 * 1000 : STALE_MS)) fs.rmSync(dir, { recursive: true, force: true });
+      fs.renameSync(path.join(build, name), doomed);
+      fs.rmSync(doomed, { recursive: true, force: true });
     } catch {
-      // another worker removed it meanwhile
+      // another process removed it meanwhile
     }
   }
 }
@@ -93,12 +127,7 @@ function ensureRuntime(opts = {}) {
   const name = treeName(files, esbuild.version);
   const dir = path.join(BUILD, name);
   if (fs.existsSync(path.join(dir, 'src', 'sdk', 'runner.js'))) {
-    const now = new Date();
-    try {
-      fs.utimesSync(dir, now, now); // in use: not pruned
-    } catch {
-      // a read-only checkout: the tree is there, that is what counts
-    }
+    touch(dir); // in use: not pruned
     return dir;
   }
   const started = Date.now();
@@ -114,12 +143,19 @@ function ensureRuntime(opts = {}) {
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  prune(name);
+  prune(BUILD, name);
   if (opts.log) opts.log(`built the script processes' JavaScript (${files.length} files, ${Date.now() - started} ms): ${path.relative(ROOT, dir)}`);
   return dir;
 }
 
-module.exports = { ensureRuntime, BUILD };
+/** Marks `dir` as in use every hour while its worker runs (no other checkout's build prunes it); returns the stop. */
+function keepRuntime(dir) {
+  const timer = setInterval(() => touch(dir), TOUCH_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+module.exports = { ensureRuntime, keepRuntime, prune, BUILD };
 
 if (require.main === module) {
   try {

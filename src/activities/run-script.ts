@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory, CancelledFailure } from '@temporalio/common';
-import { ensureRuntime } from '../../tools/build-runtime.cjs';
+import { ensureRuntime, keepRuntime } from '../../tools/build-runtime.cjs';
 import { PYTHON_PACKAGE_DIR, REPO_ROOT } from '../shared/config';
 import { NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
 import type { FromRunner, ScriptErrorInfo, ScriptJob, ScriptUsage, ToRunner } from '../shared/protocol';
@@ -30,6 +30,14 @@ const OUTPUT_END_WAIT_MS = 1000;
 const STREAMS_CLOSE_WAIT_MS = 2000;
 const LOG_TAIL_BYTES = 2048;
 
+/**
+ * What tsx compiles a script's own TypeScript files with (TSX_TSCONFIG_PATH): never a tsconfig
+ * found from the process's working directory — the shared temporary folder, where anyone may put
+ * one, or the directory of the job that first needed tsx, whose options would then hold for
+ * every later job of the process.
+ */
+export const SCRIPT_TSCONFIG = path.join(REPO_ROOT, 'src', 'sdk', 'script-tsconfig.json');
+
 /** The runner in TypeScript, run with tsx: when its JavaScript build cannot be had. */
 const RUNNER_SOURCE = path.join(REPO_ROOT, 'src', 'sdk', 'runner.ts');
 // Resolved by absolute path: the script process does not run inside the repository.
@@ -40,10 +48,12 @@ const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
  * JavaScript build (tools/build-runtime.cjs; built at install, and again here when the sources
  * changed since), or, failing it, the TypeScript source under tsx.
  */
-export function scriptRunner(maxMemoryMb = 0, log: (message: string) => void = () => {}): { module: string; execArgv: string[] } {
+export function scriptRunner(maxMemoryMb = 0, log: (message: string) => void = () => {}): { module: string; execArgv: string[]; tree?: string } {
   const heap = maxMemoryMb > 0 ? [`--max-old-space-size=${maxMemoryMb}`] : [];
   try {
-    return { module: path.join(ensureRuntime({ log }), 'src', 'sdk', 'runner.js'), execArgv: heap };
+    const tree = ensureRuntime({ log });
+    // Source maps: a trace through the SDK names its TypeScript lines, as the scripts' own do.
+    return { module: path.join(tree, 'src', 'sdk', 'runner.js'), execArgv: ['--enable-source-maps', ...heap], tree };
   } catch (err) {
     log(`script processes load TypeScript (slower to start): their JavaScript could not be built: ${(err as Error).message}`);
     return { module: RUNNER_SOURCE, execArgv: ['--import', TSX_LOADER, ...heap] };
@@ -85,6 +95,8 @@ export class ScriptPools {
   constructor(
     readonly node: RunnerPool,
     readonly python: RunnerPool,
+    /** Stops marking the runner's build as in use. */
+    private readonly release: () => void = () => {},
   ) {}
 
   for(script: string): RunnerPool {
@@ -99,13 +111,16 @@ export class ScriptPools {
   close(): void {
     this.node.close();
     this.python.close();
+    this.release();
   }
 }
 
 export function createRunnerPools(deps: ScriptPoolDeps): ScriptPools {
   const env = scriptEnvironment(deps.env);
   const common = { size: deps.poolSize, cwd: os.tmpdir(), niceness: deps.niceness ?? 0, maxJobs: deps.maxJobs, maxMemoryMb: deps.maxMemoryMb };
-  const node = new RunnerPool({ ...common, runner: scriptRunner(deps.scriptMaxMemoryMb, deps.log), env });
+  const nodeEnv = { ...env, TSX_TSCONFIG_PATH: SCRIPT_TSCONFIG };
+  const { tree, ...runner } = scriptRunner(deps.scriptMaxMemoryMb, deps.log);
+  const node = new RunnerPool({ ...common, runner, env: nodeEnv });
   const python = new RunnerPool({
     ...common,
     // Not `-m`: it would put the working directory (the shared temporary folder) first on
@@ -114,7 +129,7 @@ export function createRunnerPools(deps: ScriptPoolDeps): ScriptPools {
     // `pixyz_worker` from this checkout, whatever interpreter PIXYZ_PYTHON names.
     env: { ...env, PYTHONPATH: [PYTHON_PACKAGE_DIR, env.PYTHONPATH].filter(Boolean).join(path.delimiter), PYTHONUNBUFFERED: '1' },
   });
-  return new ScriptPools(node, python);
+  return new ScriptPools(node, python, tree ? keepRuntime(tree) : undefined);
 }
 
 /** What a script may see of the worker's environment: no API key, no Temporal credentials. */

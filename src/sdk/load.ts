@@ -5,7 +5,7 @@ import { ErrorType } from '../shared/errors';
 import { CompiledScripts, commonJsOfSync } from '../shared/script-code';
 import { AsyncResult } from './async-result';
 import type { ProgramContext } from './program-context';
-import { installSdkImportResolution } from './resolve';
+import { installImportResolution } from './resolve';
 import { scheduleOptionsOf } from './schedule';
 
 export type LoadedEntrypoint = (pc: ProgramContext, params: unknown) => unknown;
@@ -27,6 +27,7 @@ export class ScriptLoadError extends Error {
  * it (null: an ES module); without it (local mode), the script is imported once, as any module.
  */
 export async function loadEntrypoint(script: string, entrypoint: string, fresh?: number, code?: string | null): Promise<LoadedEntrypoint> {
+  if (fresh === undefined) await installImportResolution();
   const mod = (fresh === undefined ? await import(pathToFileURL(script).href) : await importFresh(script, fresh, code)) as Record<string, unknown>;
   // A script loaded as CommonJS shows its exports under `default` too.
   const fallback = mod.default as Record<string, unknown> | undefined;
@@ -71,40 +72,15 @@ const compiled = new CompiledScripts(16 * 2 ** 20);
 async function importFresh(script: string, n: number, given: string | null | undefined): Promise<unknown> {
   const code = given === undefined ? commonJsOfSync(script, compiled) : given;
   if (code === null) {
-    await typeScriptImport();
+    await installImportResolution();
     return import(`${pathToFileURL(script).href}?job=${n}`);
   }
-  // What the script requires of its own (a helper beside it, perhaps TypeScript) is loaded as tsx loads it.
-  if (/\brequire\("\.{1,2}\//.test(code)) typeScriptRequire();
+  // A CommonJS script may import() too (esbuild keeps the call): an ES module, the SDK by name.
+  if (/\bimport\(/.test(code)) await installImportResolution();
   const m = new Module(script) as Module & { _compile(code: string, filename: string): void };
   m.filename = script;
   m.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.dirname(script));
   m._compile(code, script);
   m.loaded = true;
   return m.exports;
-}
-
-/**
- * A script process run from the build (build/runtime) has no TypeScript loader: tsx is registered
- * when a script first needs it — an ES module (its imports, TypeScript or not), a CommonJS script
- * that requires files of its own. From src/ (tsx loaded), there is nothing to register.
- */
-const LOADER_PRESENT = path.extname(__filename) === '.ts';
-let cjsLoader = LOADER_PRESENT;
-let esmLoader = LOADER_PRESENT;
-
-function typeScriptRequire(): void {
-  if (cjsLoader) return;
-  cjsLoader = true;
-  (require('tsx/cjs/api') as { register(): unknown }).register();
-}
-
-async function typeScriptImport(): Promise<void> {
-  if (!esmLoader) {
-    esmLoader = true;
-    typeScriptRequire(); // an ES module's import of CommonJS TypeScript goes through require
-    // Its ES-module build: the CommonJS one registers its hooks from the wrong directory.
-    ((await import('tsx/esm/api')) as { register(): unknown }).register();
-  }
-  installSdkImportResolution(); // registered after tsx, so that it resolves first and hands on to it
 }

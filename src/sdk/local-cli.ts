@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { archiveKind, ArchiveRefusal, extractArchive, findRootFile } from '../shared/archive';
 import { extractLimits, loadConfig } from '../shared/config';
 import { LocalPixyzTask } from './local-task';
-import { installSdkImportResolution, installSdkResolution } from './resolve';
+import { installSdkResolution } from './resolve';
 
 const USAGE = `usage: pixyz-local <script> [-i input] [-r root-file] [-o outputDir] [-e entrypoint] [-p params-json]
 
@@ -69,7 +69,6 @@ async function main(): Promise<number> {
       return 2;
     }
     installSdkResolution();
-    installSdkImportResolution();
     let shown = 0;
     const result = await LocalPixyzTask.fromCommandline(positionals[0]!, values.output ?? process.cwd(), values.entrypoint, params, input, (pc) => {
       const { steps, progress } = pc.progress;

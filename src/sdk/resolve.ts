@@ -1,3 +1,5 @@
+// What a job script loads beyond its own file: the SDK by name, wherever the script lies, and
+// TypeScript files (its helpers, the Node processes it forks) through tsx.
 import Module, { register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -5,6 +7,8 @@ import { pathToFileURL } from 'node:url';
 const SRC = path.resolve(__dirname, '..');
 /** `.ts` under a TypeScript loader, `.js` in the script processes' build (build/runtime). */
 const EXT = path.extname(__filename);
+/** Run from src/ under tsx (`--import tsx`: CommonJS and ES modules alike), not from the build. */
+const LOADER_PRESENT = EXT === '.ts';
 
 /** What a job script may import by name, for require (CommonJS) and import (ES modules). */
 const MODULES: Record<string, { cjs: string; esm: string }> = {
@@ -14,7 +18,8 @@ const MODULES: Record<string, { cjs: string; esm: string }> = {
 
 /**
  * Makes `require('pixyz-scheduler')` (and `pixyz-scheduler/geometry`) resolve to this
- * installation wherever the requiring script lies. ES modules need sdkImportResolution too.
+ * installation wherever the requiring script lies. Installed after tsx's, so that it is asked
+ * first (no tsconfig `paths` can send the name elsewhere). ES modules need sdkImportResolution.
  */
 export function installSdkResolution(): void {
   const mod = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
@@ -24,16 +29,35 @@ export function installSdkResolution(): void {
   };
 }
 
-let importHook = false;
+/**
+ * TypeScript for require, in a script process run from the build: what a CommonJS script
+ * requires of its own (however it names it), as under tsx; and for the Node processes a script
+ * forks, which take this process's flags. (The process itself loaded no TypeScript.)
+ */
+export function installTypeScriptRequire(): void {
+  if (LOADER_PRESENT) return;
+  (require('tsx/cjs/api') as { register(): unknown }).register();
+  process.execArgv.push('--import', pathToFileURL(require.resolve('tsx')).href);
+}
+
+let importHooks = false;
+let tsxImport = LOADER_PRESENT;
 
 /**
- * The same for `import` (an ESM resolve hook: ES modules get facades over the same module
- * instances). Registered on first need: a module hook runs on a thread of its own, which a
- * process whose scripts are all CommonJS never pays for. Register TypeScript's ESM loader first.
+ * The same for `import`: TypeScript (tsx's ESM loader) and the SDK by name (an ESM resolve hook:
+ * ES modules get facades over the same module instances). Registered on first need, by an ES
+ * module or a script that calls import(): module hooks run on a thread of their own, which a
+ * process whose scripts are all CommonJS never pays for.
  */
-export function installSdkImportResolution(): void {
-  if (importHook) return;
-  importHook = true;
+export async function installImportResolution(): Promise<void> {
+  if (!tsxImport) {
+    // Its ES-module build: the CommonJS one registers its hooks from the wrong directory.
+    ((await import('tsx/esm/api')) as { register(): unknown }).register();
+    tsxImport = true;
+  }
+  if (importHooks) return;
+  // Registered after tsx, so that it resolves first and hands on to it.
   const urls = Object.fromEntries(Object.entries(MODULES).map(([name, m]) => [name, pathToFileURL(m.esm).href]));
   register(pathToFileURL(path.join(__dirname, 'resolve-hook.mjs')), { data: { urls } });
+  importHooks = true;
 }

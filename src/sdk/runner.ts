@@ -20,7 +20,7 @@ import { forgetStarts, settleStarts } from './canvas';
 import { PixyzNotSerializable, SubTaskFailed } from './errors';
 import { ProgramContext } from './program-context';
 import { assertSerializable } from './serializable';
-import { installSdkResolution } from './resolve';
+import { installSdkResolution, installTypeScriptRequire } from './resolve';
 import { callEntrypoint, loadEntrypoint, ScriptLoadError } from './load';
 
 /** Errors the runner raises about the script (not thrown by it), with their ErrorType. */
@@ -324,6 +324,7 @@ function main(): void {
   };
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
+  installTypeScriptRequire();
   installSdkResolution();
   // Node opens stdout and stderr on first use: opened now (by a call that does nothing else), they
   // are not counted as pipes the first job left open (the runner writes its end markers on them).

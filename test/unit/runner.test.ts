@@ -7,7 +7,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { scriptRunner } from '../../src/activities/run-script';
+import { SCRIPT_TSCONFIG, scriptRunner } from '../../src/activities/run-script';
 import { RunnerOutput } from '../../src/activities/runner-pool';
 import type { FromRunner, ScriptJob } from '../../src/shared/protocol';
 import { eventually, isAlive } from '../helpers/stack';
@@ -64,6 +64,7 @@ const SOURCE = { module: path.resolve(__dirname, '../../src/sdk/runner.ts'), exe
 function startRunner(first?: ScriptJob, stdio: 'ignore' | 'pipe' = 'ignore', runner = BUILT): Runner {
   const child = fork(runner.module, [], {
     execArgv: runner.execArgv,
+    env: { ...process.env, TSX_TSCONFIG_PATH: SCRIPT_TSCONFIG }, // as the worker's pool sets it
     cwd: dir,
     detached: true,
     stdio: ['ignore', stdio, stdio, 'ipc'],
@@ -225,23 +226,48 @@ describe('a runner serving job after job', () => {
     }
   });
 
-  it('runs from its JavaScript build, loading TypeScript only for the scripts that need it', async () => {
+  it('runs from its JavaScript build, and loads what scripts load beyond their own file as under tsx', async () => {
     expect(BUILT.module).toMatch(/build\/runtime\/[0-9a-f]{16}\/src\/sdk\/runner\.js$/);
-    expect(BUILT.execArgv).toEqual([]);
-    // A CommonJS script with helpers of its own, in TypeScript, imported with and without an extension.
-    const helpers = fs.mkdtempSync(path.join(dir, 'helpers-'));
-    fs.writeFileSync(path.join(helpers, 'twice.ts'), `export const twice = (n: number): number => n * 2;`);
-    fs.writeFileSync(path.join(helpers, 'label.ts'), `export const label = (s: string): string => \`[\${s}]\`;`);
-    const withHelpers = path.join(helpers, 'main.ts');
-    fs.writeFileSync(withHelpers, `import { twice } from './twice';\nimport { label } from './label.js';\nimport { ProgramContext } from 'pixyz-scheduler';\nexport function main(pc: ProgramContext, p: { n: number }) { return { n: twice(p.n), s: label('x'), sdk: pc instanceof ProgramContext }; }`);
-    // An ES module in TypeScript importing the SDK and a helper.
-    const esm = path.join(helpers, 'esm.mts');
-    fs.writeFileSync(esm, `import { ProgramContext } from 'pixyz-scheduler';\nimport { twice } from './twice.ts';\nexport function main(pc: ProgramContext, p: { n: number }) { return { n: twice(p.n), sdk: pc instanceof ProgramContext }; }`);
+    const d = fs.mkdtempSync(path.join(dir, 'helpers-'));
+    const put = (name: string, source: string) => {
+      fs.mkdirSync(path.dirname(path.join(d, name)), { recursive: true });
+      fs.writeFileSync(path.join(d, name), source);
+      return path.join(d, name);
+    };
+    put('twice.ts', `export const twice = (n: number): number => n * 2;`);
+    put('label.ts', `export const label = (s: string): string => \`[\${s}]\`;`);
+    put('child.ts', `const n: number = Number(process.argv[2]);\nprocess.send!(n * 2, () => process.exit(0));`);
+    // Class fields as TypeScript defines them by default (useDefineForClassFields), whatever a job's tsconfig says.
+    put('fields.ts', `class Base { constructor() { this.init(); } init() {} }\nexport class Field extends Base { v: number | undefined; override init() { this.v = 5; } }`);
+    const cases: [string, unknown][] = [
+      // CommonJS with helpers of its own, named with and without an extension, or computed.
+      [put('static.ts', `import { twice } from './twice';\nimport { label } from './label.js';\nimport { ProgramContext } from 'pixyz-scheduler';\nexport function main(pc: ProgramContext, p: { n: number }) { return { n: twice(p.n), s: label('x'), sdk: pc instanceof ProgramContext }; }`), { n: 4, s: '[x]', sdk: true }],
+      [put('computed.ts', `import path from 'node:path';\nexport function main(_pc: unknown, p: { n: number }) { return { n: require(path.join(__dirname, 'twice.ts')).twice(p.n) }; }`), { n: 4 }],
+      // import() from CommonJS: a TypeScript helper, the SDK and the geometry library by name.
+      [put('dynamic.ts', `export async function main(pc: any, p: { n: number }) { const h: any = await import('./twice.ts'); const { ProgramContext } = await import('pixyz-scheduler'); const g = await import('pixyz-scheduler/geometry'); return { n: (h.twice ?? h.default.twice)(p.n), sdk: pc instanceof ProgramContext, geometry: typeof g.createDocument }; }`), { n: 4, sdk: true, geometry: 'function' }],
+      // A Node process the script forks runs TypeScript too.
+      [put('forks.ts', `import { fork } from 'node:child_process';\nimport path from 'node:path';\nexport function main(_pc: unknown, p: { n: number }) { return new Promise((resolve) => { const c = fork(path.join(__dirname, 'child.ts'), [String(p.n)], { stdio: 'ignore' }); c.once('message', (n) => resolve({ n })); }); }`), { n: 4 }],
+      // An ES module in TypeScript importing the SDK and a helper.
+      [put('esm.mts', `import { ProgramContext } from 'pixyz-scheduler';\nimport { twice } from './twice.ts';\nexport function main(pc: ProgramContext, p: { n: number }) { return { n: twice(p.n), sdk: pc instanceof ProgramContext }; }`), { n: 4, sdk: true }],
+    ];
+    // A job directory whose tsconfig maps the SDK's name to typings of its own (as for an editor)
+    // and defines class fields otherwise: neither its scripts nor the next jobs of the process
+    // get another SDK, or its compiler options.
+    const typed = path.join(d, 'typed');
+    put('typed/tsconfig.json', JSON.stringify({ compilerOptions: { baseUrl: '.', useDefineForClassFields: false, paths: { 'pixyz-scheduler': ['./types/stub.ts'] } } }));
+    put('typed/types/stub.ts', `export const STUB = true;`);
+    const typedEsm = put('typed/first.mts', `import * as sdk from 'pixyz-scheduler';\nexport function main(pc: unknown) { return { stub: (sdk as any).STUB === true, sdk: pc instanceof sdk.ProgramContext }; }`);
+    const typedCjs = put('typed/main.ts', `import * as sdk from 'pixyz-scheduler';\nexport function main(pc: unknown) { return { stub: (sdk as any).STUB === true, sdk: pc instanceof sdk.ProgramContext }; }`);
+    const fields = put('fields.mts', `import { Field } from './fields.ts';\nexport function main() { return { v: new Field().v ?? null }; }`);
+    // An error thrown inside the SDK names its TypeScript lines.
+    const sdkError = put('no-dir.ts', `export function main(pc: any) { return pc.getInputDir(); }`);
     for (const runner of [BUILT, SOURCE]) {
       const { run } = startRunner(undefined, 'ignore', runner);
-      expect(await run(job(withHelpers))).toMatchObject({ type: 'result', value: { n: 4, s: '[x]', sdk: true } });
-      expect(await run(job(esm))).toMatchObject({ type: 'result', value: { n: 4, sdk: true } });
-      expect(await run(job(withHelpers))).toMatchObject({ type: 'result', value: { n: 4, s: '[x]', sdk: true } });
+      for (const script of [typedEsm, typedCjs]) expect(await run(job(script), { cwd: typed })).toMatchObject({ type: 'result', value: { stub: false, sdk: true } });
+      for (const [script, value] of cases) expect(await run(job(script)), `${path.basename(script)} in ${path.basename(runner.module)}`).toMatchObject({ type: 'result', value });
+      expect(await run(job(fields))).toMatchObject({ type: 'result', value: { v: null } });
+      const failed = (await run(job(sdkError))) as Extract<FromRunner, { type: 'error' }>;
+      expect(failed.error.stack).toMatch(/src\/sdk\/program-context\.ts:\d+:\d+/);
     }
   });
 
