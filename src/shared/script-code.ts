@@ -74,43 +74,47 @@ export class CompiledScripts {
   }
 }
 
+/** The script's code when known (null: an ES module), else what compiling it takes. */
+function lookup(script: string, cache: CompiledScripts): { code: string | null } | { todo: Compilation } {
+  const c = compilation(script);
+  if (c === null) return { code: null };
+  const known = cache.get(c.key);
+  return known === undefined ? { todo: c } : { code: known };
+}
+
+/** Keeps what esbuild made of `c` (null: it threw, on top-level await or a syntax error). */
+function settle(cache: CompiledScripts, c: Compilation, out: TransformResult | null): string | null {
+  const code = out === null ? null : accepted(out);
+  cache.set(c.key, code);
+  return code;
+}
+
 /**
  * The script as CommonJS with an inline source map (stack traces name its own lines), or null:
  * load it with import() (an ES module; top-level await or a syntax error, which import() reports
  * as it always did). Without a worker to compile it, a script process calls this itself.
  */
 export function commonJsOfSync(script: string, cache: CompiledScripts): string | null {
-  const c = compilation(script);
-  if (c === null) return null;
-  const known = cache.get(c.key);
-  if (known !== undefined) return known;
+  const found = lookup(script, cache);
+  if (!('todo' in found)) return found.code;
   // Loaded on first use: a script process that the worker hands compiled scripts never needs it.
   const { transformSync } = require('esbuild') as typeof import('esbuild');
-  let code: string | null;
+  let out: TransformResult | null = null;
   try {
-    code = accepted(transformSync(c.source, c.options));
+    out = transformSync(found.todo.source, found.todo.options);
   } catch {
-    code = null;
+    // import() reports it
   }
-  cache.set(c.key, code);
-  return code;
+  return settle(cache, found.todo, out);
 }
 
 /** commonJsOfSync without blocking: the worker's, off its event loop (esbuild's service compiles). */
 export async function commonJsOf(script: string, cache: CompiledScripts): Promise<string | null> {
-  const c = compilation(script);
-  if (c === null) return null;
-  const known = cache.get(c.key);
-  if (known !== undefined) return known;
+  const found = lookup(script, cache);
+  if (!('todo' in found)) return found.code;
   const { transform } = require('esbuild') as typeof import('esbuild');
-  let code: string | null;
-  try {
-    code = accepted(await transform(c.source, c.options));
-  } catch {
-    code = null;
-  }
-  cache.set(c.key, code);
-  return code;
+  const out = await transform(found.todo.source, found.todo.options).catch(() => null);
+  return settle(cache, found.todo, out);
 }
 
 /** True when the nearest package.json makes `.js`/`.ts` files ES modules. */
