@@ -8,14 +8,13 @@ import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { SCRIPT_TSCONFIG, scriptRunner } from '../src/activities/run-script';
+import { scriptRunner, sourceRunner, type ScriptRunner } from '../src/activities/run-script';
 import { CompiledScripts, commonJsOf } from '../src/shared/script-code';
 import type { FromRunner, ScriptJob } from '../src/shared/protocol';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const BUILT = scriptRunner();
-const SOURCE = { module: path.resolve(__dirname, '../src/sdk/runner.ts'), execArgv: ['--import', pathToFileURL(require.resolve('tsx')).href] };
+const SOURCE = sourceRunner();
 const CLOCK_TICK_MS = 10; // USER_HZ = 100 on Linux
 
 /** The process's own CPU (user + system) so far, from /proc. */
@@ -77,9 +76,9 @@ interface Start {
   jobs: number[];
 }
 
-async function start(runner: { module: string; execArgv: string[] }, script: string, code: string | null | undefined): Promise<Start> {
+async function start(runner: ScriptRunner, script: string, code: string | null | undefined): Promise<Start> {
   const t0 = performance.now();
-  const child = fork(runner.module, [], { execArgv: runner.execArgv, cwd: os.tmpdir(), env: { ...process.env, TSX_TSCONFIG_PATH: SCRIPT_TSCONFIG }, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], detached: true });
+  const child = fork(runner.module, [], { execArgv: runner.execArgv, cwd: os.tmpdir(), env: { ...process.env, ...runner.env }, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], detached: true });
   const next = messages(child);
   await next('ready');
   const readyMs = performance.now() - t0;
@@ -102,7 +101,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main(): Promise<void> {
   const code = await commonJsOf(SCRIPTS.cjs, new CompiledScripts());
   const results: Record<string, Start[]> = {};
-  const variants: [string, { module: string; execArgv: string[] }, string, string | null | undefined][] = [
+  const variants: [string, ScriptRunner, string, string | null | undefined][] = [
     ['TypeScript source under tsx (before), CommonJS script', SOURCE, SCRIPTS.cjs, code],
     ['JavaScript build, CommonJS script compiled by the worker', BUILT, SCRIPTS.cjs, code],
     ['JavaScript build, ES-module script', BUILT, SCRIPTS.esm, null],

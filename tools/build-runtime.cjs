@@ -33,9 +33,16 @@ function sources() {
   return files.sort();
 }
 
-/** The compiler options esbuild honours (strict mode, class fields…), as tsx took them from the repository's tsconfig. */
+const TSCONFIG = path.join(ROOT, 'tsconfig.json');
+
+/**
+ * The compiler options esbuild honours (strict mode, class fields…), as tsx took them from the
+ * repository's tsconfig (JSON with comments: read by TypeScript's own reader, when building only).
+ */
 function tsconfigRaw() {
-  return { compilerOptions: JSON.parse(fs.readFileSync(path.join(ROOT, 'tsconfig.json'), 'utf8')).compilerOptions };
+  const read = require('typescript').parseConfigFileTextToJson(TSCONFIG, fs.readFileSync(TSCONFIG, 'utf8'));
+  if (read.error) throw new Error(`tsconfig.json: ${read.error.messageText}`);
+  return { compilerOptions: read.config.compilerOptions };
 }
 
 /** The tree's name: the sources, the compiler options, this builder and esbuild's version, hashed. */
@@ -43,7 +50,7 @@ function treeName(files, esbuildVersion) {
   const hash = createHash('sha256')
     .update(`${TARGET}\0${esbuildVersion}\0`)
     .update(fs.readFileSync(__filename))
-    .update(JSON.stringify(tsconfigRaw()));
+    .update(fs.readFileSync(TSCONFIG));
   for (const file of files) hash.update(`\0${file}\0`).update(fs.readFileSync(path.join(ROOT, file)));
   return hash.digest('hex').slice(0, 16);
 }

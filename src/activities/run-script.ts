@@ -31,12 +31,21 @@ const STREAMS_CLOSE_WAIT_MS = 2000;
 const LOG_TAIL_BYTES = 2048;
 
 /**
- * What tsx compiles a script's own TypeScript files with (TSX_TSCONFIG_PATH): never a tsconfig
- * found from the process's working directory — the shared temporary folder, where anyone may put
- * one, or the directory of the job that first needed tsx, whose options would then hold for
- * every later job of the process.
+ * tsx compiles a script's own TypeScript files (its helpers) with this tsconfig
+ * (TSX_TSCONFIG_PATH), never one found from the process's working directory — the shared
+ * temporary folder, where anyone may put one, or the directory of the job that first needed tsx,
+ * whose options would then hold for every later job of the process.
  */
-export const SCRIPT_TSCONFIG = path.join(REPO_ROOT, 'src', 'sdk', 'script-tsconfig.json');
+const SCRIPT_TSCONFIG = path.join(REPO_ROOT, 'src', 'sdk', 'script-tsconfig.json');
+
+/** A script process: the module to fork, its Node flags and the variables it adds to its environment. */
+export interface ScriptRunner {
+  module: string;
+  execArgv: string[];
+  env: Record<string, string>;
+  /** The runtime build it runs from, when it does. */
+  tree?: string;
+}
 
 /** The runner in TypeScript, run with tsx: when its JavaScript build cannot be had. */
 const RUNNER_SOURCE = path.join(REPO_ROOT, 'src', 'sdk', 'runner.ts');
@@ -48,16 +57,29 @@ const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
  * JavaScript build (tools/build-runtime.cjs; built at install, and again here when the sources
  * changed since), or, failing it, the TypeScript source under tsx.
  */
-export function scriptRunner(maxMemoryMb = 0, log: (message: string) => void = () => {}): { module: string; execArgv: string[]; tree?: string } {
+export function scriptRunner(maxMemoryMb = 0, log: (message: string) => void = () => {}): ScriptRunner {
   const heap = maxMemoryMb > 0 ? [`--max-old-space-size=${maxMemoryMb}`] : [];
   try {
     const tree = ensureRuntime({ log });
-    // Source maps: a trace through the SDK names its TypeScript lines, as the scripts' own do.
-    return { module: path.join(tree, 'src', 'sdk', 'runner.js'), execArgv: ['--enable-source-maps', ...heap], tree };
+    return {
+      module: path.join(tree, 'src', 'sdk', 'runner.js'),
+      // Source maps: a trace through the SDK names its TypeScript lines, as the scripts' own do.
+      execArgv: ['--enable-source-maps', ...heap],
+      // tsx compiles only a script's helpers here, in memory: its disk cache writes each new file
+      // after the job has answered, which the runner would take for a request the job left running.
+      env: { TSX_TSCONFIG_PATH: SCRIPT_TSCONFIG, TSX_DISABLE_CACHE: '1' },
+      tree,
+    };
   } catch (err) {
     log(`script processes load TypeScript (slower to start): their JavaScript could not be built: ${(err as Error).message}`);
-    return { module: RUNNER_SOURCE, execArgv: ['--import', TSX_LOADER, ...heap] };
+    const source = sourceRunner();
+    return { ...source, execArgv: [...source.execArgv, ...heap] };
   }
+}
+
+/** The runner from its TypeScript source under tsx, as when the build cannot be had (for tests and benchmarks). */
+export function sourceRunner(): ScriptRunner {
+  return { module: RUNNER_SOURCE, execArgv: ['--import', TSX_LOADER], env: { TSX_TSCONFIG_PATH: SCRIPT_TSCONFIG } };
 }
 
 export interface ScriptActivityDeps extends SubTaskDeps {
@@ -86,6 +108,19 @@ export interface ScriptPoolDeps {
 
 /** Job scripts compiled to CommonJS by this worker, by content, for its script processes. */
 const compiledScripts = new CompiledScripts();
+/** How long a job waits for its script's compilation (a first one starts esbuild's service) before its process compiles it. */
+const COMPILE_WAIT_MS = 5000;
+
+/** The script as CommonJS (null: an ES module), or undefined when esbuild did not answer in time. */
+async function compiledCode(script: string): Promise<string | null | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, COMPILE_WAIT_MS, undefined)));
+  try {
+    return await Promise.race([commonJsOf(script, compiledScripts), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Starts pixyz_worker.runner with nothing of the working directory on sys.path. */
 const PYTHON_RUNNER_BOOTSTRAP = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; import runpy; runpy.run_module('pixyz_worker.runner', run_name='__main__', alter_sys=True)";
@@ -118,9 +153,8 @@ export class ScriptPools {
 export function createRunnerPools(deps: ScriptPoolDeps): ScriptPools {
   const env = scriptEnvironment(deps.env);
   const common = { size: deps.poolSize, cwd: os.tmpdir(), niceness: deps.niceness ?? 0, maxJobs: deps.maxJobs, maxMemoryMb: deps.maxMemoryMb };
-  const nodeEnv = { ...env, TSX_TSCONFIG_PATH: SCRIPT_TSCONFIG };
-  const { tree, ...runner } = scriptRunner(deps.scriptMaxMemoryMb, deps.log);
-  const node = new RunnerPool({ ...common, runner, env: nodeEnv });
+  const { tree, env: runnerEnv, ...runner } = scriptRunner(deps.scriptMaxMemoryMb, deps.log);
+  const node = new RunnerPool({ ...common, runner, env: { ...env, ...runnerEnv } });
   const python = new RunnerPool({
     ...common,
     // Not `-m`: it would put the working directory (the shared temporary folder) first on
@@ -280,8 +314,9 @@ export function createScriptActivities(deps: ScriptActivityDeps, pools: ScriptPo
       log = fs.createWriteStream('', { fd: logFd, autoClose: false });
     }
     const pool = pools.for(scriptJob.script);
-    // Compiled here, once per content, while the process is taken: script processes need no compiler.
-    const code = pool === pools.node ? commonJsOf(scriptJob.script, compiledScripts) : undefined;
+    // Compiled here, once per content: script processes need no compiler. Should esbuild fail or
+    // stall, the process compiles the script itself (code undefined).
+    const code = pool === pools.node ? await compiledCode(scriptJob.script) : undefined;
     const runner = await pool.take();
     const { child, ready } = runner;
     // Unique to this job: a script cannot end its own log early by printing it.
@@ -324,7 +359,7 @@ export function createScriptActivities(deps: ScriptActivityDeps, pools: ScriptPo
       cwd: paths?.outputs ?? path.dirname(scriptJob.script),
       env: { PIXYZ_JOB_ID: job.jobId },
       endMarker,
-      ...(code === undefined ? {} : { code: await code }),
+      ...(code === undefined ? {} : { code }),
     };
     ready.then(
       () => child.connected && child.send(run, ignoreGone),

@@ -75,8 +75,6 @@ async function importFresh(script: string, n: number, given: string | null | und
     await installImportResolution();
     return import(`${pathToFileURL(script).href}?job=${n}`);
   }
-  // A CommonJS script may import() too (esbuild keeps the call): an ES module, the SDK by name.
-  if (/\bimport\(/.test(code)) await installImportResolution();
   const m = new Module(script) as Module & { _compile(code: string, filename: string): void };
   m.filename = script;
   m.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.dirname(script));

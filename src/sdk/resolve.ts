@@ -40,24 +40,20 @@ export function installTypeScriptRequire(): void {
   process.execArgv.push('--import', pathToFileURL(require.resolve('tsx')).href);
 }
 
-let importHooks = false;
-let tsxImport = LOADER_PRESENT;
+let importHooks: Promise<void> | undefined;
 
 /**
- * The same for `import`: TypeScript (tsx's ESM loader) and the SDK by name (an ESM resolve hook:
- * ES modules get facades over the same module instances). Registered on first need, by an ES
- * module or a script that calls import(): module hooks run on a thread of their own, which a
- * process whose scripts are all CommonJS never pays for.
+ * The same for `import`: TypeScript (tsx's ES-module loader) and the SDK by name (an ESM resolve
+ * hook: ES modules get facades over the same module instances). Once per process: a script
+ * process installs it before it says it is ready, so that any script, or any file it loads,
+ * may import() alike, whatever ran in the process before.
  */
-export async function installImportResolution(): Promise<void> {
-  if (!tsxImport) {
+export function installImportResolution(): Promise<void> {
+  return (importHooks ??= (async () => {
     // Its ES-module build: the CommonJS one registers its hooks from the wrong directory.
-    ((await import('tsx/esm/api')) as { register(): unknown }).register();
-    tsxImport = true;
-  }
-  if (importHooks) return;
-  // Registered after tsx, so that it resolves first and hands on to it.
-  const urls = Object.fromEntries(Object.entries(MODULES).map(([name, m]) => [name, pathToFileURL(m.esm).href]));
-  register(pathToFileURL(path.join(__dirname, 'resolve-hook.mjs')), { data: { urls } });
-  importHooks = true;
+    if (!LOADER_PRESENT) ((await import('tsx/esm/api')) as { register(): unknown }).register();
+    // Registered after tsx, so that it resolves first and hands on to it.
+    const urls = Object.fromEntries(Object.entries(MODULES).map(([name, m]) => [name, pathToFileURL(m.esm).href]));
+    register(pathToFileURL(path.join(__dirname, 'resolve-hook.mjs')), { data: { urls } });
+  })());
 }

@@ -20,7 +20,7 @@ import { forgetStarts, settleStarts } from './canvas';
 import { PixyzNotSerializable, SubTaskFailed } from './errors';
 import { ProgramContext } from './program-context';
 import { assertSerializable } from './serializable';
-import { installSdkResolution, installTypeScriptRequire } from './resolve';
+import { installImportResolution, installSdkResolution, installTypeScriptRequire } from './resolve';
 import { callEntrypoint, loadEntrypoint, ScriptLoadError } from './load';
 
 /** Errors the runner raises about the script (not thrown by it), with their ErrorType. */
@@ -141,6 +141,14 @@ function countResources(): Map<string, number> {
   const counts = new Map<string, number>();
   for (const kind of process.getActiveResourcesInfo()) if (LASTING_RESOURCES.has(kind)) counts.set(kind, (counts.get(kind) ?? 0) + 1);
   return counts;
+}
+
+/** Waits (a tenth of a second at most) until no file request of this process is pending. */
+async function fileRequestsDone(): Promise<void> {
+  const until = performance.now() + 100;
+  while (performance.now() < until && process.getActiveResourcesInfo().some((kind) => kind.startsWith('FSReq'))) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
 }
 
 /** Processes of this process group other than this one: what the script started and left running. */
@@ -345,6 +353,7 @@ function main(): void {
   // it, so that it is asked first.
   installTypeScriptRequire();
   installSdkResolution();
+  const hooks = installImportResolution();
   let busy = false;
   process.on('message', (message: ToRunner) => {
     if (message.type === 'reply') current?.settle(message);
@@ -354,9 +363,11 @@ function main(): void {
       void run(message).finally(() => (busy = false));
     }
   });
-  // Ready once warm: a first job finds no preload still reading its files (which it would be
-  // blamed for leaving behind). Messages sent before a listener exists would be lost.
-  void warm.then(() => send({ type: 'ready' }));
+  // Ready once warm: a first job finds no preload or loader still reading its files (which it
+  // would be blamed for leaving behind). Messages sent before a listener exists would be lost.
+  void Promise.all([warm, hooks.catch(() => {})])
+    .then(fileRequestsDone)
+    .then(() => send({ type: 'ready' }));
 }
 
 main();

@@ -27,7 +27,7 @@ function compilation(script: string): Compilation | null {
   } catch {
     return null;
   }
-  // The source map names the file by its base name, so that one compilation serves every copy
+  // The source map (mappings only: the source is on disk) names the file by its base name, so that one compilation serves every copy
   // of a script, unless the script reads import.meta, which then holds its own path.
   const sourcefile = path.basename(script);
   const meta = source.includes('import.meta');
@@ -39,7 +39,7 @@ function compilation(script: string): Compilation | null {
         'import.meta.dirname': JSON.stringify(path.dirname(script)),
       }
     : {};
-  return { key, source, options: { loader, format: 'cjs', target: `node${process.versions.node}`, sourcemap: 'inline', sourcefile, define } };
+  return { key, source, options: { loader, format: 'cjs', target: `node${process.versions.node}`, sourcemap: 'inline', sourcesContent: false, sourcefile, define } };
 }
 
 /** The compiled code, or null: what else import.meta holds (resolve) exists only in an ES module. */
@@ -47,10 +47,15 @@ function accepted(out: TransformResult): string | null {
   return out.warnings.some((w) => w.text.includes('import.meta')) ? null : out.code;
 }
 
+/** What an entry costs the cache beyond its code (its key, the map's own). */
+const ENTRY_BYTES = 128;
+
 /** Compiled scripts by content, the most recently used kept, up to a total size. */
 export class CompiledScripts {
   private readonly entries = new Map<string, string | null>();
   private bytes = 0;
+  /** Compilations under way, by key: jobs of one script posted at once share one. */
+  readonly pending = new Map<string, Promise<string | null | undefined>>();
 
   constructor(private readonly maxBytes = 64 * 2 ** 20) {}
 
@@ -64,13 +69,24 @@ export class CompiledScripts {
   }
 
   set(key: string, code: string | null): void {
+    this.remove(key);
     this.entries.set(key, code);
-    this.bytes += code?.length ?? 0;
-    for (const [oldest, old] of this.entries) {
+    this.bytes += ENTRY_BYTES + (code?.length ?? 0);
+    for (const oldest of this.entries.keys()) {
       if (this.bytes <= this.maxBytes || oldest === key) break;
-      this.entries.delete(oldest);
-      this.bytes -= old?.length ?? 0;
+      this.remove(oldest);
     }
+  }
+
+  /** What the entries count, for tests. */
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.entries.size, bytes: this.bytes };
+  }
+
+  private remove(key: string): void {
+    if (!this.entries.has(key)) return;
+    this.bytes -= ENTRY_BYTES + (this.entries.get(key)?.length ?? 0);
+    this.entries.delete(key);
   }
 }
 
@@ -82,11 +98,22 @@ function lookup(script: string, cache: CompiledScripts): { code: string | null }
   return known === undefined ? { todo: c } : { code: known };
 }
 
-/** Keeps what esbuild made of `c` (null: it threw, on top-level await or a syntax error). */
-function settle(cache: CompiledScripts, c: Compilation, out: TransformResult | null): string | null {
-  const code = out === null ? null : accepted(out);
+/**
+ * What esbuild made of the script, kept: its code, or null when it refused the script itself (a
+ * syntax error, top-level await: import() reports them as it always did). A failure of esbuild
+ * itself (its service gone) is kept as nothing: undefined, compile it elsewhere.
+ */
+function settle(cache: CompiledScripts, c: Compilation, out: { ok: TransformResult } | { failed: unknown }): string | null | undefined {
+  if ('failed' in out && !refused(out.failed)) return undefined;
+  const code = 'ok' in out ? accepted(out.ok) : null;
   cache.set(c.key, code);
   return code;
+}
+
+/** True when esbuild refused the source (its errors point into it), not when it could not run. */
+function refused(err: unknown): boolean {
+  const errors = (err as { errors?: { location?: unknown }[] } | null)?.errors;
+  return Array.isArray(errors) && errors.some((e) => e.location != null);
 }
 
 /**
@@ -99,22 +126,41 @@ export function commonJsOfSync(script: string, cache: CompiledScripts): string |
   if (!('todo' in found)) return found.code;
   // Loaded on first use: a script process that the worker hands compiled scripts never needs it.
   const { transformSync } = require('esbuild') as typeof import('esbuild');
-  let out: TransformResult | null = null;
+  let out: { ok: TransformResult } | { failed: unknown };
   try {
-    out = transformSync(found.todo.source, found.todo.options);
-  } catch {
-    // import() reports it
+    out = { ok: transformSync(found.todo.source, found.todo.options) };
+  } catch (err) {
+    out = { failed: err };
   }
-  return settle(cache, found.todo, out);
+  return settle(cache, found.todo, out) ?? null; // no other compiler here: import() says what is wrong
 }
 
-/** commonJsOfSync without blocking: the worker's, off its event loop (esbuild's service compiles). */
-export async function commonJsOf(script: string, cache: CompiledScripts): Promise<string | null> {
-  const found = lookup(script, cache);
+/**
+ * commonJsOfSync without blocking: the worker's, off its event loop (esbuild's service compiles).
+ * Never rejects; undefined when esbuild itself failed (the script process then compiles).
+ */
+export async function commonJsOf(script: string, cache: CompiledScripts): Promise<string | null | undefined> {
+  let found: ReturnType<typeof lookup>;
+  try {
+    found = lookup(script, cache);
+  } catch {
+    return undefined;
+  }
   if (!('todo' in found)) return found.code;
-  const { transform } = require('esbuild') as typeof import('esbuild');
-  const out = await transform(found.todo.source, found.todo.options).catch(() => null);
-  return settle(cache, found.todo, out);
+  const c = found.todo;
+  let compiling = cache.pending.get(c.key);
+  if (!compiling) {
+    // Started on the next tick: it is listed as pending before it can end.
+    compiling = Promise.resolve()
+      .then(async () => {
+        const { transform } = require('esbuild') as typeof import('esbuild');
+        return settle(cache, c, { ok: await transform(c.source, c.options) });
+      })
+      .catch((err: unknown) => settle(cache, c, { failed: err }))
+      .finally(() => cache.pending.delete(c.key));
+    cache.pending.set(c.key, compiling);
+  }
+  return compiling;
 }
 
 /** True when the nearest package.json makes `.js`/`.ts` files ES modules. */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { SCRIPT_TSCONFIG, scriptRunner } from '../../src/activities/run-script';
+import { scriptRunner, sourceRunner, type ScriptRunner } from '../../src/activities/run-script';
 import { RunnerOutput } from '../../src/activities/runner-pool';
 import type { FromRunner, ScriptJob } from '../../src/shared/protocol';
 import { eventually, isAlive } from '../helpers/stack';
@@ -59,12 +59,12 @@ afterEach(() => {
 /** The runner a worker starts: its JavaScript build. */
 const BUILT = scriptRunner();
 /** The runner from its TypeScript source, under tsx (when the build cannot be had). */
-const SOURCE = { module: path.resolve(__dirname, '../../src/sdk/runner.ts'), execArgv: ['--import', pathToFileURL(require.resolve('tsx')).href] };
+const SOURCE = sourceRunner();
 
-function startRunner(first?: ScriptJob, stdio: 'ignore' | 'pipe' = 'ignore', runner = BUILT): Runner {
+function startRunner(first?: ScriptJob, stdio: 'ignore' | 'pipe' = 'ignore', runner: ScriptRunner = BUILT): Runner {
   const child = fork(runner.module, [], {
     execArgv: runner.execArgv,
-    env: { ...process.env, TSX_TSCONFIG_PATH: SCRIPT_TSCONFIG }, // as the worker's pool sets it
+    env: { ...process.env, ...runner.env }, // as the worker's pool sets it
     cwd: dir,
     detached: true,
     stdio: ['ignore', stdio, stdio, 'ipc'],
@@ -236,6 +236,7 @@ describe('a runner serving job after job', () => {
     };
     put('twice.ts', `export const twice = (n: number): number => n * 2;`);
     put('label.ts', `export const label = (s: string): string => \`[\${s}]\`;`);
+    put('importer.ts', `export async function sdkByImport(pc: unknown): Promise<boolean> { const { ProgramContext } = await import('pixyz-scheduler'); const { twice } = await import('./twice.ts'); return twice(1) === 2 && pc instanceof ProgramContext; }`);
     put('child.ts', `const n: number = Number(process.argv[2]);\nprocess.send!(n * 2, () => process.exit(0));`);
     // Class fields as TypeScript defines them by default (useDefineForClassFields), whatever a job's tsconfig says.
     put('fields.ts', `class Base { constructor() { this.init(); } init() {} }\nexport class Field extends Base { v: number | undefined; override init() { this.v = 5; } }`);
@@ -245,6 +246,8 @@ describe('a runner serving job after job', () => {
       [put('computed.ts', `import path from 'node:path';\nexport function main(_pc: unknown, p: { n: number }) { return { n: require(path.join(__dirname, 'twice.ts')).twice(p.n) }; }`), { n: 4 }],
       // import() from CommonJS: a TypeScript helper, the SDK and the geometry library by name.
       [put('dynamic.ts', `export async function main(pc: any, p: { n: number }) { const h: any = await import('./twice.ts'); const { ProgramContext } = await import('pixyz-scheduler'); const g = await import('pixyz-scheduler/geometry'); return { n: (h.twice ?? h.default.twice)(p.n), sdk: pc instanceof ProgramContext, geometry: typeof g.createDocument }; }`), { n: 4, sdk: true, geometry: 'function' }],
+      // A helper it requires calls import() (nothing in the script itself says so); and an import() never reached.
+      [put('via-helper.ts', `import { sdkByImport } from './importer';\nexport async function main(pc: unknown) { if (Date.now() < 0) await import('./nowhere.mjs'); return { sdk: await sdkByImport(pc) }; }`), { sdk: true }],
       // A Node process the script forks runs TypeScript too.
       [put('forks.ts', `import { fork } from 'node:child_process';\nimport path from 'node:path';\nexport function main(_pc: unknown, p: { n: number }) { return new Promise((resolve) => { const c = fork(path.join(__dirname, 'child.ts'), [String(p.n)], { stdio: 'ignore' }); c.once('message', (n) => resolve({ n })); }); }`), { n: 4 }],
       // An ES module in TypeScript importing the SDK and a helper.
@@ -262,6 +265,12 @@ describe('a runner serving job after job', () => {
     // An error thrown inside the SDK names its TypeScript lines.
     const sdkError = put('no-dir.ts', `export function main(pc: any) { return pc.getInputDir(); }`);
     for (const runner of [BUILT, SOURCE]) {
+      // A fresh process's first job, whatever it imports, is no reason to replace the process.
+      // (From the source, tsx's disk cache may still be writing what it compiled: the job is blamed.)
+      const fresh = startRunner(undefined, 'pipe', runner);
+      const first = await fresh.run(job(cases[3]![0]));
+      expect(first).toMatchObject({ type: 'result', value: cases[3]![1] });
+      if (runner === BUILT) expect(first.retire).toBeUndefined();
       const { run } = startRunner(undefined, 'ignore', runner);
       for (const script of [typedEsm, typedCjs]) expect(await run(job(script), { cwd: typed })).toMatchObject({ type: 'result', value: { stub: false, sdk: true } });
       for (const [script, value] of cases) expect(await run(job(script)), `${path.basename(script)} in ${path.basename(runner.module)}`).toMatchObject({ type: 'result', value });
