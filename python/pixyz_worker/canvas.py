@@ -76,6 +76,8 @@ class Signature:
         process = self.options.get("process") or get("process")
         if process:
             out["process"] = str(process)
+            if not self.options.get("queue"):
+                out["queueDefaulted"] = True  # the process's own queue, when it states one
         return out
 
     def result_of(self, canvas: dict, top: str | None) -> AsyncResult:

@@ -32,7 +32,7 @@ export function createActivities(config: Config, env: NodeJS.ProcessEnv = proces
       sharePath: config.sharePath,
       limits: extractLimits(config),
     }),
-    ...createScriptActivities({ sharePath: config.sharePath, processPath: config.processPath, queues: config.queues, computeSlots: (taskQueue) => slots.get(taskQueue) }, pool),
+    ...createScriptActivities({ sharePath: config.sharePath, processPath: config.processPath, queues: config.queues, python: config.python, computeSlots: (taskQueue) => slots.get(taskQueue) }, pool),
   };
   return { activities, pool, slots };
 }

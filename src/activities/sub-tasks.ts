@@ -1,5 +1,6 @@
 // The runScript activity's side of sub-tasks: what a script asks (spawn, join, status) becomes
 // an Update to the job's own workflow, or a wait on a child's result.
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
@@ -12,7 +13,9 @@ import { closedJobStatus } from '../shared/job-status';
 import type { RunnerReply, RunnerRequest } from '../shared/protocol';
 import { countTasks, jsonBytes, MAX_SPAWN_BYTES, MAX_SUB_TASK_PARAMS_BYTES } from '../shared/canvas';
 import { isInside, isJobId, toShare } from '../shared/share';
-import type { Canvas, JobResult } from '../shared/types';
+import type { Canvas, JobResult, TaskSignature } from '../shared/types';
+import { CONTROL_QUEUE } from '../shared/queues';
+import { inspectAnyScript } from '../api/script-options';
 import { spawnUpdate } from '../shared/definitions';
 
 export interface SubTaskDeps {
@@ -21,6 +24,8 @@ export interface SubTaskDeps {
   processPath: string;
   /** Queues a sub-task may name (QUEUES). */
   queues: readonly string[];
+  /** The interpreter that reads a Python process's options (PIXYZ_PYTHON). */
+  python: string;
 }
 
 class RequestError extends Error {
@@ -33,11 +38,15 @@ class RequestError extends Error {
   }
 }
 
-/** Checks a canvas from a script and turns its absolute paths into share-relative ones. */
-function normalizeCanvas(c: Canvas, deps: SubTaskDeps): Canvas {
+/**
+ * Checks a canvas from a script and turns its absolute paths into share-relative ones; a task
+ * naming a process takes that process's queue and run limit where the script set none.
+ */
+async function normalizeCanvas(c: Canvas, deps: SubTaskDeps): Promise<Canvas> {
   if (!isJobId(c.id)) throw new RequestError(ErrorType.InvalidInput, `sub-task id '${c.id}' is not a UUID`);
   switch (c.kind) {
     case 'task': {
+      if (c.process !== undefined) c = await withProcessOptions(c, deps);
       const bytes = jsonBytes(c.params);
       if (bytes > MAX_SUB_TASK_PARAMS_BYTES) {
         throw new RequestError(
@@ -56,7 +65,7 @@ function normalizeCanvas(c: Canvas, deps: SubTaskDeps): Canvas {
         }
         data = toShare(deps.sharePath, abs);
       }
-      const { script: _unchecked, ...task } = c; // a script names a process, never a file
+      const { script: _unchecked, queueDefaulted: _applied, ...task } = c; // a script names a process, never a file
       if (c.process === undefined) return { ...task, data };
       const file = processScript(deps.processPath, c.process);
       if (file === null) {
@@ -66,10 +75,28 @@ function normalizeCanvas(c: Canvas, deps: SubTaskDeps): Canvas {
     }
     case 'group':
     case 'chain':
-      return { ...c, items: c.items.map((i) => normalizeCanvas(i, deps)) };
+      return { ...c, items: await Promise.all(c.items.map((i) => normalizeCanvas(i, deps))) };
     case 'chord':
-      return { ...c, header: c.header.map((i) => normalizeCanvas(i, deps)), body: normalizeCanvas(c.body, deps) };
+      return { ...c, header: await Promise.all(c.header.map((i) => normalizeCanvas(i, deps))), body: await normalizeCanvas(c.body, deps) };
   }
+}
+
+/**
+ * A task naming a process, with the queue and run limit that process states in its
+ * `pixyzSchedule` (`@pixyz_schedule`), as when it is posted to the API, where the script set none.
+ */
+async function withProcessOptions(c: TaskSignature, deps: SubTaskDeps): Promise<TaskSignature> {
+  const file = processScript(deps.processPath, c.process!);
+  if (file === null) return c; // refused below, saying so
+  let scheduled: Record<string, unknown>;
+  try {
+    scheduled = (await inspectAnyScript(path.basename(file), await fsp.readFile(file, 'utf8'), c.entrypoint, deps.python)).options;
+  } catch (err) {
+    throw new RequestError(ErrorType.InvalidInput, `sub-task ${c.id}: the options of the process '${c.process}' cannot be read: ${(err as Error).message}`);
+  }
+  const queue = typeof scheduled.queue === 'string' ? scheduled.queue : scheduled.wait === true ? CONTROL_QUEUE : undefined;
+  const timeLimit = typeof scheduled.timeLimit === 'number' ? scheduled.timeLimit : null;
+  return { ...c, ...(c.queueDefaulted && queue !== undefined ? { queue } : {}), timeLimitSeconds: c.timeLimitSeconds ?? timeLimit };
 }
 
 /** The failure a script sees: the child's own type and message, wherever it sits in the chain. */
@@ -125,7 +152,7 @@ async function handle(req: RunnerRequest, deps: SubTaskDeps, ctx: Context, signa
   const client = ctx.client;
   switch (req.op) {
     case 'spawn': {
-      const canvas = normalizeCanvas(req.canvas, deps);
+      const canvas = await normalizeCanvas(req.canvas, deps);
       const bytes = jsonBytes(canvas);
       if (bytes > MAX_SPAWN_BYTES) {
         throw new RequestError(

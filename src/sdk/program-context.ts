@@ -51,11 +51,11 @@ const REPORTER = Symbol('reporter');
 
 /** Options of one sub-task, beyond what its context says. */
 export interface ExecuteOptions {
-  /** Queue of the sub-task; default: its context's queue, or `cpu` when that is `control`. */
+  /** Queue of the sub-task; default: the process's own (`process`), else its context's queue, or `cpu` when that is `control`. */
   queue?: string;
   /** Function of the script to run; default: the context's `entrypoint`. */
   entrypoint?: string;
-  /** Run limit in seconds; default: the job's. */
+  /** Run limit in seconds; default: the process's own (`process`), else the job's. */
   timeLimit?: number;
   /** Return the entrypoint's value as is (default: the context's `raw`). */
   raw?: boolean;
@@ -145,7 +145,7 @@ export class ProgramContext {
       rootFile: o.rootFile ?? null,
       computeOnly: options.computeOnly ?? o.computeOnly === true,
       name: options.name ?? null,
-      ...(options.process ? { process: options.process } : {}),
+      ...(options.process ? { process: options.process, ...(options.queue === undefined ? { queueDefaulted: true } : {}) } : {}),
     };
   }
 

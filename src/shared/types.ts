@@ -86,6 +86,11 @@ export interface TaskSignature {
   name: string | null;
   /** Another script's entrypoint: a predefined process by name (TypeScript or Python); unset: the job's own script. */
   process?: string;
+  /**
+   * With `process`: the script did not choose `queue` (the SDK's default is there), and the
+   * process's own `pixyzSchedule` queue, when it states one, takes its place.
+   */
+  queueDefaulted?: boolean;
   /** The process's script, relative to the repository: set by the worker from `process`, never by a script. */
   script?: string;
 }
