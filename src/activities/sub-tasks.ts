@@ -81,6 +81,23 @@ async function normalizeCanvas(c: Canvas, deps: SubTaskDeps): Promise<Canvas> {
   }
 }
 
+/** Process options being read, by file and entrypoint: a group of a thousand tasks of one process reads them once. */
+const readingOptions = new Map<string, Promise<Record<string, unknown>>>();
+
+function processOptions(file: string, entrypoint: string, python: string): Promise<Record<string, unknown>> {
+  const key = `${file}\0${entrypoint}`;
+  let reading = readingOptions.get(key);
+  if (!reading) {
+    // Remembered by content beyond this read (inspectAnyScript): an edited process is read anew.
+    reading = fsp
+      .readFile(file, 'utf8')
+      .then(async (source) => (await inspectAnyScript(path.basename(file), source, entrypoint, python)).options)
+      .finally(() => readingOptions.delete(key));
+    readingOptions.set(key, reading);
+  }
+  return reading;
+}
+
 /**
  * A task naming a process, with the queue and run limit that process states in its
  * `pixyzSchedule` (`@pixyz_schedule`), as when it is posted to the API, where the script set none.
@@ -90,7 +107,7 @@ async function withProcessOptions(c: TaskSignature, deps: SubTaskDeps): Promise<
   if (file === null) return c; // refused below, saying so
   let scheduled: Record<string, unknown>;
   try {
-    scheduled = (await inspectAnyScript(path.basename(file), await fsp.readFile(file, 'utf8'), c.entrypoint, deps.python)).options;
+    scheduled = await processOptions(file, c.entrypoint, deps.python);
   } catch (err) {
     throw new RequestError(ErrorType.InvalidInput, `sub-task ${c.id}: the options of the process '${c.process}' cannot be read: ${(err as Error).message}`);
   }
