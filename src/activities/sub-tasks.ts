@@ -46,7 +46,9 @@ async function normalizeCanvas(c: Canvas, deps: SubTaskDeps): Promise<Canvas> {
   if (!isJobId(c.id)) throw new RequestError(ErrorType.InvalidInput, `sub-task id '${c.id}' is not a UUID`);
   switch (c.kind) {
     case 'task': {
-      if (c.process !== undefined) c = await withProcessOptions(c, deps);
+      // The process's script, found once: its options first, the task's own path below.
+      const file = c.process === undefined ? null : processScript(deps.processPath, c.process);
+      if (file !== null) c = await withProcessOptions(c, file, deps);
       const bytes = jsonBytes(c.params);
       if (bytes > MAX_SUB_TASK_PARAMS_BYTES) {
         throw new RequestError(
@@ -67,7 +69,6 @@ async function normalizeCanvas(c: Canvas, deps: SubTaskDeps): Promise<Canvas> {
       }
       const { script: _unchecked, queueDefaulted: _applied, ...task } = c; // a script names a process, never a file
       if (c.process === undefined) return { ...task, data };
-      const file = processScript(deps.processPath, c.process);
       if (file === null) {
         throw new RequestError(ErrorType.InvalidInput, `sub-task ${c.id} names the process '${c.process}', which is not one: the processes are the scripts in PROCESS_PATH`);
       }
@@ -102,9 +103,7 @@ function processOptions(file: string, entrypoint: string, python: string): Promi
  * A task naming a process, with the queue and run limit that process states in its
  * `pixyzSchedule` (`@pixyz_schedule`), as when it is posted to the API, where the script set none.
  */
-async function withProcessOptions(c: TaskSignature, deps: SubTaskDeps): Promise<TaskSignature> {
-  const file = processScript(deps.processPath, c.process!);
-  if (file === null) return c; // refused below, saying so
+async function withProcessOptions(c: TaskSignature, file: string, deps: SubTaskDeps): Promise<TaskSignature> {
   let scheduled: Record<string, unknown>;
   try {
     scheduled = await processOptions(file, c.entrypoint, deps.python);
